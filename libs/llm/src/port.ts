@@ -1,0 +1,84 @@
+/**
+ * The LLM port: the one small, data-only interface through which agents and
+ * plain chats talk to a language model. Modelled on the Vercel AI SDK's
+ * LanguageModel spec: `stream()` yields a tagged union of parts, `generate()`
+ * is built on the same path. Nothing here knows about agents or HTTP.
+ */
+import type { LlmError } from './errors';
+
+export type ChatRole = 'system' | 'user' | 'assistant';
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'content-filter' | 'error' | 'other';
+
+/** Options of one call to one model. */
+export interface LlmCallOptions {
+  messages: ChatMessage[];
+  temperature?: number;
+  maxTokens?: number;
+  topP?: number;
+  stop?: string[];
+  /** Every provider honours it: aborting closes the upstream connection at once. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Parts of a stream. Errors (including an abort, code `aborted`) arrive as one
+ * final `error` part; the iterator itself never throws. A successful stream is
+ * `start`, zero or more `text-delta`, then `finish`.
+ */
+export type StreamPart =
+  | { type: 'start'; model: string }
+  | { type: 'text-delta'; text: string }
+  | { type: 'finish'; finishReason: FinishReason; usage?: Usage }
+  | { type: 'error'; error: LlmError };
+
+export interface GenerateResult {
+  /** Registry name of the model that answered. */
+  model: string;
+  text: string;
+  finishReason: FinishReason;
+  usage?: Usage;
+}
+
+/** One configured model (a provider bound to an upstream model id). */
+export interface LanguageModel {
+  /** Registry name, what clients send as `model` (e.g. `chatgpt_proxyllm`). */
+  readonly name: string;
+  /** `openai` or `offline`. */
+  readonly provider: string;
+  /** The upstream model id, when it differs from `name` (e.g. `gpt-4o-mini`). */
+  readonly modelId?: string;
+  stream(options: LlmCallOptions): AsyncIterable<StreamPart>;
+  generate(options: LlmCallOptions): Promise<GenerateResult>;
+}
+
+/** SPEC §4.2: which model(s) a call may use. */
+export type LlmStrategy = { type: 'default' } | { type: 'priority'; models: string[] };
+
+export interface LlmRequest extends LlmCallOptions {
+  /** An explicit registry name; wins over `strategy` when given. */
+  model?: string;
+  /** Defaults to `{ type: 'default' }`. */
+  strategy?: LlmStrategy;
+}
+
+/**
+ * What agents and the chat module call. Resolves the model by name or
+ * strategy, falls back per SPEC §4.2, and reports which model answered in
+ * the `start` part (exactly one `start`, before any text).
+ */
+export interface LlmPort {
+  stream(request: LlmRequest): AsyncIterable<StreamPart>;
+  generate(request: LlmRequest): Promise<GenerateResult>;
+}
