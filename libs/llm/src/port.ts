@@ -36,6 +36,11 @@ export interface LlmCallOptions {
  * Parts of a stream. Errors (including an abort, code `aborted`) arrive as one
  * final `error` part; the iterator itself never throws. A successful stream is
  * `start`, zero or more `text-delta`, then `finish`.
+ *
+ * A `LanguageModel` always emits `start` first. The `LlmPort` emits `start`
+ * once a model answers (its first text or finish), naming that model; when no
+ * model answers, its stream is a single `error` part. An error after text is
+ * passed on as is: text already streamed is never retried elsewhere.
  */
 export type StreamPart =
   | { type: 'start'; model: string }

@@ -1,0 +1,181 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModelsConfig, ModelsConfigError, parseModelsConfig } from './models-config';
+
+const env = { OPENAI_API_KEY: 'sk-openai', DEEPSEEK_KEY: 'sk-deepseek' };
+
+const openai = (over: Record<string, unknown> = {}) => ({
+  name: 'chatgpt_proxyllm',
+  provider: 'openai',
+  model: 'gpt-4o-mini',
+  base_url: 'https://api.openai.com/v1',
+  api_key_env: 'OPENAI_API_KEY',
+  ...over,
+});
+
+function problemsOf(raw: unknown, environment: Record<string, string | undefined> = env): string[] {
+  try {
+    parseModelsConfig(raw, environment, 'models.json');
+  } catch (err) {
+    if (err instanceof ModelsConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('parseModelsConfig', () => {
+  it('reads the SPEC example, resolving the key from the environment', () => {
+    const config = parseModelsConfig({ default: 'chatgpt_proxyllm', models: [openai()] }, env, 'models.json');
+
+    expect(config).toEqual({
+      defaultModel: 'chatgpt_proxyllm',
+      source: 'models.json',
+      models: [
+        {
+          provider: 'openai',
+          name: 'chatgpt_proxyllm',
+          model: 'gpt-4o-mini',
+          baseUrl: 'https://api.openai.com/v1',
+          apiKeyEnv: 'OPENAI_API_KEY',
+          apiKey: 'sk-openai',
+          headers: {},
+          timeoutMs: undefined,
+          defaults: {},
+        },
+      ],
+    });
+  });
+
+  it('reads the optional fields and offline entries; the default defaults to the first model', () => {
+    const config = parseModelsConfig({
+      models: [
+        openai({
+          name: 'deepseek',
+          model: 'deepseek-chat',
+          base_url: 'http://127.0.0.1:8000/v1',
+          api_key_env: 'DEEPSEEK_KEY',
+          headers: { 'X-Org': 'acme' },
+          timeout_ms: 30000,
+          defaults: { temperature: 0.3, max_tokens: 512, top_p: 1 },
+        }),
+        { name: 'dry-run', provider: 'offline', token_delay_ms: 0 },
+      ],
+    }, env);
+
+    expect(config.defaultModel).toBe('deepseek');
+    expect(config.models[0]).toMatchObject({
+      apiKey: 'sk-deepseek',
+      headers: { 'X-Org': 'acme' },
+      timeoutMs: 30000,
+      defaults: { temperature: 0.3, maxTokens: 512, topP: 1 },
+    });
+    expect(config.models[1]).toEqual({ provider: 'offline', name: 'dry-run', tokenDelayMs: 0 });
+  });
+
+  it('accepts the built-in offline model as default', () => {
+    expect(parseModelsConfig({ default: 'ensemble-offline', models: [openai()] }, env).defaultModel).toBe('ensemble-offline');
+  });
+
+  it('names the bad entry in each problem', () => {
+    const problems = problemsOf({
+      models: [openai(), openai({ name: 'gpt-4o', base_url: 'ftp://example.com' })],
+    });
+
+    expect(problems).toEqual(['models[1] ("gpt-4o"): base_url must be an http(s) URL']);
+  });
+
+  it('rejects duplicate names', () => {
+    expect(problemsOf({ models: [openai(), openai({ model: 'gpt-4o' })] })).toEqual([
+      'models[1] ("chatgpt_proxyllm"): duplicate name (also models[0])',
+    ]);
+  });
+
+  it('rejects a default that is not in the list', () => {
+    expect(problemsOf({ default: 'gpt-5', models: [openai()] })).toEqual(['"default" names "gpt-5", which is not in "models"']);
+  });
+
+  it('names a missing API key variable', () => {
+    expect(problemsOf({ models: [openai()] }, {})).toEqual([
+      'models[0] ("chatgpt_proxyllm"): environment variable OPENAI_API_KEY (api_key_env) is not set',
+    ]);
+  });
+
+  it('never echoes a key pasted into api_key_env', () => {
+    const problems = problemsOf({ models: [openai({ api_key_env: 'sk-proj-abc123-secret' })] });
+
+    expect(problems).toEqual([
+      'models[0] ("chatgpt_proxyllm"): api_key_env must be an environment variable name (letters, digits, _), not the key itself',
+    ]);
+    expect(problems.join()).not.toContain('sk-proj-abc123-secret');
+  });
+
+  it('rejects an unknown provider', () => {
+    expect(problemsOf({ models: [openai({ provider: 'anthropic' })] })).toEqual([
+      'models[0] ("chatgpt_proxyllm"): provider must be one of openai, offline',
+    ]);
+  });
+
+  it('rejects unknown keys, so typos do not pass silently', () => {
+    expect(problemsOf({ models: [openai({ baseUrl: 'x' })], extra: 1 })).toEqual([
+      'the top level: unknown key "extra" (allowed: default, models)',
+      'models[0] ("chatgpt_proxyllm"): unknown key "baseUrl" (allowed: name, provider, model, base_url, api_key_env, headers, timeout_ms, defaults)',
+    ]);
+  });
+
+  it('checks every field and reports all problems at once', () => {
+    const problems = problemsOf({
+      models: [
+        { provider: 'openai', model: '', base_url: 'https://x', api_key_env: 'OPENAI_API_KEY', timeout_ms: 0 },
+        openai({ name: 'a,b', headers: { 'Bad Header': 'x', ok: 1 }, defaults: { temperature: 3, max_tokens: 1.5, seed: 1 } }),
+        'not an object',
+      ],
+    });
+
+    expect(problems).toEqual([
+      'models[0]: name must be a non-empty string',
+      'models[0]: model (the upstream model id) must be a non-empty string',
+      'models[0]: timeout_ms must be an integer of at least 1',
+      'models[1] ("a,b"): name must not contain commas or surrounding spaces',
+      'models[1] ("a,b"): headers: "Bad Header" is not a valid header name',
+      'models[1] ("a,b"): headers: the value of "ok" must be a string',
+      'models[1] ("a,b"): defaults: unknown key "seed" (allowed: temperature, max_tokens, top_p)',
+      'models[1] ("a,b"): defaults.temperature must be a number from 0 to 2',
+      'models[1] ("a,b"): defaults.max_tokens must be an integer of at least 1',
+      'models[2]: must be an object',
+    ]);
+  });
+
+  it('requires a non-empty models list', () => {
+    expect(problemsOf({ models: [] })).toEqual(['"models" must be a non-empty list']);
+    expect(problemsOf([])).toEqual(['the top level must be a JSON object']);
+  });
+});
+
+describe('loadModelsConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ensemble-models-'));
+  const write = (name: string, content: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  it('without a path, configures nothing and defaults to the offline model', () => {
+    expect(loadModelsConfig(undefined, env)).toEqual({ defaultModel: 'ensemble-offline', models: [] });
+  });
+
+  it('reads a file', () => {
+    const path = write('ok.json', JSON.stringify({ models: [openai()] }));
+
+    expect(loadModelsConfig(path, env)).toMatchObject({ defaultModel: 'chatgpt_proxyllm', source: path });
+  });
+
+  it('names the file when it is missing or not JSON', () => {
+    const bad = write('bad.json', '{ "models": [ ');
+
+    expect(() => loadModelsConfig(join(dir, 'missing.json'), env)).toThrow(
+      `Invalid models file ${join(dir, 'missing.json')}:\n  - cannot read the file (ENOENT)`,
+    );
+    expect(() => loadModelsConfig(bad, env)).toThrow(new RegExp(`^Invalid models file ${bad}:\\n  - not valid JSON`));
+  });
+});

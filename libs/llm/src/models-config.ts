@@ -1,0 +1,252 @@
+/**
+ * The models file (SPEC §6): which model names clients may send and how each
+ * maps to a provider and an upstream model. Validated strictly at boot; every
+ * problem is reported with the entry it is about.
+ */
+import { readFileSync } from 'node:fs';
+import type { GenerationDefaults } from './providers/openai-compatible';
+import { OFFLINE_MODEL_NAME } from './providers/offline';
+
+export const PROVIDER_NAMES = ['openai', 'offline'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+/** A model served by an OpenAI-compatible endpoint. */
+export interface OpenAIModelConfig {
+  provider: 'openai';
+  name: string;
+  /** Upstream model id. */
+  model: string;
+  baseUrl: string;
+  apiKeyEnv: string;
+  /** The key read from `apiKeyEnv` at load time. Never log it. */
+  apiKey: string;
+  headers: Record<string, string>;
+  timeoutMs?: number;
+  defaults: GenerationDefaults;
+}
+
+/** An offline model (deterministic echo, no network). */
+export interface OfflineModelConfig {
+  provider: 'offline';
+  name: string;
+  tokenDelayMs?: number;
+}
+
+export type ModelConfig = OpenAIModelConfig | OfflineModelConfig;
+
+export interface ModelsConfig {
+  /** Name of the model used by the `default` strategy. */
+  defaultModel: string;
+  /** The configured models; the built-in offline model is not listed here. */
+  models: ModelConfig[];
+  /** Path of the models file; undefined when none was given. */
+  source?: string;
+}
+
+/** The models file is invalid; `problems` lists each one. */
+export class ModelsConfigError extends Error {
+  override readonly name = 'ModelsConfigError';
+
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid models file ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads and validates the models file at `path`. Without a path the
+ * configuration holds no model and the default is the built-in offline model.
+ */
+export function loadModelsConfig(path: string | undefined, env: Env = process.env): ModelsConfig {
+  if (!path) return { defaultModel: OFFLINE_MODEL_NAME, models: [] };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ModelsConfigError(path, [`cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ModelsConfigError(path, [`not valid JSON (${(err as Error).message})`]);
+  }
+  return parseModelsConfig(raw, env, path);
+}
+
+const TOP_LEVEL_KEYS = ['default', 'models'];
+const OPENAI_KEYS = ['name', 'provider', 'model', 'base_url', 'api_key_env', 'headers', 'timeout_ms', 'defaults'];
+const OFFLINE_KEYS = ['name', 'provider', 'token_delay_ms'];
+const DEFAULTS_KEYS = ['temperature', 'max_tokens', 'top_p'];
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Validates the parsed content of a models file; `source` names it in errors. */
+export function parseModelsConfig(raw: unknown, env: Env = process.env, source = 'models file'): ModelsConfig {
+  const problems: string[] = [];
+  if (!isRecord(raw)) throw new ModelsConfigError(source, ['the top level must be a JSON object']);
+  problems.push(...unknownKeys(raw, TOP_LEVEL_KEYS, 'the top level'));
+  if (!Array.isArray(raw.models) || raw.models.length === 0) {
+    throw new ModelsConfigError(source, [...problems, '"models" must be a non-empty list']);
+  }
+
+  const models: ModelConfig[] = [];
+  const firstIndexOf = new Map<string, number>();
+  raw.models.forEach((entry: unknown, index: number) => {
+    const checked = checkEntry(entry, index, env);
+    problems.push(...checked.problems);
+    if (!checked.model) return;
+    const seen = firstIndexOf.get(checked.model.name);
+    if (seen !== undefined) {
+      problems.push(`${label(entry, index)}: duplicate name (also models[${seen}])`);
+      return;
+    }
+    firstIndexOf.set(checked.model.name, index);
+    models.push(checked.model);
+  });
+
+  const defaultModel = raw.default ?? models[0]?.name;
+  if (raw.default !== undefined && typeof raw.default !== 'string') {
+    problems.push('"default" must be a model name');
+  } else if (typeof defaultModel === 'string' && defaultModel !== OFFLINE_MODEL_NAME && !firstIndexOf.has(defaultModel)) {
+    problems.push(`"default" names "${defaultModel}", which is not in "models"`);
+  }
+
+  if (problems.length > 0) throw new ModelsConfigError(source, problems);
+  return { defaultModel: defaultModel as string, models, source };
+}
+
+function checkEntry(entry: unknown, index: number, env: Env): { model?: ModelConfig; problems: string[] } {
+  const where = label(entry, index);
+  if (!isRecord(entry)) return { problems: [`${where}: must be an object`] };
+  const problems: string[] = [];
+  const fail = (message: string) => problems.push(`${where}: ${message}`);
+
+  const name = entry.name;
+  if (typeof name !== 'string' || name.trim() === '') fail('name must be a non-empty string');
+  else if (name !== name.trim() || name.includes(',')) fail('name must not contain commas or surrounding spaces');
+
+  if (entry.provider === 'offline') {
+    problems.push(...unknownKeys(entry, OFFLINE_KEYS, where));
+    const tokenDelayMs = optionalInteger(entry, 'token_delay_ms', 0, fail);
+    return problems.length > 0 ? { problems } : { problems, model: { provider: 'offline', name: name as string, tokenDelayMs } };
+  }
+  if (entry.provider !== 'openai') {
+    fail(`provider must be one of ${PROVIDER_NAMES.join(', ')}`);
+    return { problems };
+  }
+
+  problems.push(...unknownKeys(entry, OPENAI_KEYS, where));
+  if (typeof entry.model !== 'string' || entry.model.trim() === '') fail('model (the upstream model id) must be a non-empty string');
+  if (typeof entry.base_url !== 'string' || !isHttpUrl(entry.base_url)) fail('base_url must be an http(s) URL');
+  const apiKey = checkApiKeyEnv(entry.api_key_env, env, fail);
+  const headers = checkHeaders(entry.headers, fail);
+  const timeoutMs = optionalInteger(entry, 'timeout_ms', 1, fail);
+  const defaults = checkDefaults(entry.defaults, fail);
+  if (problems.length > 0) return { problems };
+  return {
+    problems,
+    model: {
+      provider: 'openai',
+      name: name as string,
+      model: entry.model as string,
+      baseUrl: entry.base_url as string,
+      apiKeyEnv: entry.api_key_env as string,
+      apiKey: apiKey as string,
+      headers,
+      timeoutMs,
+      defaults,
+    },
+  };
+}
+
+function checkApiKeyEnv(value: unknown, env: Env, fail: (m: string) => void): string | undefined {
+  if (typeof value !== 'string' || value === '') {
+    fail('api_key_env must name the environment variable that holds the API key');
+    return undefined;
+  }
+  // Never echo the value: a key pasted here by mistake must not reach the logs.
+  if (!ENV_NAME.test(value)) {
+    fail('api_key_env must be an environment variable name (letters, digits, _), not the key itself');
+    return undefined;
+  }
+  const key = env[value];
+  if (!key) fail(`environment variable ${value} (api_key_env) is not set`);
+  return key;
+}
+
+function checkHeaders(value: unknown, fail: (m: string) => void): Record<string, string> {
+  if (value === undefined) return {};
+  if (!isRecord(value)) {
+    fail('headers must be an object of strings');
+    return {};
+  }
+  for (const [key, headerValue] of Object.entries(value)) {
+    if (!HEADER_NAME.test(key)) fail(`headers: "${key}" is not a valid header name`);
+    if (typeof headerValue !== 'string') fail(`headers: the value of "${key}" must be a string`);
+  }
+  return value as Record<string, string>;
+}
+
+function checkDefaults(value: unknown, fail: (m: string) => void): GenerationDefaults {
+  if (value === undefined) return {};
+  if (!isRecord(value)) {
+    fail('defaults must be an object');
+    return {};
+  }
+  unknownKeys(value, DEFAULTS_KEYS, 'defaults').forEach(fail);
+  const inRange = (key: string, min: number, max: number) => {
+    const v = value[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !(v >= min && v <= max)) fail(`defaults.${key} must be a number from ${min} to ${max}`);
+    return v as number;
+  };
+  return {
+    temperature: inRange('temperature', 0, 2),
+    maxTokens: optionalInteger(value, 'max_tokens', 1, (m) => fail(`defaults.${m}`)),
+    topP: inRange('top_p', 0, 1),
+  };
+}
+
+function optionalInteger(
+  record: Record<string, unknown>,
+  key: string,
+  min: number,
+  fail: (m: string) => void,
+): number | undefined {
+  const v = record[key];
+  if (v === undefined) return undefined;
+  if (!Number.isSafeInteger(v) || (v as number) < min) {
+    fail(`${key} must be an integer of at least ${min}`);
+    return undefined;
+  }
+  return v as number;
+}
+
+function unknownKeys(record: Record<string, unknown>, allowed: string[], where: string): string[] {
+  return Object.keys(record)
+    .filter((key) => !allowed.includes(key))
+    .map((key) => `${where}: unknown key "${key}" (allowed: ${allowed.join(', ')})`);
+}
+
+function label(entry: unknown, index: number): string {
+  const name = isRecord(entry) && typeof entry.name === 'string' ? ` ("${entry.name}")` : '';
+  return `models[${index}]${name}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

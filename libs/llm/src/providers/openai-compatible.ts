@@ -1,0 +1,200 @@
+/**
+ * A `LanguageModel` over any server that speaks OpenAI's chat-completions API
+ * (OpenAI, vLLM, Ollama, LM Studio, DeepSeek, …), through the official
+ * `openai` SDK. Retries are the strategy's job, so the SDK never retries.
+ */
+import OpenAI from 'openai';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsBase,
+} from 'openai/resources/chat/completions';
+import type { CompletionUsage } from 'openai/resources/completions';
+import { LlmError, toLlmError } from '../errors';
+import type { FinishReason, GenerateResult, LanguageModel, LlmCallOptions, StreamPart, Usage } from '../port';
+import { collectStream } from '../util/collect';
+import { UpstreamCall } from './upstream-call';
+
+/** Generation settings applied when a call does not set them. */
+export interface GenerationDefaults {
+  temperature?: number;
+  maxTokens?: number;
+  topP?: number;
+}
+
+export interface OpenAICompatibleModelConfig {
+  /** Registry name, what clients send as `model`. */
+  name: string;
+  /** Upstream model id, e.g. `gpt-4o-mini`. */
+  model: string;
+  /** e.g. `https://api.openai.com/v1`. */
+  baseUrl: string;
+  apiKey: string;
+  /** Extra headers sent with every request. */
+  headers?: Record<string, string>;
+  /** Longest wait for the upstream: for the response, the first chunk, and each next chunk. Default 60 s. */
+  timeoutMs?: number;
+  defaults?: GenerationDefaults;
+}
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+type RequestBody = Omit<ChatCompletionCreateParamsBase, 'stream' | 'stream_options'>;
+
+export class OpenAICompatibleModel implements LanguageModel {
+  readonly provider = 'openai';
+  readonly name: string;
+  readonly modelId: string;
+  private readonly client: OpenAI;
+  private readonly timeoutMs: number;
+  private readonly defaults: GenerationDefaults;
+  private readonly secrets: string[];
+
+  constructor(config: OpenAICompatibleModelConfig) {
+    this.name = config.name;
+    this.modelId = config.model;
+    this.timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.defaults = config.defaults ?? {};
+    this.secrets = [config.apiKey];
+    this.client = new OpenAI({
+      baseURL: config.baseUrl,
+      apiKey: config.apiKey,
+      defaultHeaders: config.headers,
+      timeout: this.timeoutMs,
+      maxRetries: 0,
+      // Only the models file configures a model: ignore OPENAI_ORG_ID / OPENAI_PROJECT_ID.
+      organization: null,
+      project: null,
+      // Failures surface as typed error parts; the SDK must not write to the console.
+      logLevel: 'off',
+    });
+  }
+
+  stream(options: LlmCallOptions): AsyncIterable<StreamPart> {
+    return this.run(options, (call) => this.streamCompletion(options, call));
+  }
+
+  /** One non-stream request, mapped by the same code as `stream`. */
+  generate(options: LlmCallOptions): Promise<GenerateResult> {
+    return collectStream(
+      this.run(options, (call) => this.fetchCompletion(options, call)),
+      this.name,
+    );
+  }
+
+  private async *run(
+    options: LlmCallOptions,
+    request: (call: UpstreamCall) => AsyncGenerator<StreamPart>,
+  ): AsyncGenerator<StreamPart> {
+    yield { type: 'start', model: this.name };
+    const call = new UpstreamCall(this.name, this.timeoutMs, options.signal);
+    try {
+      const early = call.interruption();
+      if (early) {
+        yield { type: 'error', error: early };
+        return;
+      }
+      yield* request(call);
+    } catch (err) {
+      yield { type: 'error', error: call.interruption() ?? toLlmError(err, { model: this.name, secrets: this.secrets }) };
+    } finally {
+      call.end();
+    }
+  }
+
+  private async *streamCompletion(options: LlmCallOptions, call: UpstreamCall): AsyncGenerator<StreamPart> {
+    const body = { ...this.requestBody(options), stream: true as const, stream_options: { include_usage: true } };
+    const chunks = await call.guard(() => this.client.chat.completions.create(body, { signal: call.signal }));
+    const iterator = chunks[Symbol.asyncIterator]();
+    let finishReason: FinishReason | undefined;
+    let usage: Usage | undefined;
+    for (;;) {
+      let next: IteratorResult<ChatCompletionChunk>;
+      try {
+        next = await call.guard(() => iterator.next());
+      } catch (err) {
+        // A connection lost after the finish reason costs only the usage report.
+        if (finishReason && !call.interruption()) break;
+        throw err;
+      }
+      if (next.done) break;
+      const chunk = this.checkChunk(next.value);
+      if (chunk.usage) usage = mapUsage(chunk.usage);
+      const choice = chunk.choices[0];
+      if (choice?.delta?.content) yield { type: 'text-delta', text: choice.delta.content };
+      if (choice?.finish_reason) finishReason = mapFinishReason(choice.finish_reason);
+    }
+    // The SDK ends the stream quietly when its signal aborts.
+    const interruption = call.interruption();
+    if (interruption) throw interruption;
+    if (!finishReason) throw this.malformed('the stream ended before a finish reason');
+    call.complete();
+    yield finishPart(finishReason, usage);
+  }
+
+  private async *fetchCompletion(options: LlmCallOptions, call: UpstreamCall): AsyncGenerator<StreamPart> {
+    const body = { ...this.requestBody(options), stream: false as const };
+    const completion = this.checkCompletion(
+      await call.guard(() => this.client.chat.completions.create(body, { signal: call.signal })),
+    );
+    call.complete();
+    const choice = completion.choices[0];
+    const text = choice.message?.content ?? '';
+    if (text) yield { type: 'text-delta', text };
+    yield finishPart(mapFinishReason(choice.finish_reason), completion.usage ? mapUsage(completion.usage) : undefined);
+  }
+
+  private requestBody(options: LlmCallOptions): RequestBody {
+    return {
+      model: this.modelId,
+      messages: options.messages.map(({ role, content }) => ({ role, content })),
+      temperature: options.temperature ?? this.defaults.temperature,
+      max_tokens: options.maxTokens ?? this.defaults.maxTokens,
+      top_p: options.topP ?? this.defaults.topP,
+      stop: options.stop?.length ? options.stop : undefined,
+    };
+  }
+
+  private checkChunk(value: unknown): ChatCompletionChunk {
+    if (isObject(value) && Array.isArray(value.choices)) return value as unknown as ChatCompletionChunk;
+    throw this.malformed('a stream chunk has no "choices" list');
+  }
+
+  private checkCompletion(value: unknown): ChatCompletion {
+    if (isObject(value) && Array.isArray(value.choices) && isObject(value.choices[0])) {
+      return value as unknown as ChatCompletion;
+    }
+    throw this.malformed('the response is not a chat completion');
+  }
+
+  private malformed(reason: string): LlmError {
+    return new LlmError('malformed_stream', `model "${this.name}": ${reason}`, { model: this.name });
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function finishPart(finishReason: FinishReason, usage: Usage | undefined): StreamPart {
+  return usage ? { type: 'finish', finishReason, usage } : { type: 'finish', finishReason };
+}
+
+function mapFinishReason(reason: string | null | undefined): FinishReason {
+  switch (reason) {
+    case 'stop':
+      return 'stop';
+    case 'length':
+      return 'length';
+    case 'content_filter':
+      return 'content-filter';
+    default:
+      return 'other';
+  }
+}
+
+function mapUsage(usage: CompletionUsage): Usage {
+  const inputTokens = usage.prompt_tokens ?? 0;
+  const outputTokens = usage.completion_tokens ?? 0;
+  return { inputTokens, outputTokens, totalTokens: usage.total_tokens ?? inputTokens + outputTokens };
+}

@@ -1,0 +1,66 @@
+import { LlmError } from '../errors';
+
+/**
+ * Cancellation of one upstream request: the caller's AbortSignal combined
+ * with a timeout on every wait for the upstream (the response, the first
+ * chunk, each next chunk). Its `signal` goes to the HTTP client, so either
+ * cause closes the upstream connection at once.
+ */
+export class UpstreamCall {
+  private readonly controller = new AbortController();
+  private interruptedBy?: 'timeout' | 'aborted';
+  private completed = false;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly model: string,
+    private readonly timeoutMs: number,
+    private readonly callerSignal?: AbortSignal,
+  ) {
+    if (callerSignal?.aborted) this.interrupt('aborted');
+    else callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Runs one wait for the upstream under the timeout. */
+  async guard<T>(wait: () => Promise<T>): Promise<T> {
+    this.timer = setTimeout(() => this.interrupt('timeout'), this.timeoutMs);
+    try {
+      return await wait();
+    } finally {
+      clearTimeout(this.timer);
+    }
+  }
+
+  /** The error for a timeout or a caller abort, once either has happened. */
+  interruption(): LlmError | undefined {
+    const details = { model: this.model };
+    if (this.interruptedBy === 'timeout') {
+      return new LlmError('timeout', `model "${this.model}": no answer from the upstream within ${this.timeoutMs} ms`, details);
+    }
+    if (this.interruptedBy === 'aborted') return new LlmError('aborted', `model "${this.model}": the request was aborted`, details);
+    return undefined;
+  }
+
+  /** Marks the response as fully read. */
+  complete(): void {
+    this.completed = true;
+  }
+
+  /** Releases the listeners; closes the upstream connection unless the response was fully read. */
+  end(): void {
+    clearTimeout(this.timer);
+    this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
+    if (!this.completed) this.controller.abort();
+  }
+
+  private readonly onCallerAbort = () => this.interrupt('aborted');
+
+  private interrupt(cause: 'timeout' | 'aborted'): void {
+    this.interruptedBy ??= cause;
+    this.controller.abort();
+  }
+}
