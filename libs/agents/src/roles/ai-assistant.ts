@@ -1,0 +1,16 @@
+import { type AgentRole, requireAnswer } from './role';
+
+/** General help: explanations, reasoning, writing, advice (SPEC §4.0). */
+export const aiAssistant: AgentRole = {
+  name: 'AI Assistant',
+  description: 'General help: explains, reasons, writes and advises on any topic.',
+  systemPrompt: [
+    "You are an AI Assistant. Your goal is to help with the user's request: explain, reason, write or advise.",
+    '',
+    'Constraints:',
+    '- Answer the request directly and accurately; say when you are not sure rather than inventing facts.',
+    '- Use the resources listed below when they are relevant.',
+    '- Use Markdown where it helps the reader.',
+  ].join('\n'),
+  act: requireAnswer,
+};

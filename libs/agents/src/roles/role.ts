@@ -1,0 +1,31 @@
+/**
+ * What a role is. A role is named by the wire value of `agent_name`, tells
+ * the Planner in one line what it is good at, instructs the model with a
+ * system prompt (goal and constraints), and judges the model's reply with its
+ * action: a result to pass on, or the reason the reply is not acceptable
+ * (the runner feeds that reason back to the model and retries).
+ */
+
+/** The outcome of a role's action on one reply. */
+export type ActionResult<T = string> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** Name and one-line description: what every role, internal or not, has. */
+export interface RoleProfile {
+  /** The wire value of `agent_name`, e.g. `Summarizer`. */
+  readonly name: string;
+  /** One line the Planner sees when it assigns steps. */
+  readonly description: string;
+}
+
+/** A role an app may name in its details: it talks to the model and acts on its reply. */
+export interface AgentRole extends RoleProfile {
+  /** Goal and constraints; replaced by a detail's `prompt_template` when set. */
+  readonly systemPrompt: string;
+  /** Turns the model's reply into the step's result, or says why it fails. */
+  act(reply: string): ActionResult;
+}
+
+/** The action shared by roles whose only requirement is a non-empty answer. */
+export function requireAnswer(reply: string): ActionResult {
+  return reply.trim() ? { ok: true, value: reply } : { ok: false, reason: 'the answer is empty' };
+}

@@ -1,0 +1,50 @@
+import type { LlmStrategy } from '@ensemble/llm';
+import { planManager } from '../roles/plan-manager';
+import type { ActionResult } from '../roles/role';
+import { runAttempts } from './attempts';
+import type { RunContext } from './run-context';
+import { RunFailure } from './run-errors';
+
+/** One plan step as the runner executes it. */
+export interface StepSpec {
+  num: number;
+  /** The agent doing the step: the sender of its messages. */
+  agent: string;
+  receiver: string;
+  system: string;
+  /** The user message that states the task. */
+  task: string;
+  strategy: LlmStrategy;
+  act: (reply: string) => ActionResult;
+}
+
+/**
+ * Runs a plan step with retries and emits its lifecycle: `step-started` per
+ * attempt, `step-failed` per failed attempt, `step-done` with the result.
+ * When the retries are spent the run fails naming the step and the reason.
+ */
+export async function runStep(run: RunContext, step: StepSpec): Promise<string> {
+  const { num, agent } = step;
+  const outcome = await runAttempts(run, {
+    num,
+    sender: agent,
+    receiver: step.receiver,
+    messages: run.messages(step.system, step.task),
+    strategy: step.strategy,
+    act: step.act,
+    maxRetries: run.limits.maxStepRetries,
+    feedback: planManager.retryFeedback,
+    onAttempt: (attempt) => run.emit({ type: 'step-started', num, agent, attempt }),
+    onFailure: (reason, retry, willRetry) => run.emit({ type: 'step-failed', num, reason, retry, willRetry }),
+  });
+  if (!outcome.ok) {
+    throw new RunFailure(`Step ${num} (${agent}) failed after ${attempts(outcome.attempts)}: ${outcome.reason}`);
+  }
+  run.emit({ type: 'step-done', num, result: outcome.value });
+  return outcome.value;
+}
+
+/** `1 attempt`, `3 attempts`. */
+export function attempts(count: number): string {
+  return `${count} attempt${count === 1 ? '' : 's'}`;
+}
