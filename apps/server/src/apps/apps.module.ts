@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { AppsController } from './apps.controller';
+import { AppsService } from './apps.service';
+
+/** The Apps module: app definitions, their agents and per-user collections. Exports only its service. */
+@Module({
+  controllers: [AppsController],
+  providers: [AppsService],
+  exports: [AppsService],
+})
+export class AppsModule {}

@@ -1,0 +1,216 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager, In, QueryFailedError } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import type { AppDefinition } from '@ensemble/agents';
+import { ApiError } from '../common/api-error';
+import { appDefinition, appView, normalizeResources, normalizeStrategyValue } from './app.mapper';
+import type { AppListView, AppView } from './app.types';
+import { AppDetailDto, CreateAppDto, UpdateAppDto } from './dto/app.dto';
+import { ListAppsQuery } from './dto/list-apps.query';
+import { AppCollectionEntity } from './entities/app-collection.entity';
+import { AppDetailEntity } from './entities/app-detail.entity';
+import { AppEntity } from './entities/app.entity';
+
+/** Escapes LIKE wildcards so a search string is matched literally. */
+export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+const notFound = (appCode: string) => ApiError.notFound('app_not_found', `App ${JSON.stringify(appCode)} was not found.`, 'app_code');
+
+/** The columns of a detail that a PUT may change, as stored. */
+type DetailFields = Pick<AppDetailEntity, 'agentName' | 'nodeId' | 'resources' | 'promptTemplate' | 'llmStrategy' | 'llmStrategyValue'>;
+
+function detailFields(d: AppDetailDto): DetailFields {
+  return {
+    agentName: d.agent_name,
+    nodeId: d.node_id ?? null,
+    resources: normalizeResources(d.resources),
+    promptTemplate: d.prompt_template ?? null,
+    llmStrategy: d.llm_strategy ?? 'default',
+    llmStrategyValue: normalizeStrategyValue(d.llm_strategy_value),
+  };
+}
+
+const sameDetail = (a: DetailFields, b: DetailFields) =>
+  a.agentName === b.agentName &&
+  a.nodeId === b.nodeId &&
+  a.promptTemplate === b.promptTemplate &&
+  a.llmStrategy === b.llmStrategy &&
+  a.llmStrategyValue === b.llmStrategyValue &&
+  JSON.stringify(normalizeResources(a.resources)) === JSON.stringify(normalizeResources(b.resources));
+
+/** App columns as TypeORM's insert/update take them. */
+type AppFields = QueryDeepPartialEntity<AppEntity>;
+
+/** App columns set from a create or update body; only the fields present. */
+function appFields(dto: UpdateAppDto): AppFields {
+  const f: Partial<AppEntity> = {};
+  if (dto.app_name !== undefined) f.appName = dto.app_name;
+  if (dto.app_describe !== undefined) f.appDescribe = dto.app_describe;
+  if (dto.team_mode !== undefined) f.teamMode = dto.team_mode;
+  if (dto.language !== undefined) f.language = dto.language;
+  if (dto.team_context !== undefined) f.teamContext = dto.team_context;
+  if (dto.user_code !== undefined) f.userCode = dto.user_code;
+  if (dto.sys_code !== undefined) f.sysCode = dto.sys_code;
+  if (dto.icon !== undefined) f.icon = dto.icon;
+  if (dto.published !== undefined) f.published = dto.published;
+  if (dto.param_need !== undefined) f.paramNeed = dto.param_need;
+  if (dto.recommend_questions !== undefined) f.recommendQuestions = dto.recommend_questions;
+  if (dto.admins !== undefined) f.admins = dto.admins;
+  if (dto.keep_start_rounds !== undefined) f.keepStartRounds = dto.keep_start_rounds;
+  if (dto.keep_end_rounds !== undefined) f.keepEndRounds = dto.keep_end_rounds;
+  return f as AppFields;
+}
+
+const changed = (entity: AppEntity, fields: AppFields) =>
+  Object.entries(fields).some(([k, v]) => JSON.stringify(entity[k as keyof AppEntity]) !== JSON.stringify(v));
+
+/** The Apps admin rules: listing with filters, atomic create/update, collections. */
+@Injectable()
+export class AppsService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async list(q: ListAppsQuery): Promise<AppListView> {
+    const page = q.page ?? 1;
+    const pageSize = q.page_size ?? 20;
+    if (q.is_collected !== undefined && !q.user_code) {
+      throw ApiError.badRequest('validation_error', 'user_code is required with is_collected (whose collection?).', 'user_code');
+    }
+    const qb = this.db.getRepository(AppEntity).createQueryBuilder('a');
+    // With is_collected, user_code names the collector; otherwise it filters by owner.
+    if (q.user_code !== undefined && q.is_collected === undefined) qb.andWhere('a.user_code = :owner', { owner: q.user_code });
+    if (q.sys_code !== undefined) qb.andWhere('a.sys_code = :sys', { sys: q.sys_code });
+    if (q.team_mode !== undefined) qb.andWhere('a.team_mode = :mode', { mode: q.team_mode });
+    if (q.published !== undefined) qb.andWhere('a.published = :published', { published: q.published === 'true' });
+    if (q.app_name) qb.andWhere(`a.app_name ILIKE :name ESCAPE '\\'`, { name: `%${escapeLike(q.app_name)}%` });
+    if (q.is_collected !== undefined) {
+      const exists = 'EXISTS (SELECT 1 FROM app_collections c WHERE c.app_code = a.app_code AND c.user_code = :collector)';
+      qb.andWhere(q.is_collected === 'true' ? exists : `NOT ${exists}`, { collector: q.user_code });
+    }
+    qb.orderBy('a.created_at', 'DESC').addOrderBy('a.app_code', 'ASC').skip((page - 1) * pageSize).take(pageSize);
+    const [apps, total] = await qb.getManyAndCount();
+    const views = await this.views(this.db.manager, apps, q.user_code);
+    return { app_list: views, total_count: total, total_page: Math.ceil(total / pageSize), current_page: page };
+  }
+
+  async get(appCode: string, userCode?: string): Promise<AppView> {
+    const app = await this.db.getRepository(AppEntity).findOneBy({ appCode });
+    if (!app) throw notFound(appCode);
+    return (await this.views(this.db.manager, [app], userCode))[0];
+  }
+
+  /** The app as the Agents library runs it; 404 `app_not_found` when unknown. */
+  async definition(appCode: string): Promise<AppDefinition> {
+    const app = await this.db.getRepository(AppEntity).findOneBy({ appCode });
+    if (!app) throw notFound(appCode);
+    const details = await this.db.getRepository(AppDetailEntity).find({ where: { appCode }, order: { position: 'ASC' } });
+    return appDefinition(app, details);
+  }
+
+  async create(dto: CreateAppDto): Promise<AppView> {
+    const appCode = dto.app_code ?? randomUUID();
+    return this.write(async (em) => {
+      await em.insert(AppEntity, { ...appFields(dto), appCode });
+      if (dto.details?.length) {
+        await em.insert(AppDetailEntity, dto.details.map((d, position) => ({ ...detailFields(d), appCode, position })));
+      }
+      return this.reload(em, appCode);
+    });
+  }
+
+  async update(appCode: string, dto: UpdateAppDto): Promise<AppView> {
+    if (dto.app_code !== undefined && dto.app_code !== appCode) {
+      throw ApiError.badRequest('validation_error', `app_code in the body (${JSON.stringify(dto.app_code)}) differs from the path (${JSON.stringify(appCode)}).`, 'app_code');
+    }
+    return this.write(async (em) => {
+      const app = await em.getRepository(AppEntity).findOne({ where: { appCode }, lock: { mode: 'pessimistic_write' } });
+      if (!app) throw notFound(appCode);
+      const fields = appFields(dto);
+      let touched = changed(app, fields);
+      if (dto.details !== undefined) touched = (await this.replaceDetails(em, appCode, dto.details)) || touched;
+      if (touched) await em.update(AppEntity, { appCode }, { ...fields, updatedAt: () => 'now()' });
+      return this.reload(em, appCode);
+    });
+  }
+
+  async remove(appCode: string): Promise<void> {
+    const result = await this.db.getRepository(AppEntity).delete({ appCode });
+    if (!result.affected) throw notFound(appCode);
+  }
+
+  async collect(appCode: string, userCode: string): Promise<void> {
+    try {
+      await this.db.createQueryBuilder().insert().into(AppCollectionEntity).values({ appCode, userCode }).orIgnore().execute();
+    } catch (e) {
+      if (e instanceof QueryFailedError && (e.driverError as { code?: string }).code === '23503') throw notFound(appCode);
+      throw e;
+    }
+  }
+
+  async uncollect(appCode: string, userCode: string): Promise<void> {
+    if (!(await this.db.getRepository(AppEntity).existsBy({ appCode }))) throw notFound(appCode);
+    await this.db.getRepository(AppCollectionEntity).delete({ appCode, userCode });
+  }
+
+  /**
+   * Details are replaced as a whole, but a detail that did not change keeps
+   * its row and timestamps, so GET → PUT → GET returns the same body.
+   * Returns whether anything changed.
+   */
+  private async replaceDetails(em: EntityManager, appCode: string, details: AppDetailDto[]): Promise<boolean> {
+    const existing = await em.find(AppDetailEntity, { where: { appCode }, order: { position: 'ASC' } });
+    let touched = existing.length > details.length;
+    if (existing.length > details.length) {
+      await em.delete(AppDetailEntity, { id: In(existing.slice(details.length).map((d) => d.id)) });
+    }
+    for (const [position, dto] of details.entries()) {
+      const fields = detailFields(dto);
+      const row = existing[position];
+      if (!row) {
+        await em.insert(AppDetailEntity, { ...fields, appCode, position });
+        touched = true;
+      } else if (!sameDetail(row, fields)) {
+        await em.update(AppDetailEntity, { id: row.id }, { ...fields, updatedAt: () => 'now()' });
+        touched = true;
+      }
+    }
+    return touched;
+  }
+
+  private async reload(em: EntityManager, appCode: string): Promise<AppView> {
+    const app = await em.findOneByOrFail(AppEntity, { appCode });
+    return (await this.views(em, [app]))[0];
+  }
+
+  /** Views of apps with their details (one query) and, for a user, their collected flag (one query). */
+  private async views(em: EntityManager, apps: AppEntity[], userCode?: string): Promise<AppView[]> {
+    if (!apps.length) return [];
+    const codes = apps.map((a) => a.appCode);
+    const details = await em.find(AppDetailEntity, { where: { appCode: In(codes) }, order: { appCode: 'ASC', position: 'ASC' } });
+    const collected = userCode
+      ? new Set((await em.find(AppCollectionEntity, { where: { appCode: In(codes), userCode } })).map((c) => c.appCode))
+      : new Set<string>();
+    const byApp = new Map<string, AppDetailEntity[]>();
+    for (const d of details) byApp.set(d.appCode, [...(byApp.get(d.appCode) ?? []), d]);
+    return apps.map((a) => appView(a, byApp.get(a.appCode) ?? [], collected.has(a.appCode)));
+  }
+
+  /** One transaction; unique violations become 409 naming the field. */
+  private async write<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction(work);
+    } catch (e) {
+      if (e instanceof QueryFailedError) {
+        const { code, constraint } = e.driverError as { code?: string; constraint?: string };
+        if (code === '23505' && constraint === 'apps_app_name_key') {
+          throw ApiError.conflict('app_name_conflict', 'An app with this app_name already exists.', 'app_name');
+        }
+        if (code === '23505' && constraint === 'apps_pkey') {
+          throw ApiError.conflict('app_code_conflict', 'An app with this app_code already exists.', 'app_code');
+        }
+      }
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,11 @@
+/** DB-GPT's `Result` envelope; keys in this order on the wire (SPEC §2). */
+export interface Result<T> {
+  success: boolean;
+  err_code: string | null;
+  err_msg: string | null;
+  data: T;
+}
+
+export function ok<T>(data: T): Result<T> {
+  return { success: true, err_code: null, err_msg: null, data };
+}

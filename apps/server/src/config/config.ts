@@ -1,0 +1,74 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { resolve } from 'node:path';
+import { EnvironmentVariables } from './env.schema';
+
+/** The validated, typed configuration every module reads (token `APP_CONFIG`). */
+export interface AppConfig {
+  port: number;
+  host: string;
+  apiKeys: string[];
+  insecureNoAuth: boolean;
+  /** Unset: the embedded database in `dataDir` is used. */
+  databaseUrl?: string;
+  dataDir: string;
+  dbPoolSize: number;
+  modelsFile?: string;
+  bodyLimit: string;
+  logLevel: string;
+  logPrompts: boolean;
+  ssePingIntervalMs: number;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) =>
+    Object.values(e.constraints ?? {}).map((msg) =>
+      msg.startsWith(e.property) ? `${msg} (got ${JSON.stringify(e.value)})` : `${e.property}: ${msg}`,
+    ),
+  );
+}
+
+/** Reads and validates the environment; throws a ConfigError naming every bad setting. */
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): AppConfig {
+  // An empty variable counts as unset; unknown variables are ignored (whitelist).
+  const raw = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const vars = plainToInstance(EnvironmentVariables, raw);
+  const problems = describe(validateSync(vars, { whitelist: true }));
+
+  const apiKeys = (vars.API_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0);
+  const insecureNoAuth = vars.ENSEMBLE_INSECURE_NO_AUTH === true;
+  if (problems.length === 0 && apiKeys.length === 0 && !insecureNoAuth) {
+    problems.push(
+      'API_KEYS is empty: set API_KEYS to a comma-separated list of keys, ' +
+        'or set ENSEMBLE_INSECURE_NO_AUTH=true to run without authentication (development only)',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    port: vars.PORT ?? 5670,
+    host: vars.HOST ?? '0.0.0.0',
+    apiKeys,
+    insecureNoAuth: insecureNoAuth && apiKeys.length === 0,
+    databaseUrl: vars.DATABASE_URL,
+    dataDir: resolve(vars.DATA_DIR ?? '.data'),
+    dbPoolSize: vars.DB_POOL_SIZE ?? 10,
+    modelsFile: vars.MODELS_FILE ? resolve(vars.MODELS_FILE) : undefined,
+    bodyLimit: vars.BODY_LIMIT ?? '1mb',
+    logLevel: vars.LOG_LEVEL ?? 'info',
+    logPrompts: vars.LOG_PROMPTS ?? false,
+    ssePingIntervalMs: vars.SSE_PING_INTERVAL_MS ?? 15000,
+  };
+}

@@ -1,0 +1,26 @@
+import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/config';
+import { dataSourceOptions, runMigrations } from './data-source';
+
+/** The DataSource, migrated before the first request is served. */
+@Module({})
+export class DatabaseModule {
+  static forRoot(config: AppConfig & { databaseUrl: string }): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          useFactory: () => dataSourceOptions(config.databaseUrl, config.dbPoolSize),
+          dataSourceFactory: async (options) => {
+            const dataSource = await new DataSource(options!).initialize();
+            const applied = await runMigrations(dataSource);
+            if (applied.length) new Logger('Database').log(`Applied migrations: ${applied.join(', ')}`);
+            return dataSource;
+          },
+        }),
+      ],
+    };
+  }
+}

@@ -1,0 +1,39 @@
+import { Logger } from '@nestjs/common';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The embedded default: PGlite (Postgres compiled to WASM) persisted in
+ * `<dataDir>/pglite`, served on a loopback port over the Postgres wire
+ * protocol so the ordinary `pg` driver, pool and migrations work unchanged.
+ * PGlite runs one session at a time; the socket server queues connections.
+ * Meant for a first run and development; production uses DATABASE_URL.
+ */
+export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
+  const logger = new Logger('EmbeddedDatabase');
+  const dir = join(dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  const started = Date.now();
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  const db = await PGlite.create(dir);
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 100 });
+  await server.start();
+  const url = `postgres://postgres@${server.getServerConn()}/postgres`;
+  logger.warn(
+    `DATABASE_URL is not set: using the embedded database in ${dir} (ready in ${Date.now() - started} ms). ` +
+      'Set DATABASE_URL to a real Postgres for production.',
+  );
+  return {
+    url,
+    async stop() {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
