@@ -2,9 +2,14 @@ import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { AppModule, ResolvedConfig } from './app.module';
 import { ERROR_SCHEMA } from './common/api-docs';
 import { jsonBodyParser } from './common/body-parser';
+import { MetricsService } from './observability/metrics.service';
+import { HTTP_LOGGER } from './observability/observability.module';
+import { requestObserver } from './observability/request-observer';
 
 export const API_PREFIX = 'api';
 
@@ -21,16 +26,30 @@ export function buildOpenApi(app: INestApplication) {
   return document;
 }
 
+export interface ServerOptions {
+  /** `false`: no logs at all (tests), unless `logDestination` is given. */
+  logger?: false;
+  /** Write the JSON log lines here instead of stdout (tests capture them), at LOG_LEVEL. */
+  logDestination?: DestinationStream;
+}
+
 /** Creates the configured Nest application (not yet listening); shared by main.ts and the tests. */
-export async function createServer(config: ResolvedConfig, options: { logger?: false } = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+export async function createServer(config: ResolvedConfig, options: ServerOptions = {}): Promise<NestExpressApplication> {
+  const logs = options.logger !== false || options.logDestination !== undefined;
+  const logging = { destination: options.logDestination, level: logs ? undefined : 'silent' };
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logging), {
     bodyParser: false,
-    logger: options.logger === false ? false : undefined,
+    logger: logs ? undefined : false,
+    bufferLogs: logs,
   });
+  if (logs) app.useLogger(app.get(PinoNestLogger));
+  // First, so even a body the parser rejects gets a request id, a log line and a metric.
+  app.use(requestObserver(app.get(HTTP_LOGGER), app.get(MetricsService)));
   app.use(jsonBodyParser(config.bodyLimit));
   app.set('x-powered-by', false);
   app.setGlobalPrefix(API_PREFIX);
-  app.enableShutdownHooks();
+  // process.exit(0) once closed (not a re-raised signal): exit code 0, and pino flushes on exit.
+  app.enableShutdownHooks(undefined, { useProcessExit: true });
   SwaggerModule.setup(`${API_PREFIX}/docs`, app, () => buildOpenApi(app), { jsonDocumentUrl: `${API_PREFIX}/docs-json` });
   if (config.insecureNoAuth) {
     new Logger('Auth').warn('ENSEMBLE_INSECURE_NO_AUTH is set and API_KEYS is empty: every route is open. Development only.');

@@ -18,6 +18,14 @@ export interface AppConfig {
   logLevel: string;
   logPrompts: boolean;
   ssePingIntervalMs: number;
+  /** `GET /api/metrics` needs no API key. */
+  metricsPublic: boolean;
+  /** Requests per minute per API key, per replica; 0 = no limit. */
+  rateLimitPerMinute: number;
+  /** Concurrent chat runs per API key, per replica; 0 = unlimited. */
+  maxConcurrentRunsPerKey: number;
+  /** On shutdown: how long open streams may go on before they are cancelled. */
+  shutdownGraceMs: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -42,14 +50,14 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   // An empty variable counts as unset; unknown variables are ignored (whitelist).
   const raw = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const vars = plainToInstance(EnvironmentVariables, raw);
-  const problems = describe(validateSync(vars, { whitelist: true }));
+  const problems = describe(validateSync(vars, { whitelist: true, stopAtFirstError: true }));
 
   const apiKeys = (vars.API_KEYS ?? '')
     .split(',')
     .map((k) => k.trim())
     .filter((k) => k.length > 0);
   const insecureNoAuth = vars.ENSEMBLE_INSECURE_NO_AUTH === true;
-  if (problems.length === 0 && apiKeys.length === 0 && !insecureNoAuth) {
+  if (apiKeys.length === 0 && !insecureNoAuth) {
     problems.push(
       'API_KEYS is empty: set API_KEYS to a comma-separated list of keys, ' +
         'or set ENSEMBLE_INSECURE_NO_AUTH=true to run without authentication (development only)',
@@ -70,5 +78,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     logLevel: vars.LOG_LEVEL ?? 'info',
     logPrompts: vars.LOG_PROMPTS ?? false,
     ssePingIntervalMs: vars.SSE_PING_INTERVAL_MS ?? 15000,
+    metricsPublic: vars.METRICS_PUBLIC ?? false,
+    rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE ?? 600,
+    maxConcurrentRunsPerKey: vars.MAX_CONCURRENT_RUNS_PER_KEY ?? 16,
+    shutdownGraceMs: vars.SHUTDOWN_GRACE_MS ?? 10000,
   };
 }

@@ -14,9 +14,12 @@ const toInt = ({ value }: { value: unknown }) =>
 /**
  * The environment the server reads, validated once at boot. Each property is
  * the variable's name; the README's configuration table documents them.
+ * class-validator checks a property's decorators bottom-up and `loadConfig`
+ * reports only the first failure of each, so the type check goes last
+ * (nearest the property): `PORT=abc` says "must be an integer", not "> 65535".
  */
 export class EnvironmentVariables {
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @IsOptional() @Transform(toInt) @Min(0) @Max(65535) @IsInt()
   PORT?: number;
 
   @IsOptional() @IsString()
@@ -38,7 +41,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   DATA_DIR?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(200)
+  @IsOptional() @Transform(toInt) @Min(1) @Max(200) @IsInt()
   DB_POOL_SIZE?: number;
 
   @IsOptional() @IsString()
@@ -56,6 +59,22 @@ export class EnvironmentVariables {
   LOG_PROMPTS?: boolean;
 
   /** Interval of `: ping` keep-alive comments on silent SSE streams. */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600000)
+  @IsOptional() @Transform(toInt) @Min(100) @Max(600000) @IsInt()
   SSE_PING_INTERVAL_MS?: number;
+
+  /** Serve `GET /api/metrics` without an API key (default false: guarded like every route). */
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  METRICS_PUBLIC?: boolean;
+
+  /** Requests per minute per API key (per replica); 0 disables rate limiting. */
+  @IsOptional() @Transform(toInt) @Min(0) @Max(1000000) @IsInt()
+  RATE_LIMIT_PER_MINUTE?: number;
+
+  /** Chat runs in flight at once per API key (per replica); 0 means unlimited. */
+  @IsOptional() @Transform(toInt) @Min(0) @Max(100000) @IsInt()
+  MAX_CONCURRENT_RUNS_PER_KEY?: number;
+
+  /** On SIGTERM: how long open streams may go on before they are cancelled. */
+  @IsOptional() @Transform(toInt) @Min(0) @Max(3600000) @IsInt()
+  SHUTDOWN_GRACE_MS?: number;
 }

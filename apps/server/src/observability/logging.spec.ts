@@ -1,0 +1,79 @@
+import { createRootLogger, promptForLog, scrubbingStream } from './logging';
+import { requestIdFrom } from './request-id';
+
+function capture(config: { logLevel?: string; logPrompts?: boolean; apiKeys?: string[] } = {}) {
+  const lines: string[] = [];
+  const logger = createRootLogger(
+    { logLevel: config.logLevel ?? 'info', logPrompts: config.logPrompts ?? false, apiKeys: config.apiKeys ?? [] },
+    { destination: { write: (s: string) => void lines.push(s) } },
+  );
+  return { logger, lines, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+describe('createRootLogger', () => {
+  it('writes JSON lines with level names, ISO time and the service name', () => {
+    const { logger, parsed } = capture();
+    logger.info({ a: 1 }, 'hello');
+    expect(parsed()[0]).toMatchObject({ level: 'info', name: 'ensemble', msg: 'hello', a: 1, time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+  });
+
+  it('honours the level, silent included', () => {
+    const quiet = capture({ logLevel: 'warn' });
+    quiet.logger.info('no');
+    quiet.logger.warn('yes');
+    expect(quiet.parsed().map((l) => l.msg)).toEqual(['yes']);
+    const silent = capture({ logLevel: 'silent' });
+    silent.logger.fatal('never');
+    expect(silent.lines).toEqual([]);
+  });
+
+  it('redacts credentials by path', () => {
+    const { logger, parsed } = capture();
+    logger.info({ req: { headers: { authorization: 'Bearer x', 'x-api-key': 'y', cookie: 'z', accept: '*/*' } }, apiKey: 'k', config: { apiKeys: ['k'] } });
+    expect(parsed()[0]).toMatchObject({
+      req: { headers: { authorization: '[REDACTED]', 'x-api-key': '[REDACTED]', cookie: '[REDACTED]', accept: '*/*' } },
+      apiKey: '[REDACTED]',
+      config: { apiKeys: '[REDACTED]' },
+    });
+  });
+
+  it('scrubs configured API keys wherever they appear', () => {
+    const { logger, lines } = capture({ apiKeys: ['sk-live-123', 'we"ird'] });
+    logger.info({ url: '/x?key=sk-live-123', note: 'we"ird' }, 'pasted sk-live-123 in a message');
+    expect(lines.join('')).not.toContain('sk-live-123');
+    expect(lines.join('')).not.toContain('we\\"ird');
+    expect(JSON.parse(lines[0])).toMatchObject({ url: '/x?key=[REDACTED]', note: '[REDACTED]', msg: 'pasted [REDACTED] in a message' });
+  });
+
+  it('redacts prompt and completion fields unless LOG_PROMPTS is on', () => {
+    const off = capture();
+    off.logger.info({ messages: [{ role: 'user', content: 'secret plan' }], run: { prompt: 'p', completion: 'c' } }, 'llm call');
+    expect(off.lines.join('')).not.toMatch(/secret plan|"p"|"c"/);
+    const on = capture({ logPrompts: true });
+    on.logger.info({ messages: [{ role: 'user', content: 'secret plan' }] }, 'llm call');
+    expect(on.lines.join('')).toContain('secret plan');
+  });
+});
+
+describe('promptForLog', () => {
+  it('gives the text only when prompts may be logged', () => {
+    expect(promptForLog(true, 'hello')).toBe('hello');
+    expect(promptForLog(false, 'hello')).toEqual({ redacted: true, chars: 5 });
+  });
+});
+
+describe('scrubbingStream', () => {
+  it('returns the destination itself when there is nothing to scrub', () => {
+    const dest = { write: () => undefined };
+    expect(scrubbingStream(dest, [])).toBe(dest);
+  });
+});
+
+describe('requestIdFrom', () => {
+  it('keeps sane ids and replaces others with a UUID', () => {
+    expect(requestIdFrom('abc-123')).toBe('abc-123');
+    expect(requestIdFrom('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toBe('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+    const uuid = /^[0-9a-f-]{36}$/;
+    for (const bad of [undefined, '', 'a b', 'x'.repeat(129), 'line\nbreak', ['a', 'b']]) expect(requestIdFrom(bad as never)).toMatch(uuid);
+  });
+});
