@@ -1,6 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { LlmModule } from '@ensemble/llm';
 import { AppsModule } from './apps/apps.module';
+import { ChatModule } from './chat/chat.module';
+import { ConversationsModule } from './conversations/conversations.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { createValidationPipe } from './common/validation';
@@ -8,6 +11,10 @@ import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { LimitsModule } from './limits/limits.module';
+import { LoggingOptions } from './observability/logging';
+import { MetricsModule } from './observability/metrics.module';
+import { ObservabilityModule } from './observability/observability.module';
 
 /** Configuration whose database is known (DATABASE_URL or the embedded one). */
 export type ResolvedConfig = AppConfig & { databaseUrl: string };
@@ -15,10 +22,21 @@ export type ResolvedConfig = AppConfig & { databaseUrl: string };
 /** Wires the modules; the guard, validation pipe and error filter apply to every route. */
 @Module({})
 export class AppModule {
-  static forRoot(config: ResolvedConfig): DynamicModule {
+  static forRoot(config: ResolvedConfig, logging: LoggingOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(config), HealthModule, AppsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule.forRoot(logging),
+        MetricsModule.forRoot(config),
+        LimitsModule,
+        DatabaseModule.forRoot(config),
+        LlmModule.forRoot({ modelsFile: config.modelsFile, isGlobal: true }),
+        HealthModule,
+        AppsModule,
+        ConversationsModule,
+        ChatModule,
+      ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_PIPE, useFactory: createValidationPipe },

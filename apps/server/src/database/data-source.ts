@@ -2,13 +2,19 @@ import { DataSource, DataSourceOptions, MigrationExecutor } from 'typeorm';
 import { AppCollectionEntity } from '../apps/entities/app-collection.entity';
 import { AppDetailEntity } from '../apps/entities/app-detail.entity';
 import { AppEntity } from '../apps/entities/app.entity';
+import { ConversationEntity } from '../conversations/entities/conversation.entity';
+import { MessageEntity } from '../conversations/entities/message.entity';
+import { PlanStepEntity } from '../conversations/entities/plan-step.entity';
+import { RunEntity } from '../conversations/entities/run.entity';
+import { TypeOrmLogger } from '../observability/typeorm-logger';
 import { CreateApps1764400000000 } from './migrations/1764400000000-CreateApps';
+import { CreateConversations1764500000000 } from './migrations/1764500000000-CreateConversations';
 
 /** Every entity of every module; the one list the app and the migration CLI share. */
-export const ENTITIES = [AppEntity, AppDetailEntity, AppCollectionEntity];
+export const ENTITIES = [AppEntity, AppDetailEntity, AppCollectionEntity, ConversationEntity, RunEntity, MessageEntity, PlanStepEntity];
 
 /** Migrations in order. */
-export const MIGRATIONS = [CreateApps1764400000000];
+export const MIGRATIONS = [CreateApps1764400000000, CreateConversations1764500000000];
 
 /** Options of the one DataSource (the server and `database/cli.ts` use the same). */
 export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
@@ -21,6 +27,7 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
     synchronize: false,
     migrationsRun: false,
     logging: ['error'],
+    logger: new TypeOrmLogger(),
     extra: { max: poolSize, application_name: 'ensemble' },
   };
 }

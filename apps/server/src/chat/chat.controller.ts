@@ -1,0 +1,34 @@
+import { Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { ApiErrors, resultSchema } from '../common/api-docs';
+import { ok } from '../common/result';
+import { ChatService } from './chat.service';
+import { CHAT_REQUEST_SCHEMA } from './chat.schema';
+
+/** The endpoint internal services call (OpenAI chunk format over SSE, or one JSON answer). */
+@ApiTags('chat')
+@Controller('v2/chat/completions')
+export class ChatController {
+  constructor(private readonly chat: ChatService) {}
+
+  @Post()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Chat with a model (chat_normal) or run an app (chat_app); SSE when stream is true' })
+  @ApiBody({ schema: CHAT_REQUEST_SCHEMA })
+  @ApiProduces('text/event-stream', 'application/json')
+  @ApiOkResponse({ description: 'SSE of chat.completion.chunk objects then [DONE], or one chat.completion' })
+  @ApiErrors(400, 404, 409, 413, 429, 503)
+  completions(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.chat.complete(req.body, req, res);
+  }
+
+  @Post(':conv_uid/cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel the run in progress of a conversation (aborts its LLM calls)' })
+  @ApiOkResponse({ schema: resultSchema({ type: 'object', properties: { conv_uid: { type: 'string' }, cancelled: { type: 'boolean' } } }) })
+  @ApiErrors(404)
+  async cancel(@Param('conv_uid') convUid: string) {
+    return ok(await this.chat.cancel(convUid));
+  }
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AppsModule } from '../apps/apps.module';
+import { ConversationsModule } from '../conversations/conversations.module';
+import { ChatController } from './chat.controller';
+import { ChatService } from './chat.service';
+import { ModelsController } from './models.controller';
+import { RunRegistry } from './run-registry';
+
+/** The Chat module: POST /api/v2/chat/completions (SSE or JSON), cancel, and the models list. */
+@Module({
+  imports: [AppsModule, ConversationsModule],
+  controllers: [ChatController, ModelsController],
+  providers: [ChatService, RunRegistry],
+  exports: [ChatService],
+})
+export class ChatModule {}

@@ -1,0 +1,32 @@
+/** OpenAPI schema of the chat request (validated by parseChatRequest in SPEC §3's order). */
+export const CHAT_REQUEST_SCHEMA = {
+  type: 'object',
+  required: ['model', 'messages'],
+  properties: {
+    model: { type: 'string', example: 'chatgpt_proxyllm' },
+    messages: {
+      oneOf: [
+        { type: 'string' },
+        { type: 'array', items: { type: 'string' } },
+        {
+          type: 'array',
+          items: { type: 'object', required: ['role', 'content'], properties: { role: { type: 'string', enum: ['system', 'user', 'assistant'] }, content: { type: 'string' } } },
+        },
+      ],
+    },
+    stream: { type: 'boolean', description: 'Default true when any DB-GPT field is present, false otherwise (OpenAI).' },
+    chat_mode: { type: 'string', enum: ['chat_normal', 'chat_app'], default: 'chat_normal' },
+    chat_param: { type: 'string', description: 'For chat_app: the app_code.' },
+    conv_uid: { type: 'string', description: 'Conversation id; generated when absent (returned in X-Conv-Uid).' },
+    user_name: { type: 'string' },
+    sys_code: { type: 'string' },
+    incremental: { type: 'boolean', default: true, description: 'true: each chunk carries new text; false: the whole view so far.' },
+    enable_vis: { type: 'boolean', default: true, description: 'chat_app: the vis markdown (true) or the plain answer (false).' },
+    temperature: { type: 'number', minimum: 0, maximum: 2 },
+    max_tokens: { type: 'integer', minimum: 1 },
+    max_new_tokens: { type: 'integer', minimum: 1, deprecated: true },
+    top_p: { type: 'number', minimum: 0, maximum: 1 },
+    stop: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 4 }] },
+    stream_options: { type: 'object', properties: { include_usage: { type: 'boolean' } } },
+  },
+};

@@ -1,0 +1,245 @@
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { concat, concatMap, defer, filter, from, lastValueFrom, map, Observable, reduce, tap, throwError } from 'rxjs';
+import { AppDefinition, createRenderer, runTeam, TeamEvent } from '@ensemble/agents';
+import { ChatMessage, LLM_PORT, LlmPort, ModelRegistry, StreamPart, Usage } from '@ensemble/llm';
+import { AppsService } from '../apps/apps.service';
+import { ApiError, errorBody } from '../common/api-error';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { ConversationsService } from '../conversations/conversations.service';
+import { RunRecorder } from '../conversations/run-recorder';
+import { limitKey, RunLimiter } from '../limits';
+import { MetricsService } from '../observability/metrics.service';
+import { ChatRequest, parseChatRequest } from './chat-request';
+import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './chunks';
+import { llmErrorToApi } from './llm-errors';
+import { meteredLlm } from './metered-llm';
+import { RunRegistry } from './run-registry';
+import { writeSse } from './sse';
+
+/**
+ * What a run produces, whichever the mode: new text (with the whole view so
+ * far, for `incremental: false`), a normal end, or a failure after output
+ * started. The stream and the non-stream answers are two sinks of it.
+ */
+type ChatOutput =
+  | { type: 'delta'; text: string; full: () => string }
+  | { type: 'end'; reason: WireFinishReason; usage?: Usage }
+  | { type: 'fail'; error: ApiError };
+
+interface RunContext {
+  request: ChatRequest;
+  convUid: string;
+  recorder: RunRecorder;
+  signal: AbortSignal;
+  /** This run's LLM port (metered). */
+  llm: LlmPort;
+}
+
+const cancelled = () => new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', 'The run was cancelled before it ended.');
+
+/** POST /api/v2/chat/completions: validation, the run, storage, and both answer shapes. */
+@Injectable()
+export class ChatService {
+  private readonly logger = new Logger('Chat');
+
+  constructor(
+    private readonly apps: AppsService,
+    private readonly conversations: ConversationsService,
+    private readonly models: ModelRegistry,
+    private readonly runs: RunRegistry,
+    private readonly limiter: RunLimiter,
+    private readonly metrics: MetricsService,
+    @Inject(LLM_PORT) private readonly llm: LlmPort,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Validates everything before the first byte, then streams or answers once. */
+  async complete(body: unknown, req: Request, res: Response): Promise<void> {
+    const request = parseChatRequest(body);
+    const app = request.chatMode === 'chat_app' ? await this.apps.definition(request.chatParam!) : undefined;
+    if (!app && !this.models.has(request.model)) {
+      throw ApiError.badRequest('model_not_found', `Model ${JSON.stringify(request.model)} is not configured (see GET /api/v2/models).`, 'model');
+    }
+    if (app && app.agents.length === 0 && app.teamMode !== 'native_app') {
+      throw ApiError.badRequest('app_not_runnable', `App ${JSON.stringify(app.appCode)} has no agents (details) to run.`, 'chat_param');
+    }
+    const convUid = request.convUid ?? randomUUID();
+    const history = request.convUid ? await this.conversations.history(convUid) : [];
+    const releaseSlot = this.limiter.acquire(limitKey(req));
+    const recorder = await this.conversations.startRun({
+      convUid,
+      chatMode: request.chatMode,
+      appCode: app?.appCode ?? null,
+      teamMode: app?.teamMode ?? null,
+      userName: request.userName ?? null,
+      sysCode: request.sysCode ?? null,
+      input: request.input,
+      model: app ? null : request.model,
+    }).catch((e: unknown) => {
+      releaseSlot();
+      throw e;
+    });
+
+    const controller = new AbortController();
+    const release = this.runs.add(convUid, controller);
+    const onClose = () => {
+      if (!res.writableFinished) controller.abort('client closed the connection');
+    };
+    res.on('close', onClose);
+    const started = Date.now();
+    const timer = this.metrics.startRun(request.chatMode);
+    const streamClosed = request.stream ? this.metrics.trackStream() : undefined;
+    const ctx: RunContext = { request, convUid, recorder, signal: controller.signal, llm: meteredLlm(this.llm, timer) };
+    const outputs$ = app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history);
+    // chat_app answers with the conv_uid as id, as DB-GPT does; a plain chat with an OpenAI-style id.
+    const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
+    const headers = { 'X-Conv-Uid': convUid };
+    try {
+      if (request.stream) {
+        await writeSse(res, this.sseFrames(outputs$, frames, ctx), { eagerHeaders: !!app, pingIntervalMs: this.config.ssePingIntervalMs, headers });
+      } else {
+        const answer = await this.completion(outputs$, frames);
+        await recorder.flush();
+        for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+        res.status(200).json(answer);
+      }
+    } finally {
+      res.off('close', onClose);
+      if (!recorder.hasEnded) recorder.end({ state: 'cancelled', error: 'The request ended before the run did.' });
+      await recorder.flush();
+      release();
+      releaseSlot();
+      streamClosed?.();
+      timer.finish(recorder.state);
+      this.logger.log(
+        `run conv_uid=${convUid} mode=${request.chatMode}${app ? ` app=${app.appCode} team=${app.teamMode}` : ` model=${request.model}`} ` +
+          `stream=${request.stream} state=${recorder.state} ${Date.now() - started}ms`,
+      );
+    }
+  }
+
+  /** Aborts the run of a conversation served here (explicit cancel). */
+  async cancel(convUid: string): Promise<{ conv_uid: string; cancelled: boolean }> {
+    const cancelledHere = this.runs.abortLocal(convUid, 'cancelled by request');
+    if (!cancelledHere && !(await this.conversations.exists(convUid))) {
+      throw ApiError.notFound('conversation_not_found', `Conversation ${JSON.stringify(convUid)} was not found.`, 'conv_uid');
+    }
+    return { conv_uid: convUid, cancelled: cancelledHere };
+  }
+
+  private sseFrames(outputs$: Observable<ChatOutput>, frames: ChunkFrames, ctx: RunContext): Observable<string> {
+    const { incremental, includeUsage } = ctx.request;
+    let lastView: string | undefined;
+    const body$ = outputs$.pipe(
+      map((o) => {
+        if (o.type === 'delta') {
+          if (incremental) return frames.content(o.text);
+          // incremental: false sends the whole view, and only when it changed
+          const view = o.full();
+          if (view === lastView) return '';
+          lastView = view;
+          return frames.content(view);
+        }
+        if (o.type === 'end') return frames.finish(o.reason) + (includeUsage ? frames.usage(o.usage) : '');
+        return frames.error(errorBody(o.error.getStatus(), o.error.code, o.error.message, o.error.param));
+      }),
+      filter((frame) => frame !== ''),
+    );
+    // [DONE] goes out once the run's rows have landed, so a client can read them right away.
+    return concat(body$, defer(() => from(ctx.recorder.flush()).pipe(map(() => DONE_FRAME))));
+  }
+
+  /** The non-stream answer: the final view (read once, at the end), finish reason and usage. */
+  private completion(outputs$: Observable<ChatOutput>, frames: ChunkFrames) {
+    return lastValueFrom(
+      outputs$.pipe(
+        reduce(
+          (acc, o) => {
+            if (o.type === 'fail') throw o.error;
+            if (o.type === 'delta') return { ...acc, view: o.full };
+            return { ...acc, reason: o.reason, usage: o.usage };
+          },
+          { view: () => '', reason: 'stop' as WireFinishReason, usage: undefined as Usage | undefined },
+        ),
+        map((r) => frames.completion(r.view(), r.reason, r.usage)),
+      ),
+    );
+  }
+
+  /** chat_app: the team's events, recorded as they come and rendered as the vis (or plain) view. */
+  private teamOutputs(ctx: RunContext, app: AppDefinition, history: { user: string; assistant: string }[]): Observable<ChatOutput> {
+    const renderer = createRenderer(ctx.request.enableVis);
+    const run$ = runTeam({
+      app,
+      input: ctx.request.input,
+      history,
+      llm: ctx.llm,
+      signal: ctx.signal,
+      options: { temperature: ctx.request.temperature, maxTokens: ctx.request.maxTokens },
+    });
+    return run$.pipe(
+      tap((event) => ctx.recorder.record(event)),
+      concatMap((event: TeamEvent) => {
+        const out: ChatOutput[] = [];
+        const text = renderer.push(event);
+        if (text) out.push({ type: 'delta', text, full: () => renderer.snapshot() });
+        if (event.type === 'run-done') out.push({ type: 'end', reason: 'stop', usage: event.usage });
+        if (event.type === 'run-failed') out.push({ type: 'fail', error: new ApiError(500, 'run_failed', event.reason) });
+        if (event.type === 'run-cancelled') out.push({ type: 'fail', error: cancelled() });
+        return out;
+      }),
+    );
+  }
+
+  /** chat_normal: one LLM call with the conversation's history, streamed as it comes. */
+  private chatOutputs(ctx: RunContext, history: { user: string; assistant: string }[]): Observable<ChatOutput> {
+    const { request, recorder, signal, llm } = ctx;
+    const system = request.messages.filter((m) => m.role === 'system');
+    const rest = request.messages.filter((m) => m.role !== 'system');
+    const messages: ChatMessage[] = [
+      ...system,
+      ...history.flatMap((t): ChatMessage[] => [{ role: 'user', content: t.user }, { role: 'assistant', content: t.assistant }]),
+      ...rest,
+    ];
+    let model = request.model;
+    let text = '';
+    return defer(() =>
+      from(
+        llm.stream({
+          model: request.model,
+          messages,
+          temperature: request.temperature,
+          maxTokens: request.maxTokens,
+          topP: request.topP,
+          stop: request.stop,
+          signal,
+        }),
+      ),
+    ).pipe(
+      concatMap((part: StreamPart): Observable<ChatOutput> | ChatOutput[] => {
+        switch (part.type) {
+          case 'start':
+            model = part.model;
+            return [];
+          case 'text-delta':
+            text += part.text;
+            return [{ type: 'delta', text: part.text, full: () => text }];
+          case 'finish':
+            recorder.message({ round: 1, stepNum: null, sender: 'assistant', receiver: 'Human', model, content: text, success: true, usage: part.usage });
+            recorder.end({ state: 'complete', answer: text, usage: part.usage, model });
+            return [{ type: 'end', reason: wireFinishReason(part.finishReason), usage: part.usage }];
+          case 'error': {
+            const aborted = part.error.code === 'aborted' || signal.aborted;
+            if (text) recorder.message({ round: 1, stepNum: null, sender: 'assistant', receiver: 'Human', model, content: text, success: false });
+            recorder.end({ state: aborted ? 'cancelled' : 'failed', error: part.error.message, model });
+            const error = aborted ? cancelled() : llmErrorToApi(part.error);
+            // Before any text the answer can still carry the real HTTP status.
+            return text ? [{ type: 'fail', error }] : throwError(() => error);
+          }
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,24 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ModelRegistry } from '@ensemble/llm';
+import { ApiErrors } from '../common/api-docs';
+
+const STARTED = Math.floor(Date.now() / 1000);
+
+/** The configured models, in OpenAI's list shape. */
+@ApiTags('chat')
+@Controller('v2/models')
+export class ModelsController {
+  constructor(private readonly registry: ModelRegistry) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List the configured models (names clients send as `model`)' })
+  @ApiOkResponse({ schema: { type: 'object', properties: { object: { type: 'string', enum: ['list'] }, data: { type: 'array', items: { type: 'object' } } } } })
+  @ApiErrors()
+  list() {
+    return {
+      object: 'list',
+      data: this.registry.list().map((m) => ({ id: m.name, object: 'model', created: STARTED, owned_by: m.provider, upstream_model: m.model, default: m.isDefault })),
+    };
+  }
+}

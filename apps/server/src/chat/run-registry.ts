@@ -1,0 +1,75 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Server } from 'node:http';
+import { APP_CONFIG, AppConfig } from '../config/config';
+
+interface ActiveRun {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * The runs this process is serving, by conv_uid, so an explicit cancel or a
+ * shutdown can abort them. A cancel for a run on another replica would be
+ * published here (Postgres NOTIFY on a `ensemble_cancel` channel, each
+ * replica LISTENing and calling `abortLocal`); today runs are local.
+ */
+@Injectable()
+export class RunRegistry implements BeforeApplicationShutdown {
+  private readonly runs = new Map<string, ActiveRun>();
+  private readonly logger = new Logger('Shutdown');
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  /**
+   * Graceful shutdown, before the database closes: stop accepting
+   * connections, let open runs finish for SHUTDOWN_GRACE_MS, then cancel the
+   * rest (their runs are stored `cancelled`).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    server?.close();
+    server?.closeIdleConnections?.();
+    if (this.runs.size) this.logger.log(`Waiting up to ${this.config.shutdownGraceMs} ms for ${this.runs.size} open run(s)`);
+    const cancelled = await this.drain(this.config.shutdownGraceMs);
+    if (cancelled) this.logger.warn(`Cancelled ${cancelled} run(s) still open after the grace period`);
+  }
+
+  /** Registers a run; returns a function to call once it has ended. */
+  add(convUid: string, controller: AbortController): () => void {
+    let settle!: () => void;
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    this.runs.set(convUid, { controller, done });
+    return () => {
+      if (this.runs.get(convUid)?.controller === controller) this.runs.delete(convUid);
+      settle();
+    };
+  }
+
+  /** Aborts the local run of a conversation; false when none is running here. */
+  abortLocal(convUid: string, reason: string): boolean {
+    const run = this.runs.get(convUid);
+    if (!run) return false;
+    run.controller.abort(reason);
+    return true;
+  }
+
+  get size(): number {
+    return this.runs.size;
+  }
+
+  /** Waits up to `graceMs` for runs to end, then aborts the rest and waits for them to record their end. */
+  async drain(graceMs: number): Promise<number> {
+    const pending = () => [...this.runs.values()];
+    if (pending().length) {
+      await Promise.race([Promise.all(pending().map((r) => r.done)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    }
+    const left = pending();
+    for (const run of left) run.controller.abort('server shutting down');
+    await Promise.all(left.map((r) => r.done));
+    return left.length;
+  }
+}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { ConversationsController } from './conversations.controller';
+import { ConversationsService } from './conversations.service';
+import { InstanceLock } from './instance-lock';
+
+/** Stored runs and their history routes. Exports only its service. */
+@Module({
+  controllers: [ConversationsController],
+  providers: [ConversationsService, InstanceLock],
+  exports: [ConversationsService],
+})
+export class ConversationsModule {}

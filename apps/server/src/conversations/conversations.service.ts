@@ -1,0 +1,234 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, In } from 'typeorm';
+import type { HistoryTurn } from '@ensemble/agents';
+import { ApiError } from '../common/api-error';
+import { ConversationEntity, RunState } from './entities/conversation.entity';
+import { MessageEntity } from './entities/message.entity';
+import { PlanStepEntity } from './entities/plan-step.entity';
+import { RunEntity } from './entities/run.entity';
+import { InstanceLock } from './instance-lock';
+import { RunRecorder } from './run-recorder';
+
+export interface StartRun {
+  convUid: string;
+  chatMode: string;
+  appCode: string | null;
+  teamMode: string | null;
+  userName: string | null;
+  sysCode: string | null;
+  input: string;
+  model: string | null;
+}
+
+export interface ConversationListQuery {
+  app_code?: string;
+  user_name?: string;
+  page: number;
+  page_size: number;
+}
+
+const notFound = (convUid: string) =>
+  ApiError.notFound('conversation_not_found', `Conversation ${JSON.stringify(convUid)} was not found.`, 'conv_uid');
+
+/** Most turns of a chat_normal conversation replayed as history. */
+const MAX_HISTORY_TURNS = 100;
+
+/** Stored runs (SPEC §4.4): starting a turn, recording it, reading history, recovering after a crash. */
+@Injectable()
+export class ConversationsService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Conversations');
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly lock: InstanceLock,
+  ) {}
+
+  /**
+   * Opens a turn: creates the conversation or takes the next turn of it, in
+   * one transaction. 409 when a run of the conversation is still going or
+   * the conversation belongs to another app or mode.
+   */
+  async startRun(s: StartRun): Promise<RunRecorder> {
+    const runId = randomUUID();
+    await this.db.transaction(async (em) => {
+      await em
+        .createQueryBuilder()
+        .insert()
+        .into(ConversationEntity)
+        .values({ convUid: s.convUid, chatMode: s.chatMode, appCode: s.appCode, userName: s.userName, sysCode: s.sysCode, title: s.input.slice(0, 200), state: 'running', turns: 0 })
+        .orIgnore()
+        .execute();
+      const conv = await em.findOne(ConversationEntity, { where: { convUid: s.convUid }, lock: { mode: 'pessimistic_write' } });
+      if (!conv) throw notFound(s.convUid);
+      if (conv.chatMode !== s.chatMode || conv.appCode !== s.appCode) {
+        throw ApiError.conflict(
+          'conversation_conflict',
+          `Conversation ${JSON.stringify(s.convUid)} belongs to ${conv.appCode ? `app ${JSON.stringify(conv.appCode)}` : conv.chatMode}; use another conv_uid.`,
+          'conv_uid',
+        );
+      }
+      if (conv.turns > 0 && conv.state === 'running') {
+        throw ApiError.conflict('conversation_busy', `Conversation ${JSON.stringify(s.convUid)} has a run in progress; wait for it or cancel it.`, 'conv_uid');
+      }
+      const turn = conv.turns + 1;
+      await em.update(ConversationEntity, { convUid: s.convUid }, { state: 'running', turns: turn, updatedAt: () => 'now()' });
+      await em.insert(RunEntity, {
+        id: runId,
+        convUid: s.convUid,
+        turn,
+        chatMode: s.chatMode,
+        appCode: s.appCode,
+        teamMode: s.teamMode,
+        model: s.model,
+        input: s.input,
+        state: 'running',
+        instanceId: this.lock.instanceId,
+      });
+    });
+    return new RunRecorder(this.db, runId, s.convUid);
+  }
+
+  /** Earlier completed turns of a conversation, oldest first (the app trims them by its keep rounds). */
+  async history(convUid: string): Promise<HistoryTurn[]> {
+    const rows = await this.db.getRepository(RunEntity).find({
+      select: { input: true, answer: true, turn: true },
+      where: { convUid, state: 'complete' },
+      order: { turn: 'DESC' },
+      take: MAX_HISTORY_TURNS,
+    });
+    return rows.reverse().map((r) => ({ user: r.input, assistant: r.answer ?? '' }));
+  }
+
+  async list(q: ConversationListQuery) {
+    const qb = this.db.getRepository(ConversationEntity).createQueryBuilder('c');
+    if (q.app_code !== undefined) qb.andWhere('c.app_code = :app', { app: q.app_code });
+    if (q.user_name !== undefined) qb.andWhere('c.user_name = :user', { user: q.user_name });
+    qb.orderBy('c.updated_at', 'DESC').addOrderBy('c.conv_uid', 'ASC').skip((q.page - 1) * q.page_size).take(q.page_size);
+    const [rows, total] = await qb.getManyAndCount();
+    return {
+      conversations: rows.map(conversationView),
+      total_count: total,
+      total_page: Math.ceil(total / q.page_size),
+      current_page: q.page,
+    };
+  }
+
+  /** A conversation with every turn, its messages and plan steps. */
+  async get(convUid: string) {
+    const conv = await this.db.getRepository(ConversationEntity).findOneBy({ convUid });
+    if (!conv) throw notFound(convUid);
+    const runs = await this.db.getRepository(RunEntity).find({ where: { convUid }, order: { turn: 'ASC' } });
+    const ids = runs.map((r) => r.id);
+    const [messages, steps] = ids.length
+      ? await Promise.all([
+          this.db.getRepository(MessageEntity).find({ where: { runId: In(ids) }, order: { runId: 'ASC', round: 'ASC', id: 'ASC' } }),
+          this.db.getRepository(PlanStepEntity).find({ where: { runId: In(ids) }, order: { runId: 'ASC', num: 'ASC' } }),
+        ])
+      : [[], []];
+    return {
+      ...conversationView(conv),
+      turns: runs.map((r) => ({
+        run_id: r.id,
+        turn: r.turn,
+        chat_mode: r.chatMode,
+        team_mode: r.teamMode,
+        model: r.model,
+        input: r.input,
+        answer: r.answer,
+        state: r.state,
+        error: r.error,
+        usage: { prompt_tokens: r.inputTokens, completion_tokens: r.outputTokens, total_tokens: r.inputTokens + r.outputTokens },
+        started_at: r.startedAt.toISOString(),
+        finished_at: r.finishedAt?.toISOString() ?? null,
+        messages: messages.filter((m) => m.runId === r.id).map(messageView),
+        plan_steps: steps.filter((s) => s.runId === r.id).map(stepView),
+      })),
+    };
+  }
+
+  async remove(convUid: string): Promise<void> {
+    const conv = await this.db.getRepository(ConversationEntity).findOneBy({ convUid });
+    if (!conv) throw notFound(convUid);
+    if (conv.state === 'running' && conv.turns > 0) {
+      throw ApiError.conflict('conversation_busy', 'The conversation has a run in progress; cancel it first.', 'conv_uid');
+    }
+    await this.db.getRepository(ConversationEntity).delete({ convUid });
+  }
+
+  /** Whether a conversation exists (cancel answers 404 otherwise). */
+  exists(convUid: string): Promise<boolean> {
+    return this.db.getRepository(ConversationEntity).existsBy({ convUid });
+  }
+
+  /** At boot: runs left `running` by a process that is gone are marked failed. */
+  async onApplicationBootstrap(): Promise<void> {
+    const owners: { instance_id: string }[] = await this.db.query(
+      `SELECT DISTINCT instance_id FROM conversation_runs WHERE state = 'running' AND instance_id <> $1`,
+      [this.lock.instanceId],
+    );
+    for (const { instance_id } of owners) {
+      if (!(await this.lock.isDead(instance_id))) continue;
+      const count = await this.failRunsOf(instance_id, 'The server stopped before this run ended.');
+      if (count) this.logger.warn(`Marked ${count} interrupted run(s) of a stopped server as failed`);
+    }
+  }
+
+  private async failRunsOf(instanceId: string, reason: string): Promise<number> {
+    return this.db.transaction(async (em) => {
+      // TypeORM answers an UPDATE … RETURNING with [rows, affected count].
+      const [runs]: [{ id: string; conv_uid: string }[], number] = await em.query(
+        `UPDATE conversation_runs SET state = 'failed', error = $2, finished_at = now()
+         WHERE instance_id = $1 AND state = 'running' RETURNING id, conv_uid`,
+        [instanceId, reason],
+      );
+      if (!runs.length) return 0;
+      await em.query(`UPDATE conversation_plan_steps SET state = 'failed', updated_at = now() WHERE run_id = ANY($1) AND state IN ('todo', 'running')`, [runs.map((r) => r.id)]);
+      await em.query(`UPDATE conversations SET state = 'failed', updated_at = now() WHERE conv_uid = ANY($1) AND state = 'running'`, [runs.map((r) => r.conv_uid)]);
+      return runs.length;
+    });
+  }
+}
+
+function conversationView(c: ConversationEntity) {
+  return {
+    conv_uid: c.convUid,
+    chat_mode: c.chatMode,
+    app_code: c.appCode,
+    user_name: c.userName,
+    sys_code: c.sysCode,
+    title: c.title,
+    state: c.state as RunState,
+    turn_count: c.turns,
+    created_at: c.createdAt.toISOString(),
+    updated_at: c.updatedAt.toISOString(),
+  };
+}
+
+function messageView(m: MessageEntity) {
+  return {
+    round: m.round,
+    step_num: m.stepNum,
+    sender: m.sender,
+    receiver: m.receiver,
+    model: m.model,
+    content: m.content,
+    success: m.success,
+    usage: { prompt_tokens: m.inputTokens, completion_tokens: m.outputTokens, total_tokens: m.inputTokens + m.outputTokens },
+    created_at: m.createdAt.toISOString(),
+  };
+}
+
+function stepView(s: PlanStepEntity) {
+  return {
+    num: s.num,
+    title: s.title,
+    agent: s.agent,
+    rely: s.rely,
+    state: s.state,
+    retries: s.retries,
+    result: s.result,
+    error: s.error,
+  };
+}
