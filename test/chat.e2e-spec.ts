@@ -344,7 +344,7 @@ describe('Chat completions (real Postgres, real sockets)', () => {
         });
         req.on('error', () => undefined);
         req.end(JSON.stringify({ model: 'fake-gpt', messages: 'long', chat_mode: 'chat_app', chat_param: apps.single, conv_uid: convUid }));
-        setTimeout(() => reject(new Error('no data')), 5000);
+        setTimeout(() => reject(new Error('no data')), 5000).unref();
       });
       expect(await env.fake.chatRequests[0].outcome).toBe('closed-early');
       expect(await stateOf(convUid)).toBe('cancelled');
@@ -426,5 +426,20 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       const sdk = await openai.models.list();
       expect(sdk.data.map((m) => m.id)).toContain('fake-gpt');
     });
+  });
+
+  it('reports runs, LLM latency, time to first token, tokens and overhead in the metrics', async () => {
+    env.fake.setHandler(() => ({ text: 'metered answer', usage: { prompt_tokens: 11, completion_tokens: 2, total_tokens: 13 } }));
+    await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'count me', stream: true });
+    const text = (await http.get('/api/metrics').set(AUTH)).text;
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
+    expect(value(/^ensemble_chat_runs_total\{mode="chat_normal",outcome="complete"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^ensemble_chat_runs_total\{mode="chat_app",outcome="complete"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^ensemble_chat_runs_total\{mode="chat_normal",outcome="cancelled"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^ensemble_llm_tokens_total\{model="fake-gpt",kind="input"\} (\d+)/m)).toBeGreaterThanOrEqual(11);
+    expect(value(/^ensemble_llm_call_duration_seconds_count\{model="fake-gpt",outcome="ok"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^ensemble_llm_time_to_first_token_seconds_count\{model="fake-gpt"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^ensemble_request_overhead_seconds_count\{mode="chat_app"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^ensemble_open_streams (\d+)/m)).toBe(0);
   });
 });
