@@ -62,6 +62,27 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     apps.pipeline = await createApp('pipeline', 'awel_layout', ['AI Assistant', 'Summarizer']);
     apps.empty = await createApp('empty', 'auto_plan', []);
     apps.kept = await createApp('kept', 'single_agent', ['AI Assistant'], { keep_start_rounds: 0, keep_end_rounds: 1 });
+    apps.native = (
+      await http
+        .post('/api/v2/serve/apps')
+        .set(AUTH)
+        .send({
+          app_name: 'native',
+          team_mode: 'native_app',
+          team_context: { chat_scene: 'chat_normal' },
+          details: [{ agent_name: 'AI Assistant', prompt_template: 'You are the NATIVE-PROMPT helper.' }],
+        })
+    ).body.data.app_code;
+    apps.fallback = (
+      await http
+        .post('/api/v2/serve/apps')
+        .set(AUTH)
+        .send({
+          app_name: 'fallback',
+          team_mode: 'single_agent',
+          details: [{ agent_name: 'Summarizer', llm_strategy: 'priority', llm_strategy_value: 'fake-gpt,backup-gpt' }],
+        })
+    ).body.data.app_code;
   });
   afterAll(() => env.close());
   beforeEach(() => {
@@ -238,6 +259,36 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       expect.objectContaining({ sender: 'Summarizer', receiver: 'Human', model: 'fake-gpt', markdown: expect.stringContaining('Answer about Introduce AWEL — «ünïcode» "quoted"') }),
     ]);
     expect(view).toContain('«ünïcode»'); // unicode as is
+  });
+
+  describe('team modes end to end', () => {
+    it('awel_layout runs the details in order, each output feeding the next', async () => {
+      env.fake.setHandler((body) => ({ text: `stage output for ${lastUser(body).length} chars` }));
+      const res = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'Introduce AWEL', chat_mode: 'chat_app', chat_param: apps.pipeline });
+      expect(res.status).toBe(200);
+      const senders = visMessages(contents(res.body).join('')).map((m) => m.sender);
+      expect(senders).toEqual(['AI Assistant', 'Summarizer']);
+      expect(env.fake.chatRequests).toHaveLength(2);
+      // the second stage's prompt carries the first stage's output
+      expect(JSON.stringify(env.fake.chatRequests[1].body!.messages)).toContain('stage output for');
+    });
+
+    it('native_app chats with the app prompt (DB-GPT refuses native apps over the API)', async () => {
+      const res = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'hello native', chat_mode: 'chat_app', chat_param: apps.native, enable_vis: false });
+      expect(res.status).toBe(200);
+      expect(contents(res.body).join('')).toContain('Answer about');
+      expect(JSON.stringify(env.fake.chatRequests[0].body!.messages)).toContain('NATIVE-PROMPT');
+    });
+
+    it('a priority strategy falls back to the next model when the first fails before its first token', async () => {
+      env.fake.setHandler(() => ({ status: 503 }));
+      env.backup.reset();
+      env.backup.setHandler(() => ({ text: 'backup answered' }));
+      const res = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'q', chat_mode: 'chat_app', chat_param: apps.fallback, enable_vis: false });
+      expect(contents(res.body).join('')).toContain('backup answered');
+      expect(env.backup.chatRequests).toHaveLength(1);
+      expect(env.backup.chatRequests[0].body!.model).toBe('gpt-4o');
+    });
   });
 
   describe('stored runs and history', () => {
