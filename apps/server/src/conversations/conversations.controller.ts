@@ -1,12 +1,12 @@
 import { Controller, Delete, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { PageQuery } from '../common/page.query';
 import { ApiErrors, resultSchema } from '../common/api-docs';
 import { ok } from '../common/result';
 import { ConversationsService } from './conversations.service';
 
-export class ListConversationsQuery {
+export class ListConversationsQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'Only conversations of this app.' })
   @IsOptional() @IsString() @MaxLength(255)
   app_code?: string;
@@ -14,14 +14,6 @@ export class ListConversationsQuery {
   @ApiPropertyOptional({ description: 'Only conversations of this user (`user_name` of the chat request).' })
   @IsOptional() @IsString() @MaxLength(255)
   user_name?: string;
-
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
-  page?: number;
-
-  @ApiPropertyOptional({ default: 20, minimum: 1, maximum: 100 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
-  page_size?: number;
 }
 
 /** Stored runs: a user's conversations, one conversation's turns, deletion. */

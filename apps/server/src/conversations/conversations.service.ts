@@ -139,7 +139,7 @@ export class ConversationsService implements OnApplicationBootstrap {
         answer: r.answer,
         state: r.state,
         error: r.error,
-        usage: { prompt_tokens: r.inputTokens, completion_tokens: r.outputTokens, total_tokens: r.inputTokens + r.outputTokens },
+        usage: usageView(r),
         started_at: r.startedAt.toISOString(),
         finished_at: r.finishedAt?.toISOString() ?? null,
         messages: messages.filter((m) => m.runId === r.id).map(messageView),
@@ -206,6 +206,11 @@ function conversationView(c: ConversationEntity) {
   };
 }
 
+/** Stored token counts in OpenAI's usage shape. */
+function usageView(row: { inputTokens: number; outputTokens: number }) {
+  return { prompt_tokens: row.inputTokens, completion_tokens: row.outputTokens, total_tokens: row.inputTokens + row.outputTokens };
+}
+
 function messageView(m: MessageEntity) {
   return {
     round: m.round,
@@ -215,7 +220,7 @@ function messageView(m: MessageEntity) {
     model: m.model,
     content: m.content,
     success: m.success,
-    usage: { prompt_tokens: m.inputTokens, completion_tokens: m.outputTokens, total_tokens: m.inputTokens + m.outputTokens },
+    usage: usageView(m),
     created_at: m.createdAt.toISOString(),
   };
 }

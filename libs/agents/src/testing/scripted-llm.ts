@@ -6,6 +6,7 @@
  * request's AbortSignal like a real provider: the stream ends with an
  * `aborted` error part.
  */
+import { sleep } from '@ensemble/llm/util/sleep';
 import type {
   ChatMessage,
   FinishReason,
@@ -109,7 +110,7 @@ export class ScriptedLlm implements LlmPort {
     const tokens = reply.tokens ?? splitWords(reply.text ?? '');
     const count = failure ? Math.min(failure.afterTokens ?? 0, tokens.length) : tokens.length;
     for (const token of tokens.slice(0, count)) {
-      await delay(this.options.tokenDelayMs ?? 0, signal);
+      await sleep(this.options.tokenDelayMs ?? 0, signal);
       if (signal?.aborted) return yield aborted();
       yield { type: 'text-delta', text: token };
     }
@@ -138,15 +139,3 @@ function countedUsage(messages: ChatMessage[], outputTokens: number): Usage {
   return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
 }
 
-function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

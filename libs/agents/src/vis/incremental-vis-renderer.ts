@@ -2,7 +2,7 @@ import { HUMAN } from '../names';
 import { planManager } from '../roles/plan-manager';
 import type { PlannedStep, StepState, TeamEvent } from '../types';
 import { holdTrailingHighSurrogate, nest } from './json-text';
-import type { RunRenderer } from './renderer';
+import { AppendOnlyRenderer } from './renderer';
 
 /** The two DB-GPT vis tags Ensemble writes. */
 export type VisTag = 'agent-plans' | 'agent-messages';
@@ -38,30 +38,19 @@ type Frame =
  * retry appends another message. A failed or cancelled run adds a note with
  * the reason to the open item (or block) and closes it `failed`.
  */
-export class IncrementalVisRenderer implements RunRenderer {
-  private text = '';
+export class IncrementalVisRenderer extends AppendOnlyRenderer {
   private readonly frames: Frame[] = [];
   private planned = false;
   private readonly steps = new Map<number, PlannedStep>();
 
-  push(event: TeamEvent): string {
-    const from = this.text.length;
-    this.apply(event);
-    return this.text.slice(from);
-  }
-
-  document(): string {
-    return this.text;
-  }
-
   /** The document with every open string, array, item and fence closed; an open item shows `running`. */
-  snapshot(): string {
+  override snapshot(): string {
     let out = this.text;
     for (let i = this.frames.length - 1; i >= 0; i--) out += closing(this.frames[i], 'running');
     return out;
   }
 
-  private apply(event: TeamEvent): void {
+  protected override apply(event: TeamEvent): void {
     switch (event.type) {
       case 'run-started':
         this.planned = event.mode === 'auto_plan';

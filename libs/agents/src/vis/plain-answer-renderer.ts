@@ -1,6 +1,6 @@
 import { HUMAN } from '../names';
 import type { TeamEvent } from '../types';
-import type { RunRenderer } from './renderer';
+import { AppendOnlyRenderer } from './renderer';
 
 /**
  * The plain-text view of a run (`enable_vis: false`), append-only: the
@@ -11,8 +11,7 @@ import type { RunRenderer } from './renderer';
  * at `run-done`; a failed or cancelled run appends a line saying so. There
  * is nothing to close, so `snapshot()` is the document.
  */
-export class PlainAnswerRenderer implements RunRenderer {
-  private text = '';
+export class PlainAnswerRenderer extends AppendOnlyRenderer {
   /** Inside a message addressed to Human. */
   private streaming = false;
   private streamedInMessage = false;
@@ -20,21 +19,11 @@ export class PlainAnswerRenderer implements RunRenderer {
   private rejected = false;
   private answered = false;
 
-  push(event: TeamEvent): string {
-    const from = this.text.length;
-    this.apply(event);
-    return this.text.slice(from);
-  }
-
-  document(): string {
+  override snapshot(): string {
     return this.text;
   }
 
-  snapshot(): string {
-    return this.text;
-  }
-
-  private apply(event: TeamEvent): void {
+  protected override apply(event: TeamEvent): void {
     switch (event.type) {
       case 'message-started':
         this.streaming = event.receiver === HUMAN;

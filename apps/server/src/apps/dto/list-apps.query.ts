@@ -1,17 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { PageQuery } from '../../common/page.query';
 import { TEAM_MODES } from '@ensemble/agents';
 
-export class ListAppsQuery {
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
-  page?: number;
-
-  @ApiPropertyOptional({ default: 20, minimum: 1, maximum: 100 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
-  page_size?: number;
-
+export class ListAppsQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'Owner filter; with `is_collected`, the user whose collection is meant.' })
   @IsOptional() @IsString() @MaxLength(255)
   user_code?: string;
