@@ -36,7 +36,14 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   };
 }
 
-/** Every route the HTTP server serves, as `METHOD /path` (read from Express's router). */
+/** Methods listed for a route that answers any method (`router.route(p).all(...)`). */
+const ANY_METHOD = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/**
+ * Every route the HTTP server serves, as `METHOD /path` (read from Express's
+ * router): Nest's controllers and routes added straight on the adapter (the
+ * API docs). Middleware mounted with `app.use` is not a route and not listed.
+ */
 export function listRoutes(app: NestExpressApplication): { method: string; path: string }[] {
   const express = app.getHttpAdapter().getInstance() as { router?: { stack: RouterLayer[] }; _router?: { stack: RouterLayer[] } };
   const stack = (express.router ?? express._router)?.stack ?? [];
@@ -44,8 +51,8 @@ export function listRoutes(app: NestExpressApplication): { method: string; path:
     .filter((layer) => layer.route)
     .flatMap((layer) =>
       Object.keys(layer.route!.methods)
-        .filter((m) => m !== '_all')
-        .map((m) => ({ method: m.toUpperCase(), path: layer.route!.path })),
+        .flatMap((m) => (m === '_all' ? ANY_METHOD : [m.toUpperCase()]))
+        .map((method) => ({ method, path: layer.route!.path })),
     );
 }
 
