@@ -6,6 +6,7 @@ import request from 'supertest';
 import { ERROR_SCHEMA } from '../apps/server/src/common/api-docs';
 import { MetricsService } from '../apps/server/src/observability/metrics.service';
 import { API_KEY, AUTH, listRoutes, startTestServer, TestServer } from './support/server';
+import { freePort } from './support/compiled-server';
 
 const APPS = '/api/v2/serve/apps';
 const OTHER_KEY = 'second-key-9876543210';
@@ -37,8 +38,13 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 describe('metrics (GET /api/metrics)', () => {
   let server: TestServer;
   let open: TestServer;
+  let metricsPort: number;
   beforeAll(async () => {
-    [server, open] = await Promise.all([startTestServer({ RATE_LIMIT_PER_MINUTE: '0' }), startTestServer({ METRICS_PUBLIC: 'true' })]);
+    metricsPort = await freePort();
+    [server, open] = await Promise.all([
+      startTestServer({ RATE_LIMIT_PER_MINUTE: '0' }),
+      startTestServer({ METRICS_PORT: String(metricsPort), HOST: '127.0.0.1' }),
+    ]);
   });
   afterAll(() => Promise.all([server?.close(), open?.close()]));
 
@@ -47,10 +53,12 @@ describe('metrics (GET /api/metrics)', () => {
     expectDualError(res, 401, 'invalid_api_key');
   });
 
-  it('is open without a key when METRICS_PUBLIC=true', async () => {
-    const res = await request(open.origin).get('/api/metrics');
+  it('is served without a key only on METRICS_PORT, a separate listener', async () => {
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     expect(res.status).toBe(200);
-    expect(res.text).toContain('# TYPE http_requests_total counter');
+    expect(await res.text()).toContain('# TYPE http_requests_total counter');
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/api/v2/serve/apps`)).status).toBe(404);
+    expectDualError(await request(open.origin).get('/api/metrics'), 401, 'invalid_api_key');
   });
 
   it('serves Prometheus text with HTTP requests by route pattern and status, and duration histograms', async () => {
@@ -93,7 +101,7 @@ describe('metrics (GET /api/metrics)', () => {
   it("keeps each server's registry apart (two servers in one process)", async () => {
     await request(open.origin).get(`${APPS}/only-on-open`).set(AUTH).expect(404);
     const mine = (await request(server.origin).get('/api/metrics').set(AUTH)).text;
-    const theirs = (await request(open.origin).get('/api/metrics')).text;
+    const theirs = (await request(open.origin).get('/api/metrics').set(AUTH)).text;
     expect(sample(theirs, 'http_requests_total', { method: 'GET', route: `${APPS}/:app_code`, status: '404' })).toBe(1);
     expect(sample(mine, 'http_requests_total', { method: 'GET', route: `${APPS}/:app_code`, status: '404' })).toBe(1);
     expect(sample(theirs, 'http_requests_total', { method: 'GET', route: APPS, status: '200' })).toBeUndefined();

@@ -28,7 +28,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         ObservabilityModule.forRoot(logging),
-        MetricsModule.forRoot(config),
+        MetricsModule.forRoot(),
         LimitsModule,
         DatabaseModule.forRoot(config),
         LlmModule.forRoot({ modelsFile: config.modelsFile, isGlobal: true }),

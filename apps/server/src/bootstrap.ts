@@ -48,8 +48,6 @@ export async function createServer(config: ResolvedConfig, options: ServerOption
   app.use(jsonBodyParser(config.bodyLimit));
   app.set('x-powered-by', false);
   app.setGlobalPrefix(API_PREFIX);
-  // process.exit(0) once closed (not a re-raised signal): exit code 0, and pino flushes on exit.
-  app.enableShutdownHooks(undefined, { useProcessExit: true });
   SwaggerModule.setup(`${API_PREFIX}/docs`, app, () => buildOpenApi(app), { jsonDocumentUrl: `${API_PREFIX}/docs-json` });
   if (config.insecureNoAuth) {
     new Logger('Auth').warn('ENSEMBLE_INSECURE_NO_AUTH is set and API_KEYS is empty: every route is open. Development only.');

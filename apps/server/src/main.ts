@@ -17,11 +17,24 @@ async function main(): Promise<void> {
   }
   const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config.dataDir);
   const app = await createServer({ ...config, databaseUrl: config.databaseUrl ?? embedded!.url });
-  if (embedded) {
-    // Closed after Nest's own shutdown hooks (the pool) have run.
-    const stop = embedded.stop.bind(embedded);
-    process.once('exit', () => void stop());
-  }
+  // SIGTERM/SIGINT: stop accepting, drain open runs (SHUTDOWN_GRACE_MS), close the
+  // pool, then the embedded database, and exit 0.
+  let closing = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    new Logger('Ensemble').log(`${signal} received: shutting down`);
+    try {
+      await app.close();
+      await embedded?.stop();
+      process.exit(0);
+    } catch (e) {
+      console.error(e);
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', (s) => void shutdown(s));
+  process.once('SIGINT', (s) => void shutdown(s));
   await app.listen(config.port, config.host);
   new Logger('Ensemble').log(`Listening on http://${config.host}:${config.port}/api (docs at /api/docs)`);
 }

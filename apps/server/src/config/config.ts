@@ -18,8 +18,8 @@ export interface AppConfig {
   logLevel: string;
   logPrompts: boolean;
   ssePingIntervalMs: number;
-  /** `GET /api/metrics` needs no API key. */
-  metricsPublic: boolean;
+  /** A second listener serving only `GET /metrics`, without a key; unset: none. */
+  metricsPort?: number;
   /** Requests per minute per API key, per replica; 0 = no limit. */
   rateLimitPerMinute: number;
   /** Concurrent chat runs per API key, per replica; 0 = unlimited. */
@@ -78,7 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     logLevel: vars.LOG_LEVEL ?? 'info',
     logPrompts: vars.LOG_PROMPTS ?? false,
     ssePingIntervalMs: vars.SSE_PING_INTERVAL_MS ?? 15000,
-    metricsPublic: vars.METRICS_PUBLIC ?? false,
+    metricsPort: vars.METRICS_PORT,
     rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE ?? 600,
     maxConcurrentRunsPerKey: vars.MAX_CONCURRENT_RUNS_PER_KEY ?? 16,
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS ?? 10000,

@@ -62,9 +62,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @Min(100) @Max(600000) @IsInt()
   SSE_PING_INTERVAL_MS?: number;
 
-  /** Serve `GET /api/metrics` without an API key (default false: guarded like every route). */
-  @IsOptional() @Transform(toBool) @IsBoolean()
-  METRICS_PUBLIC?: boolean;
+  /** Also serve the metrics without a key on this separate port (for a scraper on a private network). */
+  @IsOptional() @Transform(toInt) @Min(1) @Max(65535) @IsInt()
+  METRICS_PORT?: number;
 
   /** Requests per minute per API key (per replica); 0 disables rate limiting. */
   @IsOptional() @Transform(toInt) @Min(0) @Max(1000000) @IsInt()

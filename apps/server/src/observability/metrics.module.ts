@@ -1,20 +1,22 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { AppConfig } from '../config/config';
-import { MetricsController, PublicMetricsController } from './metrics.controller';
+import { MetricsController } from './metrics.controller';
+import { MetricsListener } from './metrics.listener';
 import { MetricsService } from './metrics.service';
 
 /**
- * Serves `GET /api/metrics` and provides `MetricsService` to every module
- * (global), so the chat module can inject it without importing this module.
+ * Serves `GET /api/metrics` (behind the API key, like every route), and on
+ * METRICS_PORT when set a key-less listener for scrapers; provides
+ * `MetricsService` to every module (global), so the chat module can inject
+ * it without importing this module.
  */
 @Module({})
 export class MetricsModule {
-  static forRoot(config: Pick<AppConfig, 'metricsPublic'>): DynamicModule {
+  static forRoot(): DynamicModule {
     return {
       module: MetricsModule,
       global: true,
-      providers: [MetricsService],
-      controllers: [config.metricsPublic ? PublicMetricsController : MetricsController],
+      providers: [MetricsService, MetricsListener],
+      controllers: [MetricsController],
       exports: [MetricsService],
     };
   }
