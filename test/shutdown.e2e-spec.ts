@@ -121,4 +121,33 @@ describe('graceful shutdown (SIGTERM to the compiled server)', () => {
     expect(await exited).toBe(0);
     expect(await runState(db, 'conv-sigterm-finish')).toBe('complete');
   }, 60_000);
+
+  it('after a crash (SIGKILL mid-run), the next server marks the run failed', async () => {
+    fake.reset();
+    fake.setHandler(() => ({ tokens: Array.from({ length: 100 }, (_, i) => `w${i} `), tokenDelayMs: 100 }));
+    const { server, db } = await start(10_000);
+    const stream = openStream(server.origin, 'conv-crash');
+    stream.body.catch(() => undefined); // the connection dies with the process
+    await stream.first;
+    const exited = exitCode(server);
+    server.child.kill('SIGKILL');
+    await exited;
+    expect(await runState(db, 'conv-crash')).toBe('running');
+    const next = await startCompiledServer(build.main, {
+      API_KEYS: API_KEY,
+      DATABASE_URL: db.url,
+      MODELS_FILE: modelsFile,
+      SHUTDOWN_FAKE_KEY: 'sk-shutdown',
+      LOG_LEVEL: 'warn',
+    });
+    try {
+      expect(await runState(db, 'conv-crash')).toBe('failed');
+      const res = await fetch(`${next.origin}/api/v2/conversations/conv-crash`, { headers: AUTH });
+      const conv = (await res.json()) as { data: { state: string; turns: { error: string }[] } };
+      expect(conv.data.state).toBe('failed');
+      expect(conv.data.turns[0].error).toContain('server stopped');
+    } finally {
+      await next.stop();
+    }
+  }, 60_000);
 });
