@@ -77,7 +77,7 @@ export class ChatService {
       sysCode: request.sysCode ?? null,
       input: request.input,
       model: app ? null : request.model,
-    }).catch((e: unknown) => {
+    }, !request.convUid).catch((e: unknown) => {
       releaseSlot();
       throw e;
     });
