@@ -1,11 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { TeamEvent } from '@ensemble/agents';
 import type { Usage } from '@ensemble/llm';
-import { DataSource, EntityManager } from 'typeorm';
-import { ConversationEntity, RunState } from './entities/conversation.entity';
-import { MessageEntity } from './entities/message.entity';
-import { PlanStepEntity } from './entities/plan-step.entity';
-import { RunEntity } from './entities/run.entity';
+import { DataSource } from 'typeorm';
+import { RunState } from './entities/conversation.entity';
 
 export interface RunEnd {
   state: Exclude<RunState, 'running'>;
@@ -27,14 +24,61 @@ export interface MessageRecord {
   usage?: Usage;
 }
 
+/** A plan step's columns a step event sets (`updated_at` is always set to now()). */
+interface StepFields {
+  state?: string;
+  result?: string;
+  retries?: number;
+  error?: string;
+}
+
+/** One write of the run, as queued. */
+type Write =
+  | { kind: 'plan'; steps: { num: number; title: string; agent: string; rely: number[] }[] }
+  | { kind: 'step'; num: number; set: StepFields }
+  | { kind: 'message'; message: MessageRecord }
+  | { kind: 'end'; end: RunEnd };
+
+/** One SQL statement's text and parameters, built part by part. */
+class Statement {
+  readonly params: unknown[] = [];
+  readonly parts: string[] = [];
+
+  /** A placeholder for `value`. */
+  p(value: unknown, cast = ''): string {
+    this.params.push(value);
+    return `$${this.params.length}${cast}`;
+  }
+
+  /** One statement: the parts as data-modifying CTEs, the last one as the main statement. */
+  get sql(): string {
+    if (this.parts.length === 1) return this.parts[0];
+    const ctes = this.parts.slice(0, -1).map((part, i) => `w${i} AS (${part})`);
+    return `WITH ${ctes.join(', ')} ${this.parts[this.parts.length - 1]}`;
+  }
+}
+
 /**
  * Writes one run's rows as its events happen, in order, off the token hot
  * path: tokens are never written, each message, step change and the end
  * are. Writes are chained so they land in event order; a failed write is
  * logged and does not break the stream. `flush()` resolves when all landed.
+ *
+ * Writes queued while an earlier one is in flight (a burst of team events,
+ * or chat_normal's message and end) go out together as one statement of
+ * data-modifying CTEs: one round trip and one commit instead of one each.
+ * A batch never holds two writes that depend on each other inside one
+ * statement (a step update after the insert of its plan, the end of a
+ * failed run after step updates): such a write starts the next statement.
+ * Two updates of the same step in a batch are merged, later values winning,
+ * which leaves the row as applying both in turn would. When a batched
+ * statement fails nothing of it landed, and its writes are replayed one by
+ * one, so a bad write still only loses itself.
  */
 export class RunRecorder {
   private chain: Promise<void> = Promise.resolve();
+  private readonly queue: Write[] = [];
+  private draining = false;
   private ended = false;
   private finalState: Exclude<RunState, 'running'> | undefined;
   private readonly logger = new Logger('RunRecorder');
@@ -49,14 +93,9 @@ export class RunRecorder {
   record(event: TeamEvent): void {
     switch (event.type) {
       case 'plan-made':
-        return this.enqueue((em) =>
-          em.insert(
-            PlanStepEntity,
-            event.steps.map((s) => ({ runId: this.runId, num: s.num, title: s.title, agent: s.agent, rely: s.rely, state: 'todo' as const })),
-          ),
-        );
+        return this.enqueue({ kind: 'plan', steps: event.steps.map((s) => ({ num: s.num, title: s.title, agent: s.agent, rely: s.rely })) });
       case 'step-started':
-        return this.enqueue((em) => em.update(PlanStepEntity, { runId: this.runId, num: event.num }, { state: 'running', updatedAt: () => 'now()' }));
+        return this.enqueue({ kind: 'step', num: event.num, set: { state: 'running' } });
       case 'message-done':
         return this.message({
           round: event.round,
@@ -69,17 +108,13 @@ export class RunRecorder {
           usage: event.usage,
         });
       case 'step-done':
-        return this.enqueue((em) =>
-          em.update(PlanStepEntity, { runId: this.runId, num: event.num }, { state: 'complete', result: event.result, updatedAt: () => 'now()' }),
-        );
+        return this.enqueue({ kind: 'step', num: event.num, set: { state: 'complete', result: event.result } });
       case 'step-failed':
-        return this.enqueue((em) =>
-          em.update(
-            PlanStepEntity,
-            { runId: this.runId, num: event.num },
-            { state: event.willRetry ? 'running' : 'failed', retries: event.retry + 1, error: event.reason, updatedAt: () => 'now()' },
-          ),
-        );
+        return this.enqueue({
+          kind: 'step',
+          num: event.num,
+          set: { state: event.willRetry ? 'running' : 'failed', retries: event.retry + 1, error: event.reason },
+        });
       case 'run-done':
         return this.end({ state: 'complete', answer: event.answer, usage: event.usage });
       case 'run-failed':
@@ -92,20 +127,7 @@ export class RunRecorder {
   }
 
   message(m: MessageRecord): void {
-    this.enqueue((em) =>
-      em.insert(MessageEntity, {
-        runId: this.runId,
-        round: m.round,
-        stepNum: m.stepNum,
-        sender: m.sender,
-        receiver: m.receiver,
-        model: m.model,
-        content: m.content,
-        success: m.success,
-        inputTokens: m.usage?.inputTokens ?? 0,
-        outputTokens: m.usage?.outputTokens ?? 0,
-      }),
-    );
+    this.enqueue({ kind: 'message', message: m });
   }
 
   /** Ends the run once (later calls are ignored): run row, open steps, the conversation's state. */
@@ -113,26 +135,7 @@ export class RunRecorder {
     if (this.ended) return;
     this.ended = true;
     this.finalState = end.state;
-    this.enqueue((em) =>
-      em.transaction(async (tx) => {
-        await tx.update(RunEntity, { id: this.runId }, {
-          state: end.state,
-          answer: end.answer ?? null,
-          error: end.error ?? null,
-          inputTokens: end.usage?.inputTokens ?? 0,
-          outputTokens: end.usage?.outputTokens ?? 0,
-          ...(end.model ? { model: end.model } : {}),
-          finishedAt: () => 'now()',
-        });
-        if (end.state !== 'complete') {
-          await tx.query(
-            `UPDATE conversation_plan_steps SET state = 'failed', updated_at = now() WHERE run_id = $1 AND state IN ('todo', 'running')`,
-            [this.runId],
-          );
-        }
-        await tx.update(ConversationEntity, { convUid: this.convUid }, { state: end.state, updatedAt: () => 'now()' });
-      }),
-    );
+    this.enqueue({ kind: 'end', end });
   }
 
   get hasEnded(): boolean {
@@ -149,11 +152,126 @@ export class RunRecorder {
     return this.chain;
   }
 
-  private enqueue(write: (em: EntityManager) => Promise<unknown>): void {
-    this.chain = this.chain.then(
-      () => write(this.db.manager).then(() => undefined),
-    ).catch((e: unknown) => {
-      this.logger.error(`Could not record run ${this.runId}: ${(e as Error).message}`);
-    });
+  private enqueue(write: Write): void {
+    this.queue.push(write);
+    if (this.draining) return;
+    this.draining = true;
+    this.chain = this.drain();
+  }
+
+  /** Writes batches until the queue is empty; writes queued meanwhile join the next batch. */
+  private async drain(): Promise<void> {
+    // Writes queued in the same tick as the first (a message and the end) share its statement.
+    await Promise.resolve();
+    try {
+      while (this.queue.length > 0) await this.write(this.nextBatch());
+    } catch (e) {
+      this.queue.length = 0;
+      this.failed(e);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Takes the longest prefix of the queue that one statement can hold (see the class comment). */
+  private nextBatch(): Write[] {
+    const batch: Write[] = [];
+    const steps = new Map<number, Write & { kind: 'step' }>();
+    let plan = false;
+    let end = false;
+    while (this.queue.length > 0) {
+      const w = this.queue[0];
+      if (w.kind === 'plan' && (plan || steps.size > 0 || end)) break;
+      if (w.kind === 'step') {
+        if (plan || end) break;
+        const same = steps.get(w.num);
+        if (same) {
+          same.set = { ...same.set, ...w.set };
+          this.queue.shift();
+          continue;
+        }
+      }
+      if (w.kind === 'end' && w.end.state !== 'complete' && (plan || steps.size > 0)) break;
+      this.queue.shift();
+      if (w.kind === 'step') {
+        const copy = { ...w, set: { ...w.set } };
+        steps.set(w.num, copy);
+        batch.push(copy);
+        continue;
+      }
+      if (w.kind === 'plan') plan = true;
+      if (w.kind === 'end') end = true;
+      batch.push(w);
+    }
+    return batch;
+  }
+
+  private async write(batch: Write[]): Promise<void> {
+    try {
+      await this.run(batch);
+    } catch (e) {
+      if (batch.length === 1) return this.failed(e);
+      // Nothing of the statement landed: each write on its own, as if never batched.
+      for (const w of batch) {
+        try {
+          await this.run([w]);
+        } catch (err) {
+          this.failed(err);
+        }
+      }
+    }
+  }
+
+  private failed(e: unknown): void {
+    this.logger.error(`Could not record run ${this.runId}: ${(e as Error).message}`);
+  }
+
+  private async run(batch: Write[]): Promise<void> {
+    const s = new Statement();
+    for (const w of batch) this.sql(s, w);
+    await this.db.query(s.sql, s.params);
+  }
+
+  private sql(s: Statement, w: Write): void {
+    const run = () => s.p(this.runId, '::uuid');
+    switch (w.kind) {
+      case 'plan': {
+        const rows = w.steps.map((st) => `(${run()}, ${s.p(st.num)}, ${s.p(st.title)}, ${s.p(st.agent)}, ${s.p(st.rely, '::int[]')}, 'todo')`);
+        s.parts.push(`INSERT INTO conversation_plan_steps (run_id, num, title, agent, rely, state) VALUES ${rows.join(', ')}`);
+        return;
+      }
+      case 'step': {
+        const set = Object.entries(w.set).map(([column, value]) => `${column} = ${s.p(value)}`);
+        s.parts.push(`UPDATE conversation_plan_steps SET ${[...set, 'updated_at = now()'].join(', ')} WHERE run_id = ${run()} AND num = ${s.p(w.num)}`);
+        return;
+      }
+      case 'message': {
+        const m = w.message;
+        const values = [run(), s.p(m.round), s.p(m.stepNum), s.p(m.sender), s.p(m.receiver), s.p(m.model), s.p(m.content), s.p(m.success)];
+        values.push(s.p(m.usage?.inputTokens ?? 0), s.p(m.usage?.outputTokens ?? 0));
+        s.parts.push(
+          `INSERT INTO conversation_messages (run_id, round, step_num, sender, receiver, model, content, success, input_tokens, output_tokens) VALUES (${values.join(', ')})`,
+        );
+        return;
+      }
+      case 'end': {
+        const e = w.end;
+        const set = [
+          `state = ${s.p(e.state)}`,
+          `answer = ${s.p(e.answer ?? null)}`,
+          `error = ${s.p(e.error ?? null)}`,
+          `input_tokens = ${s.p(e.usage?.inputTokens ?? 0)}`,
+          `output_tokens = ${s.p(e.usage?.outputTokens ?? 0)}`,
+          ...(e.model ? [`model = ${s.p(e.model)}`] : []),
+          'finished_at = now()',
+        ];
+        s.parts.push(`UPDATE conversation_runs SET ${set.join(', ')} WHERE id = ${run()}`);
+        if (e.state !== 'complete') {
+          s.parts.push(`UPDATE conversation_plan_steps SET state = 'failed', updated_at = now() WHERE run_id = ${run()} AND state IN ('todo', 'running')`);
+        }
+        s.parts.push(`UPDATE conversations SET state = ${s.p(e.state)}, updated_at = now() WHERE conv_uid = ${s.p(this.convUid)}`);
+        return;
+      }
+    }
   }
 }
