@@ -1,7 +1,10 @@
 /**
  * A `LanguageModel` over any server that speaks OpenAI's chat-completions API
- * (OpenAI, vLLM, Ollama, LM Studio, DeepSeek, …), through the official
- * `openai` SDK. Retries are the strategy's job, so the SDK never retries.
+ * (OpenAI, vLLM, Ollama, LM Studio, DeepSeek, …). Non-stream calls go
+ * through the official `openai` SDK; streams through node:http and
+ * `eventsource-parser` (the SDK's stream decoder costs tens of microseconds
+ * a chunk), with failures raised as the SDK's error classes so both map the
+ * same way. Retries are the strategy's job, so nothing here retries.
  */
 import OpenAI from 'openai';
 import type {
@@ -13,6 +16,7 @@ import type { CompletionUsage } from 'openai/resources/completions';
 import { LlmError, toLlmError } from '../errors';
 import type { FinishReason, GenerateResult, LanguageModel, LlmCallOptions, StreamPart, Usage } from '../port';
 import { collectStream } from '../util/collect';
+import { postForStream, SseTarget, sseEvents, sseTarget, streamError } from './sse-request';
 import { UpstreamCall } from './upstream-call';
 
 /** Generation settings applied when a call does not set them. */
@@ -49,6 +53,8 @@ export class OpenAICompatibleModel implements LanguageModel {
   private readonly timeoutMs: number;
   private readonly defaults: GenerationDefaults;
   private readonly secrets: string[];
+  /** Streams go over node:http with eventsource-parser (one linear pass); non-stream calls over the SDK. */
+  private readonly sse: SseTarget;
 
   constructor(config: OpenAICompatibleModelConfig) {
     this.name = config.name;
@@ -56,6 +62,7 @@ export class OpenAICompatibleModel implements LanguageModel {
     this.timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.defaults = config.defaults ?? {};
     this.secrets = [config.apiKey];
+    this.sse = sseTarget(config.baseUrl, config.apiKey, config.headers);
     this.client = new OpenAI({
       baseURL: config.baseUrl,
       apiKey: config.apiKey,
@@ -104,31 +111,45 @@ export class OpenAICompatibleModel implements LanguageModel {
 
   private async *streamCompletion(options: LlmCallOptions, call: UpstreamCall): AsyncGenerator<StreamPart> {
     const body = { ...this.requestBody(options), stream: true as const, stream_options: { include_usage: true } };
-    const chunks = await call.guard(() => this.client.chat.completions.create(body, { signal: call.signal }));
-    const iterator = chunks[Symbol.asyncIterator]();
+    const res = await call.guard(() => postForStream(this.sse, body, call.signal));
+    const nextEvents = sseEvents(res);
     let finishReason: FinishReason | undefined;
     let usage: Usage | undefined;
-    for (;;) {
-      let next: IteratorResult<ChatCompletionChunk>;
-      try {
-        next = await call.guard(() => iterator.next());
-      } catch (err) {
-        // A connection lost after the finish reason costs only the usage report.
-        if (finishReason && !call.interruption()) break;
-        throw err;
+    let done = false;
+    try {
+      while (!done) {
+        let events: Awaited<ReturnType<typeof nextEvents>>;
+        try {
+          events = await call.guard(nextEvents);
+        } catch (err) {
+          // A connection lost after the finish reason costs only the usage report.
+          if (finishReason && !call.interruption()) break;
+          throw err;
+        }
+        if (!events) break;
+        for (const event of events) {
+          if (event.data === '[DONE]') {
+            done = true;
+            break;
+          }
+          const chunk = this.checkChunk(JSON.parse(event.data));
+          if ('error' in chunk && chunk.error) throw streamError(chunk as { error: { message?: string } }, res);
+          if (chunk.usage) usage = mapUsage(chunk.usage);
+          const choice = chunk.choices[0];
+          if (choice?.delta?.content) yield { type: 'text-delta', text: choice.delta.content };
+          if (choice?.finish_reason) finishReason = mapFinishReason(choice.finish_reason);
+        }
       }
-      if (next.done) break;
-      const chunk = this.checkChunk(next.value);
-      if (chunk.usage) usage = mapUsage(chunk.usage);
-      const choice = chunk.choices[0];
-      if (choice?.delta?.content) yield { type: 'text-delta', text: choice.delta.content };
-      if (choice?.finish_reason) finishReason = mapFinishReason(choice.finish_reason);
+    } finally {
+      // Stopped early (an error, or the consumer left): close the body before the call's abort reaches it.
+      if (!done) res.destroy();
     }
-    // The SDK ends the stream quietly when its signal aborts.
     const interruption = call.interruption();
     if (interruption) throw interruption;
     if (!finishReason) throw this.malformed('the stream ended before a finish reason');
     call.complete();
+    // The body was read to its end (or to [DONE]): drain it so the socket goes back to the pool.
+    res.resume();
     yield finishPart(finishReason, usage);
   }
 
@@ -156,7 +177,7 @@ export class OpenAICompatibleModel implements LanguageModel {
   }
 
   private checkChunk(value: unknown): ChatCompletionChunk {
-    if (isObject(value) && Array.isArray(value.choices)) return value as unknown as ChatCompletionChunk;
+    if (isObject(value) && (Array.isArray(value.choices) || isObject(value.error))) return value as unknown as ChatCompletionChunk;
     throw this.malformed('a stream chunk has no "choices" list');
   }
 

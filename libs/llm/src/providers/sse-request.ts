@@ -1,0 +1,92 @@
+/**
+ * The streaming wire of the OpenAI-compatible provider: one POST over
+ * node:http(s) with a keep-alive agent, the response body parsed as SSE by
+ * `eventsource-parser` in one linear pass. Errors are raised as the `openai`
+ * SDK's own error classes, so `toLlmError` maps them the same way as the
+ * SDK's non-stream calls.
+ */
+import { Agent as HttpAgent, IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { APIConnectionError, APIError } from 'openai';
+import { createParser, EventSourceMessage } from 'eventsource-parser';
+
+export interface SseTarget {
+  url: URL;
+  headers: Record<string, string>;
+  agent: HttpAgent;
+}
+
+export function sseTarget(baseUrl: string, apiKey: string, extra: Record<string, string> = {}): SseTarget {
+  const url = new URL(`${baseUrl.replace(/\/+$/, '')}/chat/completions`);
+  const agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  return {
+    url,
+    agent,
+    headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', Authorization: `Bearer ${apiKey}`, ...extra },
+  };
+}
+
+const headersOf = (res: IncomingMessage) =>
+  new Headers(Object.entries(res.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, Array.isArray(v) ? v.join(', ') : v] as [string, string]])));
+
+/** Sends the request; resolves with the response once its status is 2xx, else rejects with the SDK's APIError for it. */
+export function postForStream(target: SseTarget, body: unknown, signal: AbortSignal): Promise<IncomingMessage> {
+  const payload = JSON.stringify(body);
+  const send = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      target.url,
+      { method: 'POST', agent: target.agent, signal, headers: { ...target.headers, 'Content-Length': Buffer.byteLength(payload) } },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          res.setEncoding('utf8');
+          // Reads report errors through the iterator; an abort after the last read must not go unhandled.
+          res.on('error', () => undefined);
+          resolve(res);
+          return;
+        }
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c.length + text.length > 65536 ? '' : c));
+        res.on('end', () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          // generate() takes the whole body and reads its `error`, as the SDK does.
+          reject(APIError.generate(status, json as object | undefined, text.slice(0, 500) || undefined, headersOf(res)));
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', (e: Error) => reject(e.name === 'AbortError' ? e : new APIConnectionError({ cause: e })));
+    req.end(payload);
+  });
+}
+
+/**
+ * The SSE events of a response: each call of the returned function waits for
+ * the next network read and returns the events it completed (possibly none);
+ * `undefined` once the body ended.
+ */
+export function sseEvents(res: IncomingMessage): () => Promise<EventSourceMessage[] | undefined> {
+  const iterator = res[Symbol.asyncIterator]() as AsyncIterator<string>;
+  let pending: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => pending.push(event) });
+  return async () => {
+    const next = await iterator.next();
+    if (next.done) return undefined;
+    parser.feed(next.value);
+    const events = pending;
+    pending = [];
+    return events;
+  };
+}
+
+/** An in-stream `{"error": …}` event, as the SDK reports it. */
+export function streamError(data: { error?: { message?: string } }, res: IncomingMessage): APIError {
+  return new APIError(undefined, data.error, data.error?.message, headersOf(res));
+}
