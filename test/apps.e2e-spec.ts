@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { expectDualError } from './support/expect-error';
 import { AUTH, startTestServer, TestServer } from './support/server';
 
 const BASE = '/api/v2/serve/apps';
@@ -27,17 +28,6 @@ const appBody = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-function expectError(res: request.Response, status: number, code: string, param?: string | null) {
-  expect(res.status).toBe(status);
-  expect(res.body).toEqual({
-    success: false,
-    err_code: code,
-    err_msg: expect.any(String),
-    data: null,
-    error: { message: res.body.err_msg, type: expect.any(String), param: param === undefined ? expect.anything() : param, code },
-  });
-  if (param === undefined) expect(res.body.error).toHaveProperty('param');
-}
 
 describe('Apps admin API (real Postgres)', () => {
   let server: TestServer;
@@ -158,14 +148,14 @@ describe('Apps admin API (real Postgres)', () => {
     it('rejects a body app_code that differs from the path', async () => {
       const created = (await create(appBody())).body.data;
       const res = await http.put(`${BASE}/${created.app_code}`).set(AUTH).send({ app_code: 'another' });
-      expectError(res, 400, 'validation_error', 'app_code');
+      expectDualError(res, 400, 'validation_error', 'app_code');
     });
 
     it('404 for an unknown id, 409 when renaming onto another app', async () => {
-      expectError(await http.put(`${BASE}/nope`).set(AUTH).send({ app_describe: 'x' }), 404, 'app_not_found');
+      expectDualError(await http.put(`${BASE}/nope`).set(AUTH).send({ app_describe: 'x' }), 404, 'app_not_found');
       await create(appBody({ app_name: 'taken' }));
       const mine = (await create(appBody({ app_name: 'mine' }))).body.data;
-      expectError(await http.put(`${BASE}/${mine.app_code}`).set(AUTH).send({ app_name: 'taken' }), 409, 'app_name_conflict', 'app_name');
+      expectDualError(await http.put(`${BASE}/${mine.app_code}`).set(AUTH).send({ app_name: 'taken' }), 409, 'app_name_conflict', 'app_name');
     });
 
     it('is atomic: an invalid detail leaves the app and its details as they were', async () => {
@@ -174,7 +164,7 @@ describe('Apps admin API (real Postgres)', () => {
         .put(`${BASE}/${created.app_code}`)
         .set(AUTH)
         .send({ app_describe: 'half', details: [detail(), detail({ agent_name: 'Nobody' })] });
-      expectError(res, 400, 'validation_error', 'details[1].agent_name');
+      expectDualError(res, 400, 'validation_error', 'details[1].agent_name');
       const after = await http.get(`${BASE}/${created.app_code}`).set(AUTH);
       expect(after.body.data).toEqual(created);
     });
@@ -198,8 +188,8 @@ describe('Apps admin API (real Postgres)', () => {
       const del = await http.delete(`${BASE}/${created.app_code}`).set(AUTH);
       expect(del.status).toBe(200);
       expect(del.body).toEqual({ success: true, err_code: null, err_msg: null, data: [] });
-      expectError(await http.get(`${BASE}/${created.app_code}`).set(AUTH), 404, 'app_not_found', 'app_code');
-      expectError(await http.delete(`${BASE}/${created.app_code}`).set(AUTH), 404, 'app_not_found');
+      expectDualError(await http.get(`${BASE}/${created.app_code}`).set(AUTH), 404, 'app_not_found', 'app_code');
+      expectDualError(await http.delete(`${BASE}/${created.app_code}`).set(AUTH), 404, 'app_not_found');
     });
 
     it('collects per user and filters by is_collected for that user', async () => {
@@ -227,10 +217,10 @@ describe('Apps admin API (real Postgres)', () => {
 
     it('collect needs a user_code and a known app', async () => {
       const a = (await create(appBody())).body.data;
-      expectError(await http.post(`${BASE}/${a.app_code}/collect`).set(AUTH), 400, 'validation_error', 'user_code');
-      expectError(await http.post(`${BASE}/nope/collect`).query({ user_code: 'u' }).set(AUTH), 404, 'app_not_found');
-      expectError(await http.delete(`${BASE}/nope/collect`).query({ user_code: 'u' }).set(AUTH), 404, 'app_not_found');
-      expectError(await http.get(BASE).query({ is_collected: 'true' }).set(AUTH), 400, 'validation_error', 'user_code');
+      expectDualError(await http.post(`${BASE}/${a.app_code}/collect`).set(AUTH), 400, 'validation_error', 'user_code');
+      expectDualError(await http.post(`${BASE}/nope/collect`).query({ user_code: 'u' }).set(AUTH), 404, 'app_not_found');
+      expectDualError(await http.delete(`${BASE}/nope/collect`).query({ user_code: 'u' }).set(AUTH), 404, 'app_not_found');
+      expectDualError(await http.get(BASE).query({ is_collected: 'true' }).set(AUTH), 400, 'validation_error', 'user_code');
     });
   });
 
@@ -289,12 +279,12 @@ describe('Apps admin API (real Postgres)', () => {
     });
 
     it('rejects bad paging and filter values with 400 naming the field', async () => {
-      expectError(await http.get(BASE).query({ page: 0 }).set(AUTH), 400, 'validation_error', 'page');
-      expectError(await http.get(BASE).query({ page_size: 1000 }).set(AUTH), 400, 'validation_error', 'page_size');
-      expectError(await http.get(BASE).query({ page: 'x' }).set(AUTH), 400, 'validation_error', 'page');
-      expectError(await http.get(BASE).query({ team_mode: 'chaos' }).set(AUTH), 400, 'validation_error', 'team_mode');
-      expectError(await http.get(BASE).query({ published: 'yes' }).set(AUTH), 400, 'validation_error', 'published');
-      expectError(await http.get(BASE).query({ bogus: '1' }).set(AUTH), 400, 'validation_error', 'bogus');
+      expectDualError(await http.get(BASE).query({ page: 0 }).set(AUTH), 400, 'validation_error', 'page');
+      expectDualError(await http.get(BASE).query({ page_size: 1000 }).set(AUTH), 400, 'validation_error', 'page_size');
+      expectDualError(await http.get(BASE).query({ page: 'x' }).set(AUTH), 400, 'validation_error', 'page');
+      expectDualError(await http.get(BASE).query({ team_mode: 'chaos' }).set(AUTH), 400, 'validation_error', 'team_mode');
+      expectDualError(await http.get(BASE).query({ published: 'yes' }).set(AUTH), 400, 'validation_error', 'published');
+      expectDualError(await http.get(BASE).query({ bogus: '1' }).set(AUTH), 400, 'validation_error', 'bogus');
     });
   });
 
@@ -316,7 +306,7 @@ describe('Apps admin API (real Postgres)', () => {
     ];
     it.each(cases)('%s → 400 naming the field, nothing written', async (_name, body, param) => {
       const res = await create(body);
-      expectError(res, 400, 'validation_error', param);
+      expectDualError(res, 400, 'validation_error', param);
       expect(res.body.error.type).toBe('invalid_request_error');
       expect(res.body.err_msg).toContain(param);
       const list = await http.get(BASE).set(AUTH);
@@ -326,13 +316,13 @@ describe('Apps admin API (real Postgres)', () => {
     it('a duplicate app_name is a 409 and leaves one app', async () => {
       expect((await create(appBody())).status).toBe(201);
       const dup = await create(appBody({ details: [detail({ agent_name: 'CodeEngineer' })] }));
-      expectError(dup, 409, 'app_name_conflict', 'app_name');
+      expectDualError(dup, 409, 'app_name_conflict', 'app_name');
       expect((await http.get(BASE).set(AUTH)).body.data.total_count).toBe(1);
     });
 
     it('a duplicate app_code is a 409', async () => {
       await create(appBody({ app_code: 'fixed' }));
-      expectError(await create(appBody({ app_code: 'fixed', app_name: 'other' })), 409, 'app_code_conflict', 'app_code');
+      expectDualError(await create(appBody({ app_code: 'fixed', app_name: 'other' })), 409, 'app_code_conflict', 'app_code');
     });
 
     it('concurrent creates with one name: exactly one 201, the rest 409', async () => {
@@ -347,9 +337,9 @@ describe('Apps admin API (real Postgres)', () => {
 
     it('malformed JSON → 400 invalid_json; a body over the limit → 413', async () => {
       const bad = await http.post(BASE).set(AUTH).set('Content-Type', 'application/json').send('{"app_name":');
-      expectError(bad, 400, 'invalid_json', null);
+      expectDualError(bad, 400, 'invalid_json', null);
       const big = await create(appBody({ app_describe: 'x'.repeat(70 * 1024) }));
-      expectError(big, 413, 'payload_too_large', null);
+      expectDualError(big, 413, 'payload_too_large', null);
     });
 
     it('never leaks a stack trace or driver message', async () => {

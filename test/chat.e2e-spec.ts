@@ -4,6 +4,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { parseVis } from '@ensemble/agents';
 import { ConversationsService } from '../apps/server/src/conversations/conversations.service';
+import { expectDualError } from './support/expect-error';
 import { ChatEnv, contents, dataLines, rawPost, startChatEnv } from './support/chat-env';
 import type { ChatRequestBody, FakeReply } from './support/fake-openai';
 import { API_KEY, AUTH } from './support/server';
@@ -420,43 +421,32 @@ describe('Chat completions (real Postgres, real sockets)', () => {
   });
 
   describe('errors', () => {
-    const expectError = (res: { status: number; body: string }, status: number, code: string, param: string | null) => {
-      expect(res.status).toBe(status);
-      const body = JSON.parse(res.body);
-      expect(body).toEqual({
-        success: false,
-        err_code: code,
-        err_msg: expect.any(String),
-        data: null,
-        error: { message: body.err_msg, type: expect.any(String), param, code },
-      });
-    };
     const post = (body: unknown, headers?: Record<string, string>) => rawPost(env.server.origin, CHAT, body, headers);
 
     it('validates in SPEC order with SPEC codes, before any byte of a stream', async () => {
       // chat_param first, even when model and messages are missing too
-      expectError(await post({ chat_mode: 'chat_app' }), 400, 'invalid_chat_param', 'chat_param');
-      expectError(await post({ chat_mode: 'chat_app', chat_param: 'x', messages: 'hi' }), 400, 'invalid_model', 'model');
-      expectError(await post({ model: 'fake-gpt', stream: true }), 400, 'invalid_messages', 'messages');
-      expectError(await post({ model: 'fake-gpt', messages: [], stream: true }), 400, 'invalid_messages', 'messages');
-      expectError(await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_flow', chat_param: 'x' }), 400, 'invalid_chat_mode', 'chat_mode');
-      expectError(await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_app', chat_param: 'no-such-app' }), 404, 'app_not_found', 'app_code');
-      expectError(await post({ model: 'no-such-model', messages: 'hi', stream: true }), 400, 'model_not_found', 'model');
-      expectError(await post({ model: 'fake-gpt', messages: 'hi', temperature: 'hot' }), 400, 'validation_error', 'temperature');
-      expectError(await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_app', chat_param: apps.empty }), 400, 'app_not_runnable', 'chat_param');
+      expectDualError(await post({ chat_mode: 'chat_app' }), 400, 'invalid_chat_param', 'chat_param');
+      expectDualError(await post({ chat_mode: 'chat_app', chat_param: 'x', messages: 'hi' }), 400, 'invalid_model', 'model');
+      expectDualError(await post({ model: 'fake-gpt', stream: true }), 400, 'invalid_messages', 'messages');
+      expectDualError(await post({ model: 'fake-gpt', messages: [], stream: true }), 400, 'invalid_messages', 'messages');
+      expectDualError(await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_flow', chat_param: 'x' }), 400, 'invalid_chat_mode', 'chat_mode');
+      expectDualError(await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_app', chat_param: 'no-such-app' }), 404, 'app_not_found', 'app_code');
+      expectDualError(await post({ model: 'no-such-model', messages: 'hi', stream: true }), 400, 'model_not_found', 'model');
+      expectDualError(await post({ model: 'fake-gpt', messages: 'hi', temperature: 'hot' }), 400, 'validation_error', 'temperature');
+      expectDualError(await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_app', chat_param: apps.empty }), 400, 'app_not_runnable', 'chat_param');
       expect(env.fake.chatRequests).toHaveLength(0);
     });
 
     it('401 without a key', async () => {
-      expectError(await post({ model: 'fake-gpt', messages: 'hi' }, {}), 401, 'invalid_api_key', null);
+      expectDualError(await post({ model: 'fake-gpt', messages: 'hi' }, {}), 401, 'invalid_api_key', null);
     });
 
     it('an upstream failure before the first token keeps its HTTP status; the fallback model is not used for an explicit model', async () => {
       env.fake.setHandler(() => ({ status: 500 }));
-      expectError(await post({ model: 'fake-gpt', messages: 'hi', stream: true }), 503, 'upstream_error', null);
+      expectDualError(await post({ model: 'fake-gpt', messages: 'hi', stream: true }), 503, 'upstream_error', null);
       env.fake.setHandler(() => ({ status: 429, headers: { 'retry-after': '7' } }));
       const limited = await post({ model: 'fake-gpt', messages: 'hi', stream: true });
-      expectError(limited, 429, 'rate_limit_exceeded', null);
+      expectDualError(limited, 429, 'rate_limit_exceeded', null);
       expect(limited.headers['retry-after']).toBe('7');
     });
 

@@ -7,21 +7,12 @@ import { ERROR_SCHEMA } from '../apps/server/src/common/api-docs';
 import { MetricsService } from '../apps/server/src/observability/metrics.service';
 import { API_KEY, AUTH, listRoutes, startTestServer, TestServer } from './support/server';
 import { freePort } from './support/compiled-server';
+import { expectDualError } from './support/expect-error';
 
 const APPS = '/api/v2/serve/apps';
 const OTHER_KEY = 'second-key-9876543210';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function expectDualError(res: request.Response, status: number, code: string) {
-  expect(res.status).toBe(status);
-  expect(res.body).toEqual({
-    success: false,
-    err_code: code,
-    err_msg: expect.any(String),
-    data: null,
-    error: { message: res.body.err_msg, type: expect.any(String), param: null, code },
-  });
-}
 
 /** The value of one sample line, e.g. `http_requests_total{method="GET",...}`. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -50,7 +41,7 @@ describe('metrics (GET /api/metrics)', () => {
 
   it('is guarded by the API key by default (401, dual shape)', async () => {
     const res = await request(server.origin).get('/api/metrics');
-    expectDualError(res, 401, 'invalid_api_key');
+    expectDualError(res, 401, 'invalid_api_key', null);
   });
 
   it('is served without a key only on METRICS_PORT, a separate listener', async () => {
@@ -58,7 +49,7 @@ describe('metrics (GET /api/metrics)', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('# TYPE http_requests_total counter');
     expect((await fetch(`http://127.0.0.1:${metricsPort}/api/v2/serve/apps`)).status).toBe(404);
-    expectDualError(await request(open.origin).get('/api/metrics'), 401, 'invalid_api_key');
+    expectDualError(await request(open.origin).get('/api/metrics'), 401, 'invalid_api_key', null);
   });
 
   it('serves Prometheus text with HTTP requests by route pattern and status, and duration histograms', async () => {
@@ -182,7 +173,7 @@ describe('request ids (X-Request-Id)', () => {
       .set(AUTH)
       .set('X-Request-Id', 'e-413')
       .send({ app_name: 'x'.repeat(4096) });
-    expectDualError(big, 413, 'payload_too_large');
+    expectDualError(big, 413, 'payload_too_large', null);
     expect(big.headers['x-request-id']).toBe('e-413');
   });
 });
@@ -203,7 +194,7 @@ describe('rate limiting (RATE_LIMIT_PER_MINUTE)', () => {
     await http.get(`${APPS}/nope`).set(AUTH).expect(404); // another route, same budget
     await http.get(APPS).set(AUTH).expect(200);
     const limited = await http.get(APPS).set(AUTH);
-    expectDualError(limited, 429, 'rate_limit_exceeded');
+    expectDualError(limited, 429, 'rate_limit_exceeded', null);
     expect(limited.body.error.type).toBe('invalid_request_error');
     const retryAfter = Number(limited.headers['retry-after']);
     expect(Number.isInteger(retryAfter)).toBe(true);

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { closedPort, drain, errorOf, textOf } from '../testing/stream-parts';
 import { startFakeOpenAI, type FakeOpenAI } from '../../../../test/support/fake-openai';
 import { LlmError } from '../errors';
 import type { LlmCallOptions, StreamPart } from '../port';
@@ -9,28 +9,6 @@ const messages: LlmCallOptions['messages'] = [
   { role: 'system', content: 'You are terse.' },
   { role: 'user', content: 'Say hello to the world' },
 ];
-
-async function drain(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
-  const parts: StreamPart[] = [];
-  for await (const part of stream) parts.push(part);
-  return parts;
-}
-
-const textOf = (parts: StreamPart[]) => parts.map((p) => (p.type === 'text-delta' ? p.text : '')).join('');
-const errorOf = (parts: StreamPart[]): LlmError => {
-  const last = parts[parts.length - 1];
-  if (last?.type !== 'error') throw new Error(`expected an error part, got ${JSON.stringify(parts)}`);
-  return last.error;
-};
-
-/** A port on 127.0.0.1 that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('OpenAICompatibleModel', () => {
   let fake: FakeOpenAI;

@@ -1,0 +1,20 @@
+/**
+ * The dual error shape (SPEC §5), asserted whole: Result fields and OpenAI's
+ * `error`, with the same sentence. `param` left out: any value, but present.
+ */
+export function expectDualError(
+  res: { status: number; body: unknown },
+  status: number,
+  code: string,
+  param?: string | null,
+): void {
+  const body = (typeof res.body === 'string' ? JSON.parse(res.body) : res.body) as { err_msg: string; error?: { param?: unknown } };
+  expect(res.status).toBe(status);
+  expect(body).toEqual({
+    success: false,
+    err_code: code,
+    err_msg: expect.any(String),
+    data: null,
+    error: { message: body.err_msg, type: expect.any(String), param: param === undefined ? body.error?.param : param, code },
+  });
+}
