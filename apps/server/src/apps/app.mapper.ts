@@ -85,7 +85,13 @@ export function appView(app: AppEntity, details: AppDetailEntity[], collected: b
   };
 }
 
-function strategyOf(d: AppDetailEntity): LlmStrategy {
+/** The columns of a detail a run needs. */
+export type RunnableDetail = Pick<AppDetailEntity, 'agentName' | 'resources' | 'promptTemplate' | 'llmStrategy' | 'llmStrategyValue'>;
+
+/** The columns of an app a run needs. */
+export type RunnableApp = Pick<AppEntity, 'appCode' | 'appName' | 'teamMode' | 'language' | 'teamContext' | 'keepStartRounds' | 'keepEndRounds'>;
+
+function strategyOf(d: RunnableDetail): LlmStrategy {
   if (d.llmStrategy === 'priority' && d.llmStrategyValue) {
     return { type: 'priority', models: d.llmStrategyValue.split(',') };
   }
@@ -104,7 +110,7 @@ function teamContextObject(value: AppEntity['teamContext']): string | Record<str
 }
 
 /** What the Agents library runs: the app with its agents in order. */
-export function appDefinition(app: AppEntity, details: AppDetailEntity[]): AppDefinition {
+export function appDefinition(app: RunnableApp, details: RunnableDetail[]): AppDefinition {
   return {
     appCode: app.appCode,
     appName: app.appName,

@@ -5,7 +5,7 @@ import { DataSource, EntityManager, EntityTarget, In, ObjectLiteral, QueryFailed
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { AppDefinition } from '@ensemble/agents';
 import { ApiError } from '../common/api-error';
-import { appDefinition, appView, normalizeResources, normalizeStrategyValue } from './app.mapper';
+import { appDefinition, appView, normalizeResources, normalizeStrategyValue, RunnableApp, RunnableDetail } from './app.mapper';
 import type { AppListView, AppView } from './app.types';
 import { AppDetailDto, CreateAppDto, UpdateAppDto } from './dto/app.dto';
 import { ListAppsQuery } from './dto/list-apps.query';
@@ -126,10 +126,19 @@ export class AppsService {
 
   /** The app as the Agents library runs it; 404 `app_not_found` when unknown. */
   async definition(appCode: string): Promise<AppDefinition> {
-    const app = await this.db.getRepository(AppEntity).findOneBy({ appCode });
-    if (!app) throw notFound(appCode);
-    const details = await this.details(this.db.manager, [appCode]);
-    return appDefinition(app, details);
+    // On every chat_app request: one round trip, no entity building.
+    const rows: (RunnableApp & { details: RunnableDetail[] })[] = await this.db.query(
+      `SELECT a.app_code AS "appCode", a.app_name AS "appName", a.team_mode AS "teamMode", a.language,
+              a.team_context AS "teamContext", a.keep_start_rounds AS "keepStartRounds", a.keep_end_rounds AS "keepEndRounds",
+              COALESCE((SELECT json_agg(json_build_object(
+                         'agentName', d.agent_name, 'resources', d.resources, 'promptTemplate', d.prompt_template,
+                         'llmStrategy', d.llm_strategy, 'llmStrategyValue', d.llm_strategy_value) ORDER BY d.position)
+                        FROM app_details d WHERE d.app_code = a.app_code), '[]'::json) AS details
+         FROM apps a WHERE a.app_code = $1`,
+      [appCode],
+    );
+    if (!rows.length) throw notFound(appCode);
+    return appDefinition(rows[0], rows[0].details);
   }
 
   async create(dto: CreateAppDto): Promise<AppView> {
