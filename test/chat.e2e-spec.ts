@@ -437,6 +437,22 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       expect(env.fake.chatRequests).toHaveLength(0);
     });
 
+    it('a run whose rows cannot be written fails with a real status, its upstream call aborted', async () => {
+      env.fake.setHandler(() => ({ tokens: Array.from({ length: 40 }, (_, i) => `t${i} `), tokenDelayMs: 50 }));
+      await db.query(`ALTER TABLE conversations ADD CONSTRAINT test_refuse_new CHECK (false) NOT VALID`);
+      try {
+        const res = await post({ model: 'fake-gpt', messages: 'hi', stream: true });
+        expectDualError(res, 500, 'internal_error', null);
+        expect(JSON.parse(res.body).err_msg).not.toMatch(/constraint|violates|test_refuse_new/);
+        // The call starts while the rows are written; whether it reached the upstream before the
+        // write failed is a race, but if it did, its connection must have been closed.
+        expect(env.fake.chatRequests.length).toBeLessThanOrEqual(1);
+        for (const r of env.fake.chatRequests) expect(await r.outcome).toBe('closed-early');
+      } finally {
+        await db.query(`ALTER TABLE conversations DROP CONSTRAINT test_refuse_new`);
+      }
+    });
+
     it('401 without a key', async () => {
       expectDualError(await post({ model: 'fake-gpt', messages: 'hi' }, {}), 401, 'invalid_api_key', null);
     });

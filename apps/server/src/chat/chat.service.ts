@@ -16,6 +16,7 @@ import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './c
 import { llmErrorToApi } from './llm-errors';
 import { meteredLlm } from './metered-llm';
 import { RunRegistry } from './run-registry';
+import { startNow } from './start-now';
 import { writeSse } from './sse';
 
 /**
@@ -68,7 +69,7 @@ export class ChatService {
     const convUid = request.convUid ?? randomUUID();
     const history = request.convUid ? await this.conversations.history(convUid) : [];
     const releaseSlot = this.limiter.acquire(limitKey(req));
-    const recorder = await this.conversations.startRun({
+    const turn = {
       convUid,
       chatMode: request.chatMode,
       appCode: app?.appCode ?? null,
@@ -77,10 +78,14 @@ export class ChatService {
       sysCode: request.sysCode ?? null,
       input: request.input,
       model: app ? null : request.model,
-    }, !request.convUid).catch((e: unknown) => {
-      releaseSlot();
-      throw e;
-    });
+    };
+    // A conversation named here cannot collide: its rows are written while the run starts.
+    const recorder = request.convUid
+      ? await this.conversations.startRun(turn).catch((e: unknown) => {
+          releaseSlot();
+          throw e;
+        })
+      : this.conversations.openFresh(turn);
 
     const controller = new AbortController();
     const release = this.runs.add(convUid, controller);
@@ -92,21 +97,25 @@ export class ChatService {
     const timer = this.metrics.startRun(request.chatMode);
     const streamClosed = request.stream ? this.metrics.trackStream() : undefined;
     const ctx: RunContext = { request, convUid, recorder, signal: controller.signal, llm: meteredLlm(this.llm, timer) };
-    const outputs$ = app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history);
+    const run = startNow(app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history));
     // chat_app answers with the conv_uid as id, as DB-GPT does; a plain chat with an OpenAI-style id.
     const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
     const headers = { 'X-Conv-Uid': convUid };
     try {
+      // Nothing is answered before the run's rows exist; if they cannot be written, the request fails with its status.
+      await recorder.opened;
       if (request.stream) {
-        await writeSse(res, this.sseFrames(outputs$, frames, ctx), { eagerHeaders: !!app, pingIntervalMs: this.config.ssePingIntervalMs, headers });
+        await writeSse(res, this.sseFrames(run.output, frames, ctx), { eagerHeaders: !!app, pingIntervalMs: this.config.ssePingIntervalMs, headers });
       } else {
-        const answer = await this.completion(outputs$, frames);
+        const answer = await this.completion(run.output, frames);
         await recorder.flush();
         for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
         res.status(200).json(answer);
       }
     } finally {
       res.off('close', onClose);
+      if (!recorder.hasEnded) controller.abort('the request ended before the run');
+      run.stop();
       if (!recorder.hasEnded) recorder.end({ state: 'cancelled', error: 'The request ended before the run did.' });
       await recorder.flush();
       release();

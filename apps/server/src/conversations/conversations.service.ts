@@ -46,25 +46,33 @@ export class ConversationsService implements OnApplicationBootstrap {
   ) {}
 
   /**
-   * Opens a turn: creates the conversation or takes the next turn of it.
-   * A conversation the server just named (`fresh`) cannot collide, so its
-   * two rows go in one statement; otherwise one transaction locks the
-   * conversation and answers 409 when a run of it is still going or it
-   * belongs to another app or mode.
+   * Opens the first turn of a conversation the server just named: it cannot
+   * collide, so its two rows go in one statement, and the recorder is
+   * returned at once with that write as its `opened` promise (the run may
+   * start meanwhile; the caller awaits `opened` before answering).
    */
-  async startRun(s: StartRun, fresh = false): Promise<RunRecorder> {
+  openFresh(s: StartRun): RunRecorder {
     const runId = randomUUID();
-    if (fresh) {
-      await this.db.query(
+    const opened = this.db
+      .query(
         `WITH conv AS (
            INSERT INTO conversations (conv_uid, chat_mode, app_code, user_name, sys_code, title, state, turns)
            VALUES ($1, $2, $3, $4, $5, $6, 'running', 1))
          INSERT INTO conversation_runs (id, conv_uid, turn, chat_mode, app_code, team_mode, model, input, state, instance_id)
          VALUES ($7, $1, 1, $2, $3, $8, $9, $10, 'running', $11)`,
         [s.convUid, s.chatMode, s.appCode, s.userName, s.sysCode, s.input.slice(0, 200), runId, s.teamMode, s.model, s.input, this.lock.instanceId],
-      );
-      return new RunRecorder(this.db, runId, s.convUid);
-    }
+      )
+      .then(() => undefined);
+    return new RunRecorder(this.db, runId, s.convUid, opened);
+  }
+
+  /**
+   * Opens the next turn of a conversation the client named, in one
+   * transaction that locks it: 409 when a run of it is still going or it
+   * belongs to another app or mode.
+   */
+  async startRun(s: StartRun): Promise<RunRecorder> {
+    const runId = randomUUID();
     await this.db.transaction(async (em) => {
       await em
         .createQueryBuilder()

@@ -83,10 +83,16 @@ export class RunRecorder {
   private finalState: Exclude<RunState, 'running'> | undefined;
   private readonly logger = new Logger('RunRecorder');
 
+  /**
+   * `opened` resolves once the run's own row exists (written by the caller,
+   * possibly while the run already works); writes wait for it, and are
+   * dropped if it fails (the request reports that failure).
+   */
   constructor(
     private readonly db: DataSource,
     readonly runId: string,
     readonly convUid: string,
+    readonly opened: Promise<void> = Promise.resolve(),
   ) {}
 
   /** Records a team event (tokens and message starts are ignored). */
@@ -161,8 +167,14 @@ export class RunRecorder {
 
   /** Writes batches until the queue is empty; writes queued meanwhile join the next batch. */
   private async drain(): Promise<void> {
-    // Writes queued in the same tick as the first (a message and the end) share its statement.
-    await Promise.resolve();
+    // Writes queued meanwhile (at least those of the same tick: a message and the end) share a statement.
+    try {
+      await this.opened;
+    } catch {
+      this.queue.length = 0;
+      this.draining = false;
+      return;
+    }
     try {
       while (this.queue.length > 0) await this.write(this.nextBatch());
     } catch (e) {
