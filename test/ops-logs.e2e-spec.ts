@@ -1,5 +1,5 @@
 /**
- * Structured logs (issue 6): JSON lines captured from a real server through
+ * Structured logs: JSON lines captured from a real server through
  * `createServer(..., { logDestination })`: request ids on every request line,
  * credentials and API keys never printed.
  */

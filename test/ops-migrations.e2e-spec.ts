@@ -1,5 +1,5 @@
 /**
- * Two replicas starting together against one fresh database (issue 6):
+ * Two replicas starting together against one fresh database:
  * the advisory lock around migrations lets both come up, each migration
  * applied exactly once.
  */

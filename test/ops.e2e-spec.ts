@@ -1,5 +1,5 @@
 /**
- * Operations (issue 6): metrics, request ids, rate limiting, OpenAPI
+ * Operations: metrics, request ids, rate limiting, OpenAPI
  * completeness. Real Postgres, real sockets.
  */
 import request from 'supertest';
