@@ -7,7 +7,7 @@ import { ConversationsService } from '../apps/server/src/conversations/conversat
 import { expectDualError } from './support/expect-error';
 import { ChatEnv, contents, dataLines, rawPost, startChatEnv } from './support/chat-env';
 import type { ChatRequestBody, FakeReply } from './support/fake-openai';
-import { API_KEY, AUTH } from './support/server';
+import { API_KEY, AUTH, startTestServer } from './support/server';
 
 const CHAT = '/api/v2/chat/completions';
 const PLAN = JSON.stringify([
@@ -417,6 +417,31 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       expect(await env.fake.chatRequests[0].outcome).toBe('closed-early');
       expect(await stateOf(convUid)).toBe('cancelled');
       expect((await http.post(`${CHAT}/nope/cancel`).set(AUTH)).status).toBe(404);
+      // nothing running any more
+      expect((await http.post(`${CHAT}/${convUid}/cancel`).set(AUTH)).body.data).toEqual({ conv_uid: convUid, cancelled: false });
+    });
+
+    it('a cancel sent to another replica reaches the run (Postgres NOTIFY)', async () => {
+      env.fake.setHandler(slow);
+      const other = await startTestServer(env.env, { db: env.server.db });
+      try {
+        const convUid = 'conv-cancel-replica';
+        const streaming = rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'long', conv_uid: convUid, stream: true });
+        await waitFor(async () => (env.fake.chatRequests.length ? true : undefined));
+        await waitFor(async () => {
+          const rows: { state: string }[] = await db.query(`SELECT state FROM conversations WHERE conv_uid = $1`, [convUid]);
+          return rows[0]?.state === 'running' ? true : undefined;
+        });
+        const cancel = await request(other.origin).post(`${CHAT}/${convUid}/cancel`).set(AUTH);
+        expect(cancel.body.data).toEqual({ conv_uid: convUid, cancelled: true });
+        const res = await streaming;
+        expect(JSON.parse(dataLines(res.body).pop()!).error).toMatchObject({ type: 'server_error' });
+        expect(res.body.endsWith('data: [DONE]\n\n')).toBe(true);
+        expect(await env.fake.chatRequests[0].outcome).toBe('closed-early');
+        expect(await stateOf(convUid)).toBe('cancelled');
+      } finally {
+        await other.close();
+      }
     });
   });
 

@@ -10,6 +10,8 @@ export const FAKE_KEY = 'sk-fake-upstream-key';
 
 export interface ChatEnv {
   server: TestServer;
+  /** The configuration the server was started with (for a second replica). */
+  env: Record<string, string>;
   fake: FakeOpenAI;
   /** A second upstream, listed as the fallback model `backup-gpt`. */
   backup: FakeOpenAI;
@@ -36,9 +38,11 @@ export async function startChatEnv(env: Record<string, string> = {}): Promise<Ch
       ],
     }),
   );
-  const server = await startTestServer({ MODELS_FILE: modelsFile, ...env });
+  const serverEnv = { MODELS_FILE: modelsFile, ...env };
+  const server = await startTestServer(serverEnv);
   return {
     server,
+    env: serverEnv,
     fake,
     backup,
     async close() {

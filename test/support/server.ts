@@ -16,11 +16,12 @@ export interface TestServer {
 }
 
 /**
- * The whole server on its own fresh database, listening on an ephemeral
- * loopback port; `env` adds or overrides configuration variables.
+ * The whole server on its own fresh database (or, as a second replica, on
+ * `shared.db`, which its owner drops), listening on an ephemeral loopback
+ * port; `env` adds or overrides configuration variables.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const db = await createTestDatabase();
+export async function startTestServer(env: Record<string, string> = {}, shared?: { db: TestDatabase }): Promise<TestServer> {
+  const db = shared?.db ?? (await createTestDatabase());
   const config = loadConfig({ API_KEYS: API_KEY, DATABASE_URL: db.url, LOG_LEVEL: 'silent', ...env });
   const app = await createServer({ ...config, databaseUrl: config.databaseUrl! }, { logger: false });
   await app.listen(0, '127.0.0.1');
@@ -31,7 +32,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     db,
     async close() {
       await app.close();
-      await db.drop();
+      if (!shared) await db.drop();
     },
   };
 }

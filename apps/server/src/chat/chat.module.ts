@@ -4,13 +4,14 @@ import { ConversationsModule } from '../conversations/conversations.module';
 import { ChatController } from './chat.controller';
 import { ChatService } from './chat.service';
 import { ModelsController } from './models.controller';
+import { CancelBus } from './cancel-bus';
 import { RunRegistry } from './run-registry';
 
 /** The Chat module: POST /api/v2/chat/completions (SSE or JSON), cancel, and the models list. */
 @Module({
   imports: [AppsModule, ConversationsModule],
   controllers: [ChatController, ModelsController],
-  providers: [ChatService, RunRegistry],
+  providers: [ChatService, RunRegistry, CancelBus],
   exports: [ChatService],
 })
 export class ChatModule {}

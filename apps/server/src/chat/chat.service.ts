@@ -15,6 +15,7 @@ import { ChatRequest, parseChatRequest } from './chat-request';
 import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './chunks';
 import { llmErrorToApi } from './llm-errors';
 import { meteredLlm } from './metered-llm';
+import { CancelBus } from './cancel-bus';
 import { RunRegistry } from './run-registry';
 import { startNow } from './start-now';
 import { writeSse } from './sse';
@@ -50,6 +51,7 @@ export class ChatService {
     private readonly conversations: ConversationsService,
     private readonly models: ModelRegistry,
     private readonly runs: RunRegistry,
+    private readonly bus: CancelBus,
     private readonly limiter: RunLimiter,
     private readonly metrics: MetricsService,
     @Inject(LLM_PORT) private readonly llm: LlmPort,
@@ -129,13 +131,18 @@ export class ChatService {
     }
   }
 
-  /** Aborts the run of a conversation served here (explicit cancel). */
+  /**
+   * Aborts the run in progress of a conversation: here when this replica
+   * serves it, otherwise through the cancel bus on the replica that does.
+   * `cancelled` is false when nothing was running.
+   */
   async cancel(convUid: string): Promise<{ conv_uid: string; cancelled: boolean }> {
-    const cancelledHere = this.runs.abortLocal(convUid, 'cancelled by request');
-    if (!cancelledHere && !(await this.conversations.exists(convUid))) {
-      throw ApiError.notFound('conversation_not_found', `Conversation ${JSON.stringify(convUid)} was not found.`, 'conv_uid');
-    }
-    return { conv_uid: convUid, cancelled: cancelledHere };
+    if (this.runs.abortLocal(convUid, 'cancelled by request')) return { conv_uid: convUid, cancelled: true };
+    const state = await this.conversations.state(convUid);
+    if (!state) throw ApiError.notFound('conversation_not_found', `Conversation ${JSON.stringify(convUid)} was not found.`, 'conv_uid');
+    if (state !== 'running') return { conv_uid: convUid, cancelled: false };
+    await this.bus.publish(convUid);
+    return { conv_uid: convUid, cancelled: true };
   }
 
   private sseFrames(outputs$: Observable<ChatOutput>, frames: ChunkFrames, ctx: RunContext): Observable<string> {

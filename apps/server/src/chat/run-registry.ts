@@ -10,9 +10,8 @@ interface ActiveRun {
 
 /**
  * The runs this process is serving, by conv_uid, so an explicit cancel or a
- * shutdown can abort them. A cancel for a run on another replica would be
- * published here (Postgres NOTIFY on a `ensemble_cancel` channel, each
- * replica LISTENing and calling `abortLocal`); today runs are local.
+ * shutdown can abort them. Cancels for runs on other replicas arrive through
+ * the CancelBus (Postgres LISTEN/NOTIFY), which calls `abortLocal`.
  */
 @Injectable()
 export class RunRegistry implements BeforeApplicationShutdown {

@@ -178,9 +178,10 @@ export class ConversationsService implements OnApplicationBootstrap {
     await this.db.getRepository(ConversationEntity).delete({ convUid });
   }
 
-  /** Whether a conversation exists (cancel answers 404 otherwise). */
-  exists(convUid: string): Promise<boolean> {
-    return this.db.getRepository(ConversationEntity).existsBy({ convUid });
+  /** A conversation's state, or undefined when it does not exist. */
+  async state(convUid: string): Promise<RunState | undefined> {
+    const rows: { state: RunState }[] = await this.db.query('SELECT state FROM conversations WHERE conv_uid = $1', [convUid]);
+    return rows[0]?.state;
   }
 
   /** At boot: runs left `running` by a process that is gone are marked failed. */
