@@ -1,5 +1,5 @@
 /**
- * SPEC §1: every route is guarded by an API key, deny by default; only
+ * the auth contract (README, Authentication): every route is guarded by an API key, deny by default; only
  * health/readiness and the API docs answer without one. The routes are
  * listed from the running server (Express's router, cross-checked against
  * every Nest controller's metadata), so a route added later by any module is
@@ -34,7 +34,7 @@ function routesOf(app: NestExpressApplication): RouteRef[] {
   return [...seen.values()];
 }
 
-/** True when `res` is the 401 of SPEC §1 in the dual error shape of SPEC §5 (HEAD: status only, it has no body). */
+/** True when `res` is the 401 of the auth contract (README, Authentication) in the dual error shape of the error contract (README, Errors) (HEAD: status only, it has no body). */
 function isInvalidApiKey(method: string, res: ProbeResponse): boolean {
   if (res.status !== 401) return false;
   if (method === 'HEAD') return true;

@@ -448,7 +448,7 @@ describe('Chat completions (real Postgres, real sockets)', () => {
   describe('errors', () => {
     const post = (body: unknown, headers?: Record<string, string>) => rawPost(env.server.origin, CHAT, body, headers);
 
-    it('validates in SPEC order with SPEC codes, before any byte of a stream', async () => {
+    it('validates in the documented order with the documented codes, before any byte of a stream', async () => {
       // chat_param first, even when model and messages are missing too
       expectDualError(await post({ chat_mode: 'chat_app' }), 400, 'invalid_chat_param', 'chat_param');
       expectDualError(await post({ chat_mode: 'chat_app', chat_param: 'x', messages: 'hi' }), 400, 'invalid_model', 'model');

@@ -9,7 +9,7 @@ if (!havePydantic) {
   console.warn('python3 with pydantic not found: the DB-GPT client type check is skipped on this machine (.ci/run installs it).');
 }
 
-/** App bodies must validate against the types DB-GPT's Python client declares (SPEC §2). */
+/** App bodies must validate against the types DB-GPT's Python client declares (the apps wire contract (README, Apps admin API)). */
 (havePydantic ? describe : describe.skip)('app bodies as DB-GPT’s Python client reads them', () => {
   let server: TestServer;
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * The dual error shape (SPEC §5), asserted whole: Result fields and OpenAI's
+ * The dual error shape (the error contract (README, Errors)), asserted whole: Result fields and OpenAI's
  * `error`, with the same sentence. `param` left out: any value, but present.
  */
 export function expectDualError(

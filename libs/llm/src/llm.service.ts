@@ -1,6 +1,6 @@
 /**
  * The LLM port as agents and the chat module see it: resolves the model by
- * name or strategy, retries and falls back per SPEC §4.2, and passes the
+ * name or strategy, retries and falls back per the LLM strategy contract (libs/llm/README.md), and passes the
  * answering model's parts on.
  */
 import { Logger, type LoggerService } from '@nestjs/common';

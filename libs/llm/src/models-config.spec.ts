@@ -25,7 +25,7 @@ function problemsOf(raw: unknown, environment: Record<string, string | undefined
 }
 
 describe('parseModelsConfig', () => {
-  it('reads the SPEC example, resolving the key from the environment', () => {
+  it('reads the documented example, resolving the key from the environment', () => {
     const config = parseModelsConfig({ default: 'chatgpt_proxyllm', models: [openai()] }, env, 'models.json');
 
     expect(config).toEqual({

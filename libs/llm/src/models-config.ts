@@ -1,5 +1,5 @@
 /**
- * The models file (SPEC §6): which model names clients may send and how each
+ * The models file (the configuration contract (README, Configuration)): which model names clients may send and how each
  * maps to a provider and an upstream model. Validated strictly at boot; every
  * problem is reported with the entry it is about.
  */

@@ -68,7 +68,7 @@ export interface LanguageModel {
   generate(options: LlmCallOptions): Promise<GenerateResult>;
 }
 
-/** SPEC §4.2: which model(s) a call may use. */
+/** the LLM strategy contract (libs/llm/README.md): which model(s) a call may use. */
 export type LlmStrategy = { type: 'default' } | { type: 'priority'; models: string[] };
 
 export interface LlmRequest extends LlmCallOptions {
@@ -80,7 +80,7 @@ export interface LlmRequest extends LlmCallOptions {
 
 /**
  * What agents and the chat module call. Resolves the model by name or
- * strategy, falls back per SPEC §4.2, and reports which model answered in
+ * strategy, falls back per the LLM strategy contract (libs/llm/README.md), and reports which model answered in
  * the `start` part (exactly one `start`, before any text).
  */
 export interface LlmPort {

@@ -1,5 +1,5 @@
 /**
- * SPEC §4.2 as pure rules: which models a request may use, in which order,
+ * the LLM strategy contract (libs/llm/README.md) as pure rules: which models a request may use, in which order,
  * and what to do when one fails before answering.
  */
 import { LlmError } from './errors';

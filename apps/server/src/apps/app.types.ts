@@ -1,4 +1,4 @@
-/** Wire shapes of the Apps admin API (SPEC §2), snake_case as DB-GPT sends them. */
+/** Wire shapes of the Apps admin API (the apps wire contract (README, Apps admin API)), snake_case as DB-GPT sends them. */
 
 export interface AppResourceJson {
   type: string;

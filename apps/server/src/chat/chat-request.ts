@@ -4,7 +4,7 @@ import { ApiError } from '../common/api-error';
 export const CHAT_MODES = ['chat_normal', 'chat_app'] as const;
 export type ChatMode = (typeof CHAT_MODES)[number];
 
-/** A chat request after validation, with DB-GPT's defaults applied (SPEC §3). */
+/** A chat request after validation, with DB-GPT's defaults applied (the chat wire contract (README, Chat API)). */
 export interface ChatRequest {
   model: string;
   messages: ChatMessage[];
@@ -95,7 +95,7 @@ function parseMessages(value: unknown): ChatMessage[] {
 }
 
 /**
- * Validates a chat request in SPEC §3's order: chat_param for a non-normal
+ * Validates a chat request in the contract's order (README, Chat API): chat_param for a non-normal
  * mode, model, messages, mode (the app lookup follows in the service).
  * Unknown fields are ignored, as OpenAI clients send many.
  */

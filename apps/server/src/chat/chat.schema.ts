@@ -1,4 +1,4 @@
-/** OpenAPI schema of the chat request (validated by parseChatRequest in SPEC §3's order). */
+/** OpenAPI schema of the chat request (validated by parseChatRequest in the contract's order (README, Chat API)). */
 export const CHAT_REQUEST_SCHEMA = {
   type: 'object',
   required: ['model', 'messages'],

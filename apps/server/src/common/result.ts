@@ -1,4 +1,4 @@
-/** DB-GPT's `Result` envelope; keys in this order on the wire (SPEC §2). */
+/** DB-GPT's `Result` envelope; keys in this order on the wire (the apps wire contract (README, Apps admin API)). */
 export interface Result<T> {
   success: boolean;
   err_code: string | null;

@@ -35,7 +35,7 @@ const notFound = (convUid: string) =>
 /** Most turns of a chat_normal conversation replayed as history. */
 const MAX_HISTORY_TURNS = 100;
 
-/** Stored runs (SPEC §4.4): starting a turn, recording it, reading history, recovering after a crash. */
+/** Stored runs (the stored-runs contract (README, Conversations)): starting a turn, recording it, reading history, recovering after a crash. */
 @Injectable()
 export class ConversationsService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Conversations');

@@ -1,6 +1,6 @@
 import { type AgentRole, requireAnswer } from './role';
 
-/** General help: explanations, reasoning, writing, advice (SPEC §4.0). */
+/** General help: explanations, reasoning, writing, advice (the role contract (libs/agents/README.md)). */
 export const aiAssistant: AgentRole = {
   name: 'AI Assistant',
   description: 'General help: explains, reasons, writes and advises on any topic.',

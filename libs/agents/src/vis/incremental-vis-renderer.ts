@@ -17,7 +17,7 @@ type Frame =
   | { kind: 'message'; depth: number; held: string };
 
 /**
- * The DB-GPT vis view of a run (SPEC §4.3), written append-only so that
+ * The DB-GPT vis view of a run (DB-GPT's vis format (libs/agents/README.md)), written append-only so that
  * `incremental: true` streams true deltas and tokens appear as they arrive,
  * even inside the agent-messages JSON nested in a plan item.
  *
