@@ -78,11 +78,14 @@ const changed = (entity: AppEntity, fields: AppFields) =>
 async function rawEntities<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, target: EntityTarget<T>, alias: string): Promise<T[]> {
   const columns = qb.connection.getMetadata(target).columns.map((c) => [c.propertyName, `${alias}_${c.databaseName}`] as const);
   const rows: Record<string, unknown>[] = await qb.getRawMany();
-  return rows.map((row) => {
-    const entity: Record<string, unknown> = {};
-    for (const [property, key] of columns) entity[property] = row[key];
-    return entity as T;
-  });
+  return rows.map((row) => fromRow<T>(row, columns));
+}
+
+/** An entity-shaped object from a raw row: each property from its column key. */
+function fromRow<T>(row: Record<string, unknown>, columns: readonly (readonly [string, string])[]): T {
+  const entity: Record<string, unknown> = {};
+  for (const [property, key] of columns) entity[property] = row[key];
+  return entity as T;
 }
 
 /** The Apps admin rules: listing with filters, atomic create/update, collections. */
@@ -249,11 +252,7 @@ export class AppsService {
     }
     const { sql, columns } = this.detailsQuery;
     const rows: Record<string, unknown>[] = await em.query(sql, [codes]);
-    return rows.map((row) => {
-      const entity: Record<string, unknown> = {};
-      for (const [property, name] of columns) entity[property] = row[name];
-      return entity as unknown as AppDetailEntity;
-    });
+    return rows.map((row) => fromRow<AppDetailEntity>(row, columns));
   }
 
   /** One transaction; unique violations become 409 naming the field. */
