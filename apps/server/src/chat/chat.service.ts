@@ -5,7 +5,7 @@ import { concat, concatMap, defer, filter, from, lastValueFrom, map, Observable,
 import { AppDefinition, createRenderer, runTeam, TeamEvent } from '@ensemble/agents';
 import { ChatMessage, LLM_PORT, LlmPort, ModelRegistry, StreamPart, Usage } from '@ensemble/llm';
 import { AppsService } from '../apps/apps.service';
-import { ApiError, errorBody } from '../common/api-error';
+import { ApiError } from '../common/api-error';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { ConversationsService } from '../conversations/conversations.service';
 import { RunRecorder } from '../conversations/run-recorder';
@@ -102,16 +102,16 @@ export class ChatService {
     const run = startNow(app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history));
     // chat_app answers with the conv_uid as id, as DB-GPT does; a plain chat with an OpenAI-style id.
     const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
-    const headers = { 'X-Conv-Uid': convUid };
+    // Also on an error answer: the client learns which conversation failed.
+    res.setHeader('X-Conv-Uid', convUid);
     try {
       // Nothing is answered before the run's rows exist; if they cannot be written, the request fails with its status.
       await recorder.opened;
       if (request.stream) {
-        await writeSse(res, this.sseFrames(run.output, frames, ctx), { eagerHeaders: !!app, pingIntervalMs: this.config.ssePingIntervalMs, headers });
+        await writeSse(res, this.sseFrames(run.output, frames, ctx), { eagerHeaders: !!app, pingIntervalMs: this.config.ssePingIntervalMs });
       } else {
         const answer = await this.completion(run.output, frames);
         await recorder.flush();
-        for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
         res.status(200).json(answer);
       }
     } finally {
@@ -159,7 +159,7 @@ export class ChatService {
           return frames.content(view);
         }
         if (o.type === 'end') return frames.finish(o.reason) + (includeUsage ? frames.usage(o.usage) : '');
-        return frames.error(errorBody(o.error.getStatus(), o.error.code, o.error.message, o.error.param));
+        return frames.error(o.error.body());
       }),
       filter((frame) => frame !== ''),
     );

@@ -1,6 +1,5 @@
 import type { Response } from 'express';
 import { Observable } from 'rxjs';
-import { ApiError, errorBody } from '../common/api-error';
 import { PING_FRAME } from './chunks';
 
 export interface SseOptions {
@@ -8,7 +7,6 @@ export interface SseOptions {
   eagerHeaders: boolean;
   /** `: ping` after this long without a frame. */
   pingIntervalMs: number;
-  headers?: Record<string, string>;
 }
 
 const SSE_HEADERS = {
@@ -21,9 +19,10 @@ const SSE_HEADERS = {
 /**
  * Writes an Observable of ready SSE frames to the response, byte for byte:
  * no `event:` or `id:` lines, keep-alive as `: ping` comments during silent
- * stretches. An error before the first frame is answered with its real
- * HTTP status and the dual error body; the frames themselves carry errors
- * that happen later. Resolves when the stream ended or the client left.
+ * stretches. An error before anything was sent rejects, so the caller (the
+ * global exception filter) answers it with its real HTTP status and the dual
+ * error body; the frames themselves carry errors that happen later.
+ * Resolves when the stream ended or the client left.
  *
  * Frames produced in the same tick (a burst of tokens from one upstream
  * read) are written together, once the tick's microtasks have run: the same
@@ -31,7 +30,7 @@ const SSE_HEADERS = {
  * of the client) per frame. A frame never waits for a later event.
  */
 export function writeSse(res: Response, frames$: Observable<string>, options: SseOptions): Promise<void> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let started = false;
     let ping: NodeJS.Timeout | undefined;
     let pending = '';
@@ -47,7 +46,7 @@ export function writeSse(res: Response, frames$: Observable<string>, options: Ss
       if (started) return;
       started = true;
       res.status(200);
-      for (const [k, v] of Object.entries({ ...SSE_HEADERS, ...options.headers })) res.setHeader(k, v);
+      for (const [k, v] of Object.entries(SSE_HEADERS)) res.setHeader(k, v);
       res.socket?.setNoDelay(true);
       // Eager: the headers go now. Otherwise they leave with the first frame's write.
       if (options.eagerHeaders) res.flushHeaders();
@@ -72,11 +71,9 @@ export function writeSse(res: Response, frames$: Observable<string>, options: Ss
       },
       error: (e: unknown) => {
         // Only reached before the first frame (later errors are frames).
-        if (!started && !res.headersSent) {
-          const err = e instanceof ApiError ? e : new ApiError(500, 'internal_error', 'Internal server error.');
-          for (const [k, v] of Object.entries({ ...options.headers, ...err.headers })) res.setHeader(k, v);
-          res.status(err.getStatus()).json(errorBody(err.getStatus(), err.code, err.message, err.param));
-        } else if (!res.writableEnded) {
+        if (ping) clearInterval(ping);
+        if (!started && !res.headersSent) return reject(e);
+        if (!res.writableEnded) {
           flush();
           res.end();
         }

@@ -51,6 +51,11 @@ export class ApiError extends HttpException {
     super(message, status);
   }
 
+  /** This error in the dual shape. */
+  body(): ErrorBody {
+    return errorBody(this.getStatus(), this.code, this.message, this.param);
+  }
+
   static badRequest(code: ErrorCode, message: string, param: string | null = null): ApiError {
     return new ApiError(HttpStatus.BAD_REQUEST, code, message, param);
   }
