@@ -24,6 +24,8 @@ export interface FakeReply {
   firstTokenDelayMs?: number;
   /** Wait between content chunks. */
   tokenDelayMs?: number;
+  /** Stream: everything after the headers leaves in one socket write (a fast upstream's burst), so it arrives in one read. */
+  burst?: boolean;
   /** An HTTP status >= 400 answers with an error body instead of a completion. */
   status?: number;
   /** Body of an error reply; default `{ error: { message, type, param, code } }`. */
@@ -289,6 +291,11 @@ async function streamReply(exchange: Exchange, body: ChatRequestBody, reply: Fak
   });
   exchange.res.flushHeaders();
   await exchange.wait(reply.firstTokenDelayMs);
+  if (reply.burst) {
+    // Held in the socket until the reply is written (or cut), then sent as one write.
+    exchange.res.socket?.cork();
+    setImmediate(() => exchange.res.socket?.uncork());
+  }
   exchange.write(chunk({ role: 'assistant', content: '', refusal: null }));
   for (const [i, token] of tokens.entries()) {
     if (reply.cutAfterTokens === i) return exchange.cut();

@@ -23,3 +23,4 @@ export {
 } from './providers/offline';
 export type { OfflineModelOptions, Script, ScriptedReply } from './providers/offline';
 export { collectStream } from './util/collect';
+export { batchesOf, flattenBatches, singletonBatches } from './util/batches';

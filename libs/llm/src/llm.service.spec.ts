@@ -1,4 +1,4 @@
-import { closedPort, drain, errorOf, textOf } from './testing/stream-parts';
+import { closedPort, drain, drainBatches, errorOf, textOf } from './testing/stream-parts';
 import { startFakeOpenAI, type FakeOpenAI } from '../../../test/support/fake-openai';
 import { LlmError } from './errors';
 import { LlmService, type LlmServiceOptions } from './llm.service';
@@ -85,6 +85,41 @@ describe('LlmService', () => {
       const result = await service().generate({ messages, strategy: { type: 'priority', models: [' '] } });
 
       expect(result.model).toBe('gpt-4o');
+    });
+  });
+
+  describe('batches', () => {
+    it("passes the answering model's batches on, its start in the first", async () => {
+      primary.enqueue({ tokens: ['x', 'y'], burst: true });
+
+      const batches = await drainBatches(service().streamBatches({ messages }));
+
+      expect(batches).toHaveLength(1);
+      expect(batches[0].map((p) => p.type)).toEqual(['start', 'text-delta', 'text-delta', 'finish']);
+      expect(batches[0][0]).toEqual({ type: 'start', model: 'gpt-4o' });
+    });
+
+    it('gives a model without batches one part per batch, the same parts as stream()', async () => {
+      const model = createScriptedModel('scripted', ['one two three']);
+      const batched = await drainBatches(service({}, [model]).streamBatches({ messages }));
+      const parts = await drain(service({}, [createScriptedModel('scripted', ['one two three'])]).stream({ messages }));
+
+      // The service's start goes with the first part it answered with.
+      expect(batched.map((b) => b.filter((p) => p.type !== 'start').length).every((n) => n === 1)).toBe(true);
+      expect(batched[0][0]).toEqual({ type: 'start', model: 'scripted' });
+      expect(batched.flat()).toEqual(parts);
+      expect(textOf(parts)).toBe('one two three');
+    });
+
+    it('falls back on a failure in the first batch and keeps the batches of the model that answered', async () => {
+      primary.enqueue({ status: 503 });
+      backup.enqueue({ tokens: ['b1', 'b2'], burst: true });
+
+      const batches = await drainBatches(service().streamBatches({ messages, strategy: { type: 'priority', models: ['gpt-4o', 'backup'] } }));
+
+      expect(batches).toHaveLength(1);
+      expect(batches[0][0]).toEqual({ type: 'start', model: 'backup' });
+      expect(textOf([...batches[0]])).toBe('b1b2');
     });
   });
 

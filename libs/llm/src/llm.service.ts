@@ -5,9 +5,10 @@
  */
 import { Logger, type LoggerService } from '@nestjs/common';
 import { LlmError, toLlmError } from './errors';
-import type { GenerateResult, LanguageModel, LlmCallOptions, LlmPort, LlmRequest, StreamPart } from './port';
+import type { GenerateResult, LanguageModel, LlmCallOptions, LlmPort, LlmRequest, PartBatch, StreamPart } from './port';
 import type { ModelRegistry } from './registry';
 import { DEFAULT_STRATEGY_OPTIONS, onFailure, resolveCandidates, type StrategyOptions } from './strategy';
+import { batchesOf, flattenBatches } from './util/batches';
 import { collectStream } from './util/collect';
 import { sleep } from './util/sleep';
 
@@ -39,21 +40,26 @@ export class LlmService implements LlmPort {
    * `error` part: the last model's error, listing every failure.
    */
   stream(request: LlmRequest): AsyncIterable<StreamPart> {
+    return flattenBatches(this.run(request));
+  }
+
+  /** `stream()`'s parts as the answering model grouped them (one batch per network read). */
+  streamBatches(request: LlmRequest): AsyncIterable<PartBatch> {
     return this.run(request);
   }
 
   /** `stream()` collected; throws the `LlmError` the stream ends with. */
   generate(request: LlmRequest): Promise<GenerateResult> {
-    return collectStream(this.run(request), request.model ?? this.registry.defaultModelName);
+    return collectStream(this.stream(request), request.model ?? this.registry.defaultModelName);
   }
 
-  private async *run(request: LlmRequest): AsyncGenerator<StreamPart> {
+  private async *run(request: LlmRequest): AsyncGenerator<PartBatch> {
     const { model: _model, strategy: _strategy, ...options } = request;
     let candidates: LanguageModel[];
     try {
       candidates = resolveCandidates(this.registry, request);
     } catch (err) {
-      yield { type: 'error', error: toLlmError(err) };
+      yield [{ type: 'error', error: toLlmError(err) }];
       return;
     }
 
@@ -61,7 +67,7 @@ export class LlmService implements LlmPort {
     for (const [index, model] of candidates.entries()) {
       for (let attempt = 0; ; attempt++) {
         if (options.signal?.aborted) {
-          yield { type: 'error', error: new LlmError('aborted', 'the request was aborted', { model: model.name }) };
+          yield [{ type: 'error', error: new LlmError('aborted', 'the request was aborted', { model: model.name }) }];
           return;
         }
         const outcome = yield* this.attempt(model, options);
@@ -78,7 +84,7 @@ export class LlmService implements LlmPort {
           this.logger.warn(`${outcome.error.message}; falling back to model "${next.name}"`);
           break;
         }
-        yield { type: 'error', error: outcome.error.code === 'aborted' ? outcome.error : summarize(failures) };
+        yield [{ type: 'error', error: outcome.error.code === 'aborted' ? outcome.error : summarize(failures) }];
         return;
       }
     }
@@ -89,23 +95,27 @@ export class LlmService implements LlmPort {
    * or finish); from then on everything is passed on, errors included, so a
    * failure after text is never retried elsewhere.
    */
-  private async *attempt(model: LanguageModel, options: LlmCallOptions): AsyncGenerator<StreamPart, AttemptOutcome> {
+  private async *attempt(model: LanguageModel, options: LlmCallOptions): AsyncGenerator<PartBatch, AttemptOutcome> {
     let answered = false;
     try {
-      for await (const part of model.stream(options)) {
-        if (part.type === 'start') continue;
-        if (!answered) {
-          if (part.type === 'error') return { answered: false, error: part.error };
-          answered = true;
-          yield { type: 'start', model: model.name };
+      for await (const batch of batchesOf(model, options)) {
+        const out: StreamPart[] = [];
+        for (const part of batch) {
+          if (part.type === 'start') continue;
+          if (!answered) {
+            if (part.type === 'error') return { answered: false, error: part.error };
+            answered = true;
+            out.push({ type: 'start', model: model.name });
+          }
+          out.push(part);
         }
-        yield part;
+        if (out.length) yield out;
       }
     } catch (err) {
       // A model that breaks the port's contract by throwing.
       const error = toLlmError(err, { model: model.name });
       if (!answered) return { answered: false, error };
-      yield { type: 'error', error };
+      yield [{ type: 'error', error }];
     }
     if (answered) return { answered: true };
     return {

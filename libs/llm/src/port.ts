@@ -48,6 +48,15 @@ export type StreamPart =
   | { type: 'finish'; finishReason: FinishReason; usage?: Usage }
   | { type: 'error'; error: LlmError };
 
+/**
+ * Parts in the groups they arrived in: one group per network read (a burst
+ * of tokens the upstream sent together), in order, never empty. The same
+ * parts and contract as `stream()`; a consumer awaits once per group instead
+ * of once per part, which is what a relay forwarding thousands of tokens a
+ * second needs.
+ */
+export type PartBatch = readonly StreamPart[];
+
 export interface GenerateResult {
   /** Registry name of the model that answered. */
   model: string;
@@ -65,6 +74,8 @@ export interface LanguageModel {
   /** The upstream model id, when it differs from `name` (e.g. `gpt-4o-mini`). */
   readonly modelId?: string;
   stream(options: LlmCallOptions): AsyncIterable<StreamPart>;
+  /** Optional: `stream()`'s parts grouped as they arrived (see `PartBatch`). */
+  streamBatches?(options: LlmCallOptions): AsyncIterable<PartBatch>;
   generate(options: LlmCallOptions): Promise<GenerateResult>;
 }
 
@@ -85,5 +96,7 @@ export interface LlmRequest extends LlmCallOptions {
  */
 export interface LlmPort {
   stream(request: LlmRequest): AsyncIterable<StreamPart>;
+  /** Optional: `stream()`'s parts grouped as they arrived (see `PartBatch`); `batchesOf` adapts any port. */
+  streamBatches?(request: LlmRequest): AsyncIterable<PartBatch>;
   generate(request: LlmRequest): Promise<GenerateResult>;
 }

@@ -1,9 +1,9 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { concat, concatMap, defer, filter, from, lastValueFrom, map, Observable, reduce, tap, throwError } from 'rxjs';
+import { concat, concatMap, defer, filter, from, lastValueFrom, map, Observable, reduce, tap } from 'rxjs';
 import { AppDefinition, createRenderer, runTeam, TeamEvent } from '@ensemble/agents';
-import { ChatMessage, LLM_PORT, LlmPort, ModelRegistry, StreamPart, Usage } from '@ensemble/llm';
+import { ChatMessage, LLM_PORT, LlmPort, ModelRegistry, PartBatch, Usage } from '@ensemble/llm';
 import { AppsService } from '../apps/apps.service';
 import { ApiError } from '../common/api-error';
 import { APP_CONFIG, AppConfig } from '../config/config';
@@ -14,7 +14,7 @@ import { MetricsService } from '../observability/metrics.service';
 import { ChatRequest, parseChatRequest } from './chat-request';
 import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './chunks';
 import { llmErrorToApi } from './llm-errors';
-import { meteredLlm } from './metered-llm';
+import { BatchingLlmPort, meteredLlm } from './metered-llm';
 import { CancelBus } from './cancel-bus';
 import { RunRegistry } from './run-registry';
 import { startNow } from './start-now';
@@ -26,7 +26,8 @@ import { writeSse } from './sse';
  * started. The stream and the non-stream answers are two sinks of it.
  */
 type ChatOutput =
-  | { type: 'delta'; text: string; full: () => string }
+  /** `full`: the whole view so far; a function where building it costs (a team's vis). */
+  | { type: 'delta'; text: string; full: string | (() => string) }
   | { type: 'end'; reason: WireFinishReason; usage?: Usage }
   | { type: 'fail'; error: ApiError };
 
@@ -36,8 +37,12 @@ interface RunContext {
   recorder: RunRecorder;
   signal: AbortSignal;
   /** This run's LLM port (metered). */
-  llm: LlmPort;
+  llm: BatchingLlmPort;
 }
+
+type DeltaOutput = Extract<ChatOutput, { type: 'delta' }>;
+
+const viewOf = (o: DeltaOutput): string => (typeof o.full === 'string' ? o.full : o.full());
 
 const cancelled = () => new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', 'The run was cancelled before it ended.');
 
@@ -153,7 +158,7 @@ export class ChatService {
         if (o.type === 'delta') {
           if (incremental) return frames.content(o.text);
           // incremental: false sends the whole view, and only when it changed
-          const view = o.full();
+          const view = viewOf(o);
           if (view === lastView) return '';
           lastView = view;
           return frames.content(view);
@@ -174,12 +179,12 @@ export class ChatService {
         reduce(
           (acc, o) => {
             if (o.type === 'fail') throw o.error;
-            if (o.type === 'delta') return { ...acc, view: o.full };
+            if (o.type === 'delta') return { ...acc, view: o };
             return { ...acc, reason: o.reason, usage: o.usage };
           },
-          { view: () => '', reason: 'stop' as WireFinishReason, usage: undefined as Usage | undefined },
+          { view: undefined as DeltaOutput | undefined, reason: 'stop' as WireFinishReason, usage: undefined as Usage | undefined },
         ),
-        map((r) => frames.completion(r.view(), r.reason, r.usage)),
+        map((r) => frames.completion(r.view ? viewOf(r.view) : '', r.reason, r.usage)),
       ),
     );
   }
@@ -221,9 +226,39 @@ export class ChatService {
     ];
     let model = request.model;
     let text = '';
+    // One batch per network read of the upstream: its parts become outputs in one synchronous pass.
+    const outputsOf = (batch: PartBatch): ChatOutput[] => {
+      const out: ChatOutput[] = [];
+      for (const part of batch) {
+        switch (part.type) {
+          case 'start':
+            model = part.model;
+            break;
+          case 'text-delta':
+            text += part.text;
+            out.push({ type: 'delta', text: part.text, full: text });
+            break;
+          case 'finish':
+            recorder.message({ round: 1, stepNum: null, sender: 'assistant', receiver: 'Human', model, content: text, success: true, usage: part.usage });
+            recorder.end({ state: 'complete', answer: text, usage: part.usage, model });
+            out.push({ type: 'end', reason: wireFinishReason(part.finishReason), usage: part.usage });
+            break;
+          case 'error': {
+            const aborted = part.error.code === 'aborted' || signal.aborted;
+            if (text) recorder.message({ round: 1, stepNum: null, sender: 'assistant', receiver: 'Human', model, content: text, success: false });
+            recorder.end({ state: aborted ? 'cancelled' : 'failed', error: part.error.message, model });
+            const error = aborted ? cancelled() : llmErrorToApi(part.error);
+            // Before any text the answer can still carry the real HTTP status.
+            if (!text) throw error;
+            out.push({ type: 'fail', error });
+          }
+        }
+      }
+      return out;
+    };
     return defer(() =>
       from(
-        llm.stream({
+        llm.streamBatches({
           model: request.model,
           messages,
           temperature: request.temperature,
@@ -233,29 +268,6 @@ export class ChatService {
           signal,
         }),
       ),
-    ).pipe(
-      concatMap((part: StreamPart): Observable<ChatOutput> | ChatOutput[] => {
-        switch (part.type) {
-          case 'start':
-            model = part.model;
-            return [];
-          case 'text-delta':
-            text += part.text;
-            return [{ type: 'delta', text: part.text, full: () => text }];
-          case 'finish':
-            recorder.message({ round: 1, stepNum: null, sender: 'assistant', receiver: 'Human', model, content: text, success: true, usage: part.usage });
-            recorder.end({ state: 'complete', answer: text, usage: part.usage, model });
-            return [{ type: 'end', reason: wireFinishReason(part.finishReason), usage: part.usage }];
-          case 'error': {
-            const aborted = part.error.code === 'aborted' || signal.aborted;
-            if (text) recorder.message({ round: 1, stepNum: null, sender: 'assistant', receiver: 'Human', model, content: text, success: false });
-            recorder.end({ state: aborted ? 'cancelled' : 'failed', error: part.error.message, model });
-            const error = aborted ? cancelled() : llmErrorToApi(part.error);
-            // Before any text the answer can still carry the real HTTP status.
-            return text ? [{ type: 'fail', error }] : throwError(() => error);
-          }
-        }
-      }),
-    );
+    ).pipe(concatMap(outputsOf));
   }
 }

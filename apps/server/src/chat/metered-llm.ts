@@ -1,28 +1,35 @@
-import { collectStream, LlmPort, LlmRequest, StreamPart } from '@ensemble/llm';
+import { batchesOf, collectStream, flattenBatches, LlmPort, LlmRequest, PartBatch } from '@ensemble/llm';
 import type { RunTimer } from '../observability/metrics.service';
+
+/** A port whose parts also come in batches (one per network read). */
+export type BatchingLlmPort = LlmPort & Required<Pick<LlmPort, 'streamBatches'>>;
 
 /**
  * The LLM port of one run, timing every call for the metrics: latency, time
  * to first token, tokens by model, and the run's time spent waiting on the
- * LLM (the rest is Ensemble's own overhead). Parts pass through unchanged.
+ * LLM (the rest is Ensemble's own overhead). Parts pass through unchanged,
+ * in the batches they arrived in.
  */
-export function meteredLlm(llm: LlmPort, timer: RunTimer): LlmPort {
-  const stream = (request: LlmRequest) => meter(llm.stream(request), timer, request.model ?? 'default');
+export function meteredLlm(llm: LlmPort, timer: RunTimer): BatchingLlmPort {
+  const streamBatches = (request: LlmRequest) => meter(batchesOf(llm, request), timer, request.model ?? 'default');
   return {
-    stream,
-    generate: (request) => collectStream(stream(request), request.model ?? 'default'),
+    streamBatches,
+    stream: (request) => flattenBatches(streamBatches(request)),
+    generate: (request) => collectStream(flattenBatches(streamBatches(request)), request.model ?? 'default'),
   };
 }
 
-async function* meter(parts: AsyncIterable<StreamPart>, timer: RunTimer, model: string): AsyncIterable<StreamPart> {
+async function* meter(batches: AsyncIterable<PartBatch>, timer: RunTimer, model: string): AsyncGenerator<PartBatch> {
   const call = timer.llmCall(model);
   try {
-    for await (const part of parts) {
-      if (part.type === 'start') call.answeredBy(part.model);
-      else if (part.type === 'text-delta') call.firstToken();
-      else if (part.type === 'finish') call.end('ok', part.usage);
-      else if (part.type === 'error') call.end(part.error.code === 'aborted' ? 'cancelled' : 'error');
-      yield part;
+    for await (const batch of batches) {
+      for (const part of batch) {
+        if (part.type === 'start') call.answeredBy(part.model);
+        else if (part.type === 'text-delta') call.firstToken();
+        else if (part.type === 'finish') call.end('ok', part.usage);
+        else if (part.type === 'error') call.end(part.error.code === 'aborted' ? 'cancelled' : 'error');
+      }
+      yield batch;
     }
   } finally {
     call.end('cancelled');

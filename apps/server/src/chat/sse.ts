@@ -37,6 +37,7 @@ export function writeSse(res: Response, frames$: Observable<string>, options: Ss
     const flush = () => {
       if (pending && res.writable) res.write(pending);
       pending = '';
+      armPing();
     };
     const send = (frame: string) => {
       if (!pending) process.nextTick(flush);
@@ -51,11 +52,15 @@ export function writeSse(res: Response, frames$: Observable<string>, options: Ss
       // Eager: the headers go now. Otherwise they leave with the first frame's write.
       if (options.eagerHeaders) res.flushHeaders();
     };
+    let finished = false;
+    // Restarted after each write: pings fill silences only.
     const armPing = () => {
+      if (finished) return;
       if (ping) ping.refresh();
       else ping = setInterval(() => send(PING_FRAME), options.pingIntervalMs);
     };
     const finish = () => {
+      finished = true;
       if (ping) clearInterval(ping);
       resolve();
     };
@@ -67,10 +72,10 @@ export function writeSse(res: Response, frames$: Observable<string>, options: Ss
       next: (frame) => {
         start();
         send(frame);
-        armPing();
       },
       error: (e: unknown) => {
         // Only reached before the first frame (later errors are frames).
+        finished = true;
         if (ping) clearInterval(ping);
         if (!started && !res.headersSent) return reject(e);
         if (!res.writableEnded) {

@@ -1,4 +1,4 @@
-import { closedPort, drain, errorOf, textOf } from '../testing/stream-parts';
+import { closedPort, drain, drainBatches, errorOf, textOf } from '../testing/stream-parts';
 import { startFakeOpenAI, type FakeOpenAI } from '../../../../test/support/fake-openai';
 import { LlmError } from '../errors';
 import type { LlmCallOptions, StreamPart } from '../port';
@@ -35,6 +35,55 @@ describe('OpenAICompatibleModel', () => {
         { type: 'text-delta', text: '!' },
         { type: 'finish', finishReason: 'stop', usage: { inputTokens: 11, outputTokens: 4, totalTokens: 15 } },
       ]);
+    });
+
+    it('groups the parts of one network read into one batch, the finish with the last text', async () => {
+      fake.enqueue({ tokens: ['a', 'b', 'c'], burst: true, usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 } });
+
+      const batches = await drainBatches(model().streamBatches({ messages }));
+
+      expect(batches).toEqual([
+        [{ type: 'start', model: 'chatgpt_proxyllm' }],
+        [
+          { type: 'text-delta', text: 'a' },
+          { type: 'text-delta', text: 'b' },
+          { type: 'text-delta', text: 'c' },
+          { type: 'finish', finishReason: 'stop', usage: { inputTokens: 2, outputTokens: 3, totalTokens: 5 } },
+        ],
+      ]);
+    });
+
+    it('yields one batch per read when tokens arrive apart', async () => {
+      fake.enqueue({ tokens: ['one ', 'two ', 'three'], tokenDelayMs: 15 });
+
+      const batches = await drainBatches(model().streamBatches({ messages }));
+      const texts = batches.map((b) => b.filter((p) => p.type === 'text-delta').length);
+
+      expect(batches[0]).toEqual([{ type: 'start', model: 'chatgpt_proxyllm' }]);
+      // Each token was its own read; the last goes out with the finish.
+      expect(texts.slice(1)).toEqual([1, 1, 1]);
+      expect(batches[batches.length - 1].map((p) => p.type)).toEqual(['text-delta', 'finish']);
+    });
+
+    it('sends the text a read completed before a bad chunk, then the error', async () => {
+      fake.enqueue({ tokens: ['fine ', 'so far'], malformed: true, burst: true });
+
+      const batches = await drainBatches(model().streamBatches({ messages }));
+
+      expect(batches.slice(1, -1)).toEqual([[
+        { type: 'text-delta', text: 'fine ' },
+        { type: 'text-delta', text: 'so far' },
+      ]]);
+      expect(batches[batches.length - 1]).toEqual([expect.objectContaining({ type: 'error', error: expect.objectContaining({ code: 'malformed_stream' }) })]);
+    });
+
+    it('sends the text of the last read before reporting a missing finish reason', async () => {
+      fake.enqueue({ tokens: ['half ', 'an answer'], endWithoutFinish: true, burst: true });
+
+      const parts = (await drainBatches(model().streamBatches({ messages }))).flat();
+
+      expect(textOf(parts)).toBe('half an answer');
+      expect(errorOf(parts)).toMatchObject({ code: 'malformed_stream' });
     });
 
     it('sends the upstream model id, the settings, usage streaming, the key and extra headers', async () => {
@@ -287,6 +336,25 @@ describe('OpenAICompatibleModel', () => {
       expect(errorOf(parts)).toMatchObject({ code: 'aborted', retryable: false });
       await expect(fake.chatRequests[0].outcome).resolves.toBe('closed-early');
       expect(fake.closedEarly).toBe(1);
+    });
+
+    it('leaves a call alone once its finish was read: an abort right after changes nothing', async () => {
+      fake.enqueue({ tokens: ['done'], burst: true });
+      fake.enqueue({ tokens: ['next'] });
+      const controller = new AbortController();
+      const m = model();
+
+      // Abort at the finish, before the stream was closed (as a team run ending does).
+      for await (const part of m.stream({ messages, signal: controller.signal })) {
+        if (part.type === 'finish') {
+          controller.abort();
+          break;
+        }
+      }
+
+      await expect(fake.chatRequests[0].outcome).resolves.toBe('completed');
+      expect(textOf(await drain(m.stream({ messages })))).toBe('next');
+      expect(fake.closedEarly).toBe(0);
     });
 
     it('sends nothing when the signal is already aborted', async () => {

@@ -14,7 +14,8 @@ import type {
 } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 import { LlmError, toLlmError } from '../errors';
-import type { FinishReason, GenerateResult, LanguageModel, LlmCallOptions, StreamPart, Usage } from '../port';
+import type { FinishReason, GenerateResult, LanguageModel, LlmCallOptions, PartBatch, StreamPart, Usage } from '../port';
+import { flattenBatches } from '../util/batches';
 import { collectStream } from '../util/collect';
 import { postForStream, SseTarget, sseEvents, sseTarget, streamError } from './sse-request';
 import { UpstreamCall } from './upstream-call';
@@ -78,44 +79,56 @@ export class OpenAICompatibleModel implements LanguageModel {
   }
 
   stream(options: LlmCallOptions): AsyncIterable<StreamPart> {
+    return flattenBatches(this.streamBatches(options));
+  }
+
+  /** The stream's parts, one batch per network read of the upstream's response. */
+  streamBatches(options: LlmCallOptions): AsyncIterable<PartBatch> {
     return this.run(options, (call) => this.streamCompletion(options, call));
   }
 
   /** One non-stream request, mapped by the same code as `stream`. */
   generate(options: LlmCallOptions): Promise<GenerateResult> {
     return collectStream(
-      this.run(options, (call) => this.fetchCompletion(options, call)),
+      flattenBatches(this.run(options, (call) => this.fetchCompletion(options, call))),
       this.name,
     );
   }
 
   private async *run(
     options: LlmCallOptions,
-    request: (call: UpstreamCall) => AsyncGenerator<StreamPart>,
-  ): AsyncGenerator<StreamPart> {
-    yield { type: 'start', model: this.name };
+    request: (call: UpstreamCall) => AsyncGenerator<PartBatch>,
+  ): AsyncGenerator<PartBatch> {
+    yield [{ type: 'start', model: this.name }];
     const call = new UpstreamCall(this.name, this.timeoutMs, options.signal);
     try {
       const early = call.interruption();
       if (early) {
-        yield { type: 'error', error: early };
+        yield [{ type: 'error', error: early }];
         return;
       }
       yield* request(call);
     } catch (err) {
-      yield { type: 'error', error: call.interruption() ?? toLlmError(err, { model: this.name, secrets: this.secrets }) };
+      yield [{ type: 'error', error: call.interruption() ?? toLlmError(err, { model: this.name, secrets: this.secrets }) }];
     } finally {
       call.end();
     }
   }
 
-  private async *streamCompletion(options: LlmCallOptions, call: UpstreamCall): AsyncGenerator<StreamPart> {
+  /**
+   * The SSE response, one batch per network read: the text of every chunk
+   * that read completed, in order. The last read's text goes out with the
+   * `finish` part; a failure goes out after the text read before it.
+   */
+  private async *streamCompletion(options: LlmCallOptions, call: UpstreamCall): AsyncGenerator<PartBatch> {
     const body = { ...this.requestBody(options), stream: true as const, stream_options: { include_usage: true } };
     const res = await call.guard(() => postForStream(this.sse, body, call.signal));
     const nextEvents = sseEvents(res);
     let finishReason: FinishReason | undefined;
     let usage: Usage | undefined;
     let done = false;
+    // The text of the read that ended the stream, sent with the finish part.
+    let tail: StreamPart[] = [];
     try {
       while (!done) {
         let events: Awaited<ReturnType<typeof nextEvents>>;
@@ -127,33 +140,45 @@ export class OpenAICompatibleModel implements LanguageModel {
           throw err;
         }
         if (!events) break;
-        for (const event of events) {
-          if (event.data === '[DONE]') {
-            done = true;
-            break;
+        const batch: StreamPart[] = [];
+        try {
+          for (const event of events) {
+            if (event.data === '[DONE]') {
+              done = true;
+              break;
+            }
+            const chunk = this.checkChunk(JSON.parse(event.data));
+            if ('error' in chunk && chunk.error) throw streamError(chunk as { error: { message?: string } }, res);
+            if (chunk.usage) usage = mapUsage(chunk.usage);
+            const choice = chunk.choices[0];
+            if (choice?.delta?.content) batch.push({ type: 'text-delta', text: choice.delta.content });
+            if (choice?.finish_reason) finishReason = mapFinishReason(choice.finish_reason);
           }
-          const chunk = this.checkChunk(JSON.parse(event.data));
-          if ('error' in chunk && chunk.error) throw streamError(chunk as { error: { message?: string } }, res);
-          if (chunk.usage) usage = mapUsage(chunk.usage);
-          const choice = chunk.choices[0];
-          if (choice?.delta?.content) yield { type: 'text-delta', text: choice.delta.content };
-          if (choice?.finish_reason) finishReason = mapFinishReason(choice.finish_reason);
+        } catch (err) {
+          // What this read completed before the bad chunk still goes out.
+          if (batch.length) yield batch;
+          throw err;
         }
+        if (done) tail = batch;
+        else if (batch.length) yield batch;
       }
     } finally {
       // Stopped early (an error, or the consumer left): close the body before the call's abort reaches it.
       if (!done) res.destroy();
     }
-    const interruption = call.interruption();
-    if (interruption) throw interruption;
-    if (!finishReason) throw this.malformed('the stream ended before a finish reason');
+    const failure = call.interruption() ?? (finishReason ? undefined : this.malformed('the stream ended before a finish reason'));
+    if (failure) {
+      if (tail.length) yield tail;
+      throw failure;
+    }
     call.complete();
     // The body was read to its end (or to [DONE]): drain it so the socket goes back to the pool.
     res.resume();
-    yield finishPart(finishReason, usage);
+    tail.push(finishPart(finishReason!, usage));
+    yield tail;
   }
 
-  private async *fetchCompletion(options: LlmCallOptions, call: UpstreamCall): AsyncGenerator<StreamPart> {
+  private async *fetchCompletion(options: LlmCallOptions, call: UpstreamCall): AsyncGenerator<PartBatch> {
     const body = { ...this.requestBody(options), stream: false as const };
     const completion = this.checkCompletion(
       await call.guard(() => this.client.chat.completions.create(body, { signal: call.signal })),
@@ -161,8 +186,8 @@ export class OpenAICompatibleModel implements LanguageModel {
     call.complete();
     const choice = completion.choices[0];
     const text = choice.message?.content ?? '';
-    if (text) yield { type: 'text-delta', text };
-    yield finishPart(mapFinishReason(choice.finish_reason), completion.usage ? mapUsage(completion.usage) : undefined);
+    const finish = finishPart(mapFinishReason(choice.finish_reason), completion.usage ? mapUsage(completion.usage) : undefined);
+    yield text ? [{ type: 'text-delta', text }, finish] : [finish];
   }
 
   private requestBody(options: LlmCallOptions): RequestBody {

@@ -45,9 +45,13 @@ export class UpstreamCall {
     return undefined;
   }
 
-  /** Marks the response as fully read. */
+  /**
+   * Marks the response as fully read: from now on neither the caller's abort
+   * nor `end()` touches the request (its socket may already serve another).
+   */
   complete(): void {
     this.completed = true;
+    this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
   }
 
   /** Releases the listeners; closes the upstream connection unless the response was fully read. */

@@ -1,12 +1,18 @@
 /** Helpers for tests that read a stream of parts (not part of the public API). */
 import { createServer } from 'node:net';
 import type { LlmError } from '../errors';
-import type { StreamPart } from '../port';
+import type { PartBatch, StreamPart } from '../port';
 
 export async function drain(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
   const parts: StreamPart[] = [];
   for await (const part of stream) parts.push(part);
   return parts;
+}
+
+export async function drainBatches(batches: AsyncIterable<PartBatch>): Promise<PartBatch[]> {
+  const all: PartBatch[] = [];
+  for await (const batch of batches) all.push(batch);
+  return all;
 }
 
 export const textOf = (parts: StreamPart[]) => parts.map((p) => (p.type === 'text-delta' ? p.text : '')).join('');
