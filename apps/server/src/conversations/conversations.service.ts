@@ -8,6 +8,7 @@ import { ConversationEntity, RunState } from './entities/conversation.entity';
 import { MessageEntity } from './entities/message.entity';
 import { PlanStepEntity } from './entities/plan-step.entity';
 import { RunEntity } from './entities/run.entity';
+import { poolSql, SqlRunner } from '../database/pool-sql';
 import { InstanceLock } from './instance-lock';
 import { RunRecorder } from './run-recorder';
 
@@ -39,11 +40,15 @@ const MAX_HISTORY_TURNS = 100;
 @Injectable()
 export class ConversationsService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Conversations');
+  /** The per-run writes, straight on the pool. */
+  private readonly sql: SqlRunner;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly lock: InstanceLock,
-  ) {}
+  ) {
+    this.sql = poolSql(db);
+  }
 
   /**
    * Opens the first turn of a conversation the server just named: it cannot
@@ -53,17 +58,15 @@ export class ConversationsService implements OnApplicationBootstrap {
    */
   openFresh(s: StartRun): RunRecorder {
     const runId = randomUUID();
-    const opened = this.db
-      .query(
-        `WITH conv AS (
+    const opened = this.sql(
+      `WITH conv AS (
            INSERT INTO conversations (conv_uid, chat_mode, app_code, user_name, sys_code, title, state, turns)
            VALUES ($1, $2, $3, $4, $5, $6, 'running', 1))
          INSERT INTO conversation_runs (id, conv_uid, turn, chat_mode, app_code, team_mode, model, input, state, instance_id)
          VALUES ($7, $1, 1, $2, $3, $8, $9, $10, 'running', $11)`,
-        [s.convUid, s.chatMode, s.appCode, s.userName, s.sysCode, s.input.slice(0, 200), runId, s.teamMode, s.model, s.input, this.lock.instanceId],
-      )
-      .then(() => undefined);
-    return new RunRecorder(this.db, runId, s.convUid, opened);
+      [s.convUid, s.chatMode, s.appCode, s.userName, s.sysCode, s.input.slice(0, 200), runId, s.teamMode, s.model, s.input, this.lock.instanceId],
+    );
+    return new RunRecorder(this.sql, runId, s.convUid, opened);
   }
 
   /**
@@ -108,7 +111,7 @@ export class ConversationsService implements OnApplicationBootstrap {
         instanceId: this.lock.instanceId,
       });
     });
-    return new RunRecorder(this.db, runId, s.convUid);
+    return new RunRecorder(this.sql, runId, s.convUid);
   }
 
   /** Earlier completed turns of a conversation, oldest first (the app trims them by its keep rounds). */

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { TeamEvent } from '@ensemble/agents';
 import type { Usage } from '@ensemble/llm';
-import { DataSource } from 'typeorm';
+import type { SqlRunner } from '../database/pool-sql';
 import { RunState } from './entities/conversation.entity';
 
 export interface RunEnd {
@@ -89,7 +89,7 @@ export class RunRecorder {
    * dropped if it fails (the request reports that failure).
    */
   constructor(
-    private readonly db: DataSource,
+    private readonly sql: SqlRunner,
     readonly runId: string,
     readonly convUid: string,
     readonly opened: Promise<void> = Promise.resolve(),
@@ -240,11 +240,11 @@ export class RunRecorder {
 
   private async run(batch: Write[]): Promise<void> {
     const s = new Statement();
-    for (const w of batch) this.sql(s, w);
-    await this.db.query(s.sql, s.params);
+    for (const w of batch) this.add(s, w);
+    await this.sql(s.sql, s.params);
   }
 
-  private sql(s: Statement, w: Write): void {
+  private add(s: Statement, w: Write): void {
     const run = () => s.p(this.runId, '::uuid');
     switch (w.kind) {
       case 'plan': {
