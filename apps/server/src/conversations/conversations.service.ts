@@ -8,8 +8,10 @@ import { ConversationEntity, RunState } from './entities/conversation.entity';
 import { MessageEntity } from './entities/message.entity';
 import { PlanStepEntity } from './entities/plan-step.entity';
 import { RunEntity } from './entities/run.entity';
-import { poolSql, SqlRunner } from '../database/pool-sql';
+import { poolSql } from '../database/pool-sql';
 import { InstanceLock } from './instance-lock';
+import { SqlStatement } from './sql-statement';
+import { WriteBatcher } from './write-batcher';
 import { RunRecorder } from './run-recorder';
 
 export interface StartRun {
@@ -40,15 +42,17 @@ const MAX_HISTORY_TURNS = 100;
 @Injectable()
 export class ConversationsService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Conversations');
-  /** The per-run writes, straight on the pool. */
-  private readonly sql: SqlRunner;
+  /** Every run's writes: straight on the pool, merged across runs under load. */
+  private readonly writes: WriteBatcher;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly lock: InstanceLock,
   ) {
-    this.sql = poolSql(db);
+    this.writes = new WriteBatcher(poolSql(db));
   }
+
+  private readonly send = (statement: SqlStatement) => this.writes.write(statement);
 
   /**
    * Opens the first turn of a conversation the server just named: it cannot
@@ -58,15 +62,15 @@ export class ConversationsService implements OnApplicationBootstrap {
    */
   openFresh(s: StartRun): RunRecorder {
     const runId = randomUUID();
-    const opened = this.sql(
-      `WITH conv AS (
-           INSERT INTO conversations (conv_uid, chat_mode, app_code, user_name, sys_code, title, state, turns)
-           VALUES ($1, $2, $3, $4, $5, $6, 'running', 1))
-         INSERT INTO conversation_runs (id, conv_uid, turn, chat_mode, app_code, team_mode, model, input, state, instance_id)
-         VALUES ($7, $1, 1, $2, $3, $8, $9, $10, 'running', $11)`,
-      [s.convUid, s.chatMode, s.appCode, s.userName, s.sysCode, s.input.slice(0, 200), runId, s.teamMode, s.model, s.input, this.lock.instanceId],
+    const st = new SqlStatement();
+    st.parts.push(
+      `INSERT INTO conversations (conv_uid, chat_mode, app_code, user_name, sys_code, title, state, turns)
+       VALUES (${st.p(s.convUid)}, ${st.p(s.chatMode)}, ${st.p(s.appCode)}, ${st.p(s.userName)}, ${st.p(s.sysCode)}, ${st.p(s.input.slice(0, 200))}, 'running', 1)`,
+      `INSERT INTO conversation_runs (id, conv_uid, turn, chat_mode, app_code, team_mode, model, input, state, instance_id)
+       VALUES (${st.p(runId)}, $1, 1, $2, $3, ${st.p(s.teamMode)}, ${st.p(s.model)}, ${st.p(s.input)}, 'running', ${st.p(this.lock.instanceId)})`,
     );
-    return new RunRecorder(this.sql, runId, s.convUid, opened);
+    const opened = this.send(st);
+    return new RunRecorder(this.send, runId, s.convUid, opened);
   }
 
   /**
@@ -111,7 +115,7 @@ export class ConversationsService implements OnApplicationBootstrap {
         instanceId: this.lock.instanceId,
       });
     });
-    return new RunRecorder(this.sql, runId, s.convUid);
+    return new RunRecorder(this.send, runId, s.convUid);
   }
 
   /** Earlier completed turns of a conversation, oldest first (the app trims them by its keep rounds). */

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { TeamEvent } from '@ensemble/agents';
 import type { Usage } from '@ensemble/llm';
-import type { SqlRunner } from '../database/pool-sql';
+import { SqlStatement } from './sql-statement';
 import { RunState } from './entities/conversation.entity';
 
 export interface RunEnd {
@@ -39,25 +39,6 @@ type Write =
   | { kind: 'message'; message: MessageRecord }
   | { kind: 'end'; end: RunEnd };
 
-/** One SQL statement's text and parameters, built part by part. */
-class Statement {
-  readonly params: unknown[] = [];
-  readonly parts: string[] = [];
-
-  /** A placeholder for `value`. */
-  p(value: unknown, cast = ''): string {
-    this.params.push(value);
-    return `$${this.params.length}${cast}`;
-  }
-
-  /** One statement: the parts as data-modifying CTEs, the last one as the main statement. */
-  get sql(): string {
-    if (this.parts.length === 1) return this.parts[0];
-    const ctes = this.parts.slice(0, -1).map((part, i) => `w${i} AS (${part})`);
-    return `WITH ${ctes.join(', ')} ${this.parts[this.parts.length - 1]}`;
-  }
-}
-
 /**
  * Writes one run's rows as its events happen, in order, off the token hot
  * path: tokens are never written, each message, step change and the end
@@ -89,7 +70,8 @@ export class RunRecorder {
    * dropped if it fails (the request reports that failure).
    */
   constructor(
-    private readonly sql: SqlRunner,
+    /** Sends one statement (the process's `WriteBatcher`). */
+    private readonly send: (statement: SqlStatement) => Promise<void>,
     readonly runId: string,
     readonly convUid: string,
     readonly opened: Promise<void> = Promise.resolve(),
@@ -239,12 +221,12 @@ export class RunRecorder {
   }
 
   private async run(batch: Write[]): Promise<void> {
-    const s = new Statement();
+    const s = new SqlStatement();
     for (const w of batch) this.add(s, w);
-    await this.sql(s.sql, s.params);
+    await this.send(s);
   }
 
-  private add(s: Statement, w: Write): void {
+  private add(s: SqlStatement, w: Write): void {
     const run = () => s.p(this.runId, '::uuid');
     switch (w.kind) {
       case 'plan': {
