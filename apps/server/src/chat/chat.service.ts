@@ -1,7 +1,7 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { concat, concatMap, defer, filter, from, lastValueFrom, map, Observable, reduce, tap } from 'rxjs';
+import { concatMap, lastValueFrom, map, Observable, reduce, tap } from 'rxjs';
 import { AppDefinition, createRenderer, runTeam, TeamEvent } from '@ensemble/agents';
 import { ChatMessage, LLM_PORT, LlmPort, ModelRegistry, PartBatch, Usage } from '@ensemble/llm';
 import { AppsService } from '../apps/apps.service';
@@ -153,23 +153,39 @@ export class ChatService {
   private sseFrames(outputs$: Observable<ChatOutput>, frames: ChunkFrames, ctx: RunContext): Observable<string> {
     const { incremental, includeUsage } = ctx.request;
     let lastView: string | undefined;
-    const body$ = outputs$.pipe(
-      map((o) => {
-        if (o.type === 'delta') {
-          if (incremental) return frames.content(o.text);
-          // incremental: false sends the whole view, and only when it changed
-          const view = viewOf(o);
-          if (view === lastView) return '';
-          lastView = view;
-          return frames.content(view);
-        }
-        if (o.type === 'end') return frames.finish(o.reason) + (includeUsage ? frames.usage(o.usage) : '');
-        return frames.error(o.error.body());
-      }),
-      filter((frame) => frame !== ''),
-    );
-    // [DONE] goes out once the run's rows have landed, so a client can read them right away.
-    return concat(body$, defer(() => from(ctx.recorder.flush()).pipe(map(() => DONE_FRAME))));
+    const frameOf = (o: ChatOutput): string => {
+      if (o.type === 'delta') {
+        if (incremental) return frames.content(o.text);
+        // incremental: false sends the whole view, and only when it changed
+        const view = viewOf(o);
+        if (view === lastView) return '';
+        lastView = view;
+        return frames.content(view);
+      }
+      if (o.type === 'end') return frames.finish(o.reason) + (includeUsage ? frames.usage(o.usage) : '');
+      return frames.error(o.error.body());
+    };
+    // One subscriber between the outputs and the writer (an operator chain per stream costs memory while it is held).
+    return new Observable<string>((subscriber) => {
+      const subscription = outputs$.subscribe({
+        next: (o) => {
+          const frame = frameOf(o);
+          if (frame !== '') subscriber.next(frame);
+        },
+        error: (e: unknown) => subscriber.error(e),
+        // [DONE] goes out once the run's rows have landed, so a client can read them right away.
+        complete: () =>
+          void ctx.recorder.flush().then(
+            () => {
+              if (subscriber.closed) return;
+              subscriber.next(DONE_FRAME);
+              subscriber.complete();
+            },
+            (e: unknown) => subscriber.error(e),
+          ),
+      });
+      return () => subscription.unsubscribe();
+    });
   }
 
   /** The non-stream answer: the final view (read once, at the end), finish reason and usage. */
@@ -256,18 +272,31 @@ export class ChatService {
       }
       return out;
     };
-    return defer(() =>
-      from(
-        llm.streamBatches({
-          model: request.model,
-          messages,
-          temperature: request.temperature,
-          maxTokens: request.maxTokens,
-          topP: request.topP,
-          stop: request.stop,
-          signal,
-        }),
-      ),
-    ).pipe(concatMap(outputsOf));
+    const call = { model: request.model, messages, temperature: request.temperature, maxTokens: request.maxTokens, topP: request.topP, stop: request.stop, signal };
+    // One loop from the LLM's batches to the subscriber: no from()/concatMap held per stream.
+    return new Observable<ChatOutput>((subscriber) => {
+      let stopped = false;
+      const batches = llm.streamBatches(call)[Symbol.asyncIterator]();
+      void (async () => {
+        try {
+          for (;;) {
+            const next = await batches.next();
+            if (stopped) return;
+            if (next.done) break;
+            for (const output of outputsOf(next.value)) {
+              subscriber.next(output);
+              if (stopped) return;
+            }
+          }
+          subscriber.complete();
+        } catch (e) {
+          if (!stopped) subscriber.error(e);
+        }
+      })();
+      return () => {
+        stopped = true;
+        void batches.return?.(undefined)?.catch(() => undefined);
+      };
+    });
   }
 }

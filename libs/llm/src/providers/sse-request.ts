@@ -31,12 +31,12 @@ const headersOf = (res: IncomingMessage) =>
 
 /** Sends the request; resolves with the response once its status is 2xx, else rejects with the SDK's APIError for it. */
 export function postForStream(target: SseTarget, body: unknown, signal: AbortSignal): Promise<IncomingMessage> {
-  const payload = JSON.stringify(body);
+  let payload: string | undefined = JSON.stringify(body);
   const send = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = send(
       target.url,
-      { method: 'POST', agent: target.agent, signal, headers: { ...target.headers, 'Content-Length': Buffer.byteLength(payload) } },
+      { method: 'POST', agent: target.agent, signal, headers: { ...target.headers, 'Content-Length': Buffer.byteLength(payload!) } },
       (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
@@ -64,6 +64,8 @@ export function postForStream(target: SseTarget, body: unknown, signal: AbortSig
     );
     req.on('error', (e: Error) => reject(e.name === 'AbortError' ? e : new APIConnectionError({ cause: e })));
     req.end(payload);
+    // The request's listeners keep this closure alive as long as the stream: do not keep the prompt with it.
+    payload = undefined;
   });
 }
 
