@@ -8,7 +8,7 @@ import { AppModule, ResolvedConfig } from './app.module';
 import { ERROR_SCHEMA } from './common/api-docs';
 import { jsonBodyParser } from './common/body-parser';
 import { MetricsService } from './observability/metrics.service';
-import { HTTP_LOGGER } from './observability/observability.module';
+import { ACCESS_LOG, ROOT_LOGGER } from './observability/observability.module';
 import { requestObserver } from './observability/request-observer';
 
 export const API_PREFIX = 'api';
@@ -44,7 +44,7 @@ export async function createServer(config: ResolvedConfig, options: ServerOption
   });
   if (logs) app.useLogger(app.get(PinoNestLogger));
   // First, so even a body the parser rejects gets a request id, a log line and a metric.
-  app.use(requestObserver(app.get(HTTP_LOGGER), app.get(MetricsService)));
+  app.use(requestObserver(app.get(ROOT_LOGGER), app.get(ACCESS_LOG), app.get(MetricsService)));
   app.use(jsonBodyParser(config.bodyLimit));
   app.set('x-powered-by', false);
   app.setGlobalPrefix(API_PREFIX);

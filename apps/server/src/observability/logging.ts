@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { DestinationStream, Logger } from 'pino';
-import { pinoHttp, HttpLogger } from 'pino-http';
 import type { AppConfig } from '../config/config';
-import { REQUEST_ID_HEADER, requestIdFrom } from './request-id';
 import { routeOf } from './route';
 
 export const REDACTED = '[REDACTED]';
@@ -82,31 +80,61 @@ export function scrubbingStream(destination: DestinationStream, secrets: string[
   };
 }
 
+export type AccessLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** The level of a request's access-log line: errors at `error`, client errors at `warn`, probes at `debug`. */
+export function accessLevel(req: IncomingMessage, res: ServerResponse): AccessLevel {
+  if (res.statusCode >= 500) return 'error';
+  if (res.statusCode >= 400) return 'warn';
+  return PROBE_PATHS.has((req.url ?? '').split('?')[0]) ? 'debug' : 'info';
+}
+
 /**
- * The access log and request context: assigns the request id (echoed in
- * `X-Request-Id`), gives the request a child logger carrying `reqId` (every
- * line logged while serving it has the id), and writes one line per response
- * with method, URL, headers (redacted), status and time.
+ * The access log: one line per response with the request id, method, URL,
+ * headers (redacted), status, time and route pattern. The line is built
+ * only when its level is enabled; nothing is allocated per request for it
+ * otherwise.
  */
-export function createHttpLogger(logger: Logger): HttpLogger {
-  return pinoHttp({
-    logger,
-    quietReqLogger: true,
-    customAttributeKeys: { reqId: 'reqId' },
-    genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const id = requestIdFrom(req.headers['x-request-id']);
-      res.setHeader(REQUEST_ID_HEADER, id);
-      return id;
-    },
-    // The route pattern on the access-log line, as in the metrics.
-    customSuccessObject: (req: IncomingMessage, _res: ServerResponse, value: object) => ({ ...value, route: routeOf(req) }),
-    customErrorObject: (req: IncomingMessage, _res: ServerResponse, _err: Error, value: object) => ({ ...value, route: routeOf(req) }),
-    customLogLevel: (req: IncomingMessage, res: ServerResponse, err?: Error) => {
-      if (err || res.statusCode >= 500) return 'error';
-      if (res.statusCode >= 400) return 'warn';
-      return PROBE_PATHS.has((req.url ?? '').split('?')[0]) ? 'debug' : 'info';
-    },
-  });
+export class AccessLog {
+  /** The root logger with pino's standard request/response serializers. */
+  readonly logger: Logger;
+
+  constructor(root: Logger) {
+    this.logger = root.child({}, { serializers: { req: pino.stdSerializers.req, res: pino.stdSerializers.res } });
+  }
+
+  /** Writes the line of a request that finished (or whose client left first, `aborted`). */
+  write(req: IncomingMessage, res: ServerResponse, reqId: string, startedNs: bigint, aborted: boolean): void {
+    const level = accessLevel(req, res);
+    if (!this.logger.isLevelEnabled(level)) return;
+    const responseTime = Math.round(Number(process.hrtime.bigint() - startedNs) / 1e6);
+    const msg = aborted ? 'request aborted' : level === 'error' ? 'request errored' : 'request completed';
+    this.logger[level]({ reqId, req, res, responseTime, route: routeOf(req) }, msg);
+  }
+}
+
+/**
+ * A request's logger for nestjs-pino's context (its `Store`): the child
+ * logger carrying `reqId` is made the first time something logs while the
+ * request is served; most requests never do.
+ */
+export class RequestLogContext {
+  private child?: Logger;
+  /** nestjs-pino's `PinoLogger.assign` would bind fields to the response logger; there is none. */
+  readonly responseLogger = undefined;
+
+  constructor(
+    private readonly root: Logger,
+    readonly reqId: string,
+  ) {}
+
+  get logger(): Logger {
+    return (this.child ??= this.root.child({ reqId: this.reqId }));
+  }
+
+  set logger(logger: Logger) {
+    this.child = logger;
+  }
 }
 
 /**

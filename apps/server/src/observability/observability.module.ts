@@ -2,20 +2,21 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { APP_CONFIG, AppConfig } from '../config/config';
-import { createHttpLogger, createRootLogger, LoggingOptions } from './logging';
+import { AccessLog, createRootLogger, LoggingOptions } from './logging';
 
 /** The root pino logger of this server instance. */
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
-/** The pino-http middleware (access log, request id); mounted by `createServer`. */
-export const HTTP_LOGGER = Symbol('HTTP_LOGGER');
+/** The access log (`AccessLog`), written by `requestObserver`. */
+export const ACCESS_LOG = Symbol('ACCESS_LOG');
 const LOGGING_OPTIONS = Symbol('LOGGING_OPTIONS');
 
 /**
  * Structured JSON logs through nestjs-pino. The root logger is built from
  * APP_CONFIG (LOG_LEVEL, LOG_PROMPTS, API_KEYS for scrubbing); the request
- * middleware (`requestObserver`, mounted first by `createServer`) creates the
- * per-request child logger, so nestjs-pino runs with `useExisting` and only
- * binds that logger to the request context. Inject nestjs-pino's `Logger` or
+ * middleware (`requestObserver`, mounted first by `createServer`) puts each
+ * request's logger context (a child logger with `reqId`, made on first use)
+ * in nestjs-pino's request storage and writes the access log, so nestjs-pino
+ * runs with `useExisting` and mounts no middleware of its own. Inject nestjs-pino's `Logger` or
  * `PinoLogger`, or use Nest's `Logger` (routed here by `app.useLogger`).
  *
  * nestjs-pino keeps its out-of-request logger (startup, timers) in a module
@@ -49,9 +50,9 @@ export class ObservabilityModule {
           inject: [APP_CONFIG, LOGGING_OPTIONS],
           useFactory: (config: AppConfig, opts: LoggingOptions) => createRootLogger(config, opts),
         },
-        { provide: HTTP_LOGGER, inject: [ROOT_LOGGER], useFactory: createHttpLogger },
+        { provide: ACCESS_LOG, inject: [ROOT_LOGGER], useFactory: (root: Logger) => new AccessLog(root) },
       ],
-      exports: [ROOT_LOGGER, HTTP_LOGGER],
+      exports: [ROOT_LOGGER, ACCESS_LOG],
     };
   }
 }

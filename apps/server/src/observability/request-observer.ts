@@ -1,30 +1,36 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { storage, Store } from 'nestjs-pino/storage';
-import type { HttpLogger } from 'pino-http';
+import type { Logger } from 'pino';
+import { AccessLog, RequestLogContext } from './logging';
 import { MetricsService } from './metrics.service';
+import { REQUEST_ID_HEADER, requestIdFrom } from './request-id';
 import { routeOf } from './route';
 
 /**
  * The first middleware of every request, ahead of the body parser so that
  * even a rejected body (413, malformed JSON) gets a request id, an access-log
- * line and a metric: assigns and echoes the request id, runs the rest of the
- * request inside the pino request context (nestjs-pino's `Logger` and
- * `PinoLogger` then write through the request's child logger, with `reqId`),
- * and records `http_requests_total` / `http_request_duration_seconds` with
- * the route pattern once the response ends or the client goes away.
+ * line and a metric: assigns and echoes the request id (the client's
+ * `X-Request-Id` when sane), runs the rest of the request inside the pino
+ * request context (nestjs-pino's `Logger` and `PinoLogger` then write with
+ * `reqId`), and once the response ends or the client goes away records
+ * `http_requests_total` / `http_request_duration_seconds` with the route
+ * pattern and writes the access-log line.
  */
-export function requestObserver(httpLogger: HttpLogger, metrics: MetricsService): RequestHandler {
+export function requestObserver(root: Logger, accessLog: AccessLog, metrics: MetricsService): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
-    httpLogger(req, res);
+    const reqId = requestIdFrom(req.headers['x-request-id']);
+    (req as Request & { id: string }).id = reqId;
+    res.setHeader(REQUEST_ID_HEADER, reqId);
     let recorded = false;
     const record = () => {
       if (recorded) return;
       recorded = true;
       metrics.observeHttp(req.method, routeOf(req), res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+      accessLog.write(req, res, reqId, started, !res.writableFinished);
     };
     res.once('finish', record);
     res.once('close', record);
-    storage.run(new Store(req.log), next);
+    storage.run(new RequestLogContext(root, reqId) as unknown as Store, next);
   };
 }
