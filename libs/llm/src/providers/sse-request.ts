@@ -72,20 +72,68 @@ export function postForStream(target: SseTarget, body: unknown, signal: AbortSig
 /**
  * The SSE events of a response: each call of the returned function waits for
  * the next network read and returns the events it completed (possibly none);
- * `undefined` once the body ended.
+ * `undefined` once the body ended; rejects if the connection was lost first.
+ * Reads with 'data' events (one pending promise at most) rather than the
+ * stream's async iterator, which costs a few KiB per open stream; the socket
+ * is paused while nobody waits, so back-pressure reaches the upstream. The
+ * HTTP chunks of one socket read arrive as several 'data' events in one
+ * go: they are answered together, after the read.
  */
 export function sseEvents(res: IncomingMessage): () => Promise<EventSourceMessage[] | undefined> {
-  const iterator = res[Symbol.asyncIterator]() as AsyncIterator<string>;
   let pending: EventSourceMessage[] = [];
+  let ended = false;
+  let failure: unknown;
+  let waiter: { resolve: (events: EventSourceMessage[] | undefined) => void; reject: (err: unknown) => void } | undefined;
   const parser = createParser({ onEvent: (event) => pending.push(event) });
-  return async () => {
-    const next = await iterator.next();
-    if (next.done) return undefined;
-    parser.feed(next.value);
-    const events = pending;
-    pending = [];
-    return events;
+  const settle = () => {
+    const w = waiter;
+    if (!w) return;
+    if (pending.length > 0) {
+      waiter = undefined;
+      const events = pending;
+      pending = [];
+      w.resolve(events);
+    } else if (failure !== undefined) {
+      waiter = undefined;
+      w.reject(failure);
+    } else if (ended) {
+      waiter = undefined;
+      w.resolve(undefined);
+    }
   };
+  let scheduled = false;
+  const settleAfterRead = () => {
+    if (scheduled) return;
+    scheduled = true;
+    process.nextTick(() => {
+      scheduled = false;
+      settle();
+    });
+  };
+  const lost = (err?: unknown) => {
+    if (ended) return;
+    failure ??= err ?? Object.assign(new Error('the upstream connection closed before the response ended'), { code: 'ECONNRESET' });
+    settle();
+  };
+  res.on('data', (chunk: string) => {
+    parser.feed(chunk);
+    if (!waiter) res.pause();
+    settleAfterRead();
+  });
+  res.on('end', () => {
+    ended = true;
+    settleAfterRead();
+  });
+  res.on('error', lost);
+  res.on('close', () => {
+    if (!res.complete) lost();
+  });
+  return () =>
+    new Promise((resolve, reject) => {
+      waiter = { resolve, reject };
+      if (pending.length > 0 || ended || failure !== undefined) settle();
+      else res.resume();
+    });
 }
 
 /** An in-stream `{"error": …}` event, as the SDK reports it. */
