@@ -122,7 +122,7 @@ export class OpenAICompatibleModel implements LanguageModel {
    */
   private async *streamCompletion(options: LlmCallOptions, call: UpstreamCall): AsyncGenerator<PartBatch> {
     const body = { ...this.requestBody(options), stream: true as const, stream_options: { include_usage: true } };
-    const res = await call.guard(() => postForStream(this.sse, body, call.signal));
+    const res = await call.guard(() => postForStream(this.sse, body, (close) => call.onClose(close)));
     const nextEvents = sseEvents(res);
     let finishReason: FinishReason | undefined;
     let usage: Usage | undefined;

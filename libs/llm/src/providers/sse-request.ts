@@ -29,14 +29,19 @@ export function sseTarget(baseUrl: string, apiKey: string, extra: Record<string,
 const headersOf = (res: IncomingMessage) =>
   new Headers(Object.entries(res.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, Array.isArray(v) ? v.join(', ') : v] as [string, string]])));
 
-/** Sends the request; resolves with the response once its status is 2xx, else rejects with the SDK's APIError for it. */
-export function postForStream(target: SseTarget, body: unknown, signal: AbortSignal): Promise<IncomingMessage> {
+/**
+ * Sends the request; resolves with the response once its status is 2xx, else
+ * rejects with the SDK's APIError for it. `onClose` receives the function
+ * that destroys the request (an abort or a timeout): a plain callback, as an
+ * AbortSignal on the request costs memory for as long as the stream is open.
+ */
+export function postForStream(target: SseTarget, body: unknown, onClose: (close: () => void) => void): Promise<IncomingMessage> {
   let payload: string | undefined = JSON.stringify(body);
   const send = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = send(
       target.url,
-      { method: 'POST', agent: target.agent, signal, headers: { ...target.headers, 'Content-Length': Buffer.byteLength(payload!) } },
+      { method: 'POST', agent: target.agent, headers: { ...target.headers, 'Content-Length': Buffer.byteLength(payload!) } },
       (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
@@ -63,6 +68,7 @@ export function postForStream(target: SseTarget, body: unknown, signal: AbortSig
       },
     );
     req.on('error', (e: Error) => reject(e.name === 'AbortError' ? e : new APIConnectionError({ cause: e })));
+    onClose(() => req.destroy(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' })));
     req.end(payload);
     // The request's listeners keep this closure alive as long as the stream: do not keep the prompt with it.
     payload = undefined;

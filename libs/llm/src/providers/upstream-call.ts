@@ -3,11 +3,15 @@ import { LlmError } from '../errors';
 /**
  * Cancellation of one upstream request: the caller's AbortSignal combined
  * with a timeout on every wait for the upstream (the response, the first
- * chunk, each next chunk). Its `signal` goes to the HTTP client, so either
- * cause closes the upstream connection at once.
+ * chunk, each next chunk). Either cause closes the upstream connection at
+ * once: through the callback the request registered with `onClose` (the
+ * streaming path: no AbortSignal held per open stream), or through
+ * `signal` for an HTTP client that takes one (made only when asked for).
  */
 export class UpstreamCall {
-  private readonly controller = new AbortController();
+  private controller?: AbortController;
+  private closeRequest?: () => void;
+  private closed = false;
   private interruptedBy?: 'timeout' | 'aborted';
   private completed = false;
   private timer?: NodeJS.Timeout;
@@ -22,7 +26,15 @@ export class UpstreamCall {
   }
 
   get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.closed) this.controller.abort();
     return this.controller.signal;
+  }
+
+  /** Registers what closes the request; called at once if the call was already stopped. */
+  onClose(close: () => void): void {
+    if (this.closed) close();
+    else this.closeRequest = close;
   }
 
   /** Runs one wait for the upstream under the timeout. */
@@ -58,13 +70,22 @@ export class UpstreamCall {
   end(): void {
     clearTimeout(this.timer);
     this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
-    if (!this.completed) this.controller.abort();
+    if (!this.completed) this.close();
   }
 
   private readonly onCallerAbort = () => this.interrupt('aborted');
 
   private interrupt(cause: 'timeout' | 'aborted'): void {
     this.interruptedBy ??= cause;
-    this.controller.abort();
+    this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const close = this.closeRequest;
+    this.closeRequest = undefined;
+    close?.();
+    this.controller?.abort();
   }
 }
