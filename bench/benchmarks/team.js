@@ -18,6 +18,7 @@ const { httpJson, cpuMs } = require('../lib/procs');
 const ANSWER_TOKENS = 12;
 const MAIN_RUNS = 40;
 const SCALE_RUNS = 15;
+const WARM_RUNS = 40;
 const RATE = { concurrency: 8, total: 400, maxMs: 6000 };
 const STEPS = [1, 3, 5, 20];
 const HISTORY = [0, 50, 500];
@@ -80,7 +81,8 @@ async function run({ log, profile }) {
 
     log('warm-up');
     stack.markMeasured();
-    for (let i = 0; i < 10; i++) await oneRun();
+    // Enough runs for V8 to optimise the run path before the first measured series.
+    for (let i = 0; i < WARM_RUNS; i++) await oneRun();
     await directSeries(3, 5);
 
     log(`3 steps: ${MAIN_RUNS} sequential runs`);
@@ -179,7 +181,7 @@ async function run({ log, profile }) {
       '',
       table(['bar', 'figure', 'result'], bars),
     ].join('\n');
-    const method = `Method: app created through POST /api/v2/serve/apps (auto_plan, one detail "AI Assistant"); a plan of N steps for "AI Assistant" with no dependencies, so a run makes N+2 LLM calls (Planner, N steps, the Summarizer's final answer). Instant upstream: each reply (${ANSWER_TOKENS} tokens, or the plan JSON in 8-character chunks) in one write. chat_app, \`stream: true\`, vis on, incremental. Sequential runs (${MAIN_RUNS} for 3 steps, ${SCALE_RUNS} per other series, 10 warm-up runs): outside LLM = wall (request written → [DONE], so every Postgres write of the run is included: [DONE] goes out after the recorder's flush) − Σ durations the fake measured for the run's upstream requests (arrival → response end). "direct calls" = the same N+2 streamed requests sent straight to the fake one after another by the client (median of 8–20). History: conversations of 50 or 500 completed turns inserted by SQL (one conversation per run, so history does not grow during a series); Ensemble replays at most the last 100 turns (MAX_HISTORY_TURNS in conversations.service.ts). runs/s: ${RATE.concurrency} concurrent clients for ${RATE.maxMs / 1000} s (bounded by ${RATE.total} runs).`;
+    const method = `Method: app created through POST /api/v2/serve/apps (auto_plan, one detail "AI Assistant"); a plan of N steps for "AI Assistant" with no dependencies, so a run makes N+2 LLM calls (Planner, N steps, the Summarizer's final answer). Instant upstream: each reply (${ANSWER_TOKENS} tokens, or the plan JSON in 8-character chunks) in one write. chat_app, \`stream: true\`, vis on, incremental. Sequential runs (${MAIN_RUNS} for 3 steps, ${SCALE_RUNS} per other series, ${WARM_RUNS} warm-up runs first): outside LLM = wall (request written → [DONE], so every Postgres write of the run is included: [DONE] goes out after the recorder's flush) − Σ durations the fake measured for the run's upstream requests (arrival → response end). "direct calls" = the same N+2 streamed requests sent straight to the fake one after another by the client (median of 8–20). History: conversations of 50 or 500 completed turns inserted by SQL (one conversation per run, so history does not grow during a series); Ensemble replays at most the last 100 turns (MAX_HISTORY_TURNS in conversations.service.ts). runs/s: ${RATE.concurrency} concurrent clients for ${RATE.maxMs / 1000} s (bounded by ${RATE.total} runs).`;
     return { title: 'Benchmark 3: team runs (auto_plan, instant upstream)', method, body, profileDir: stack.profileDir, skipMs: stack.skipMs, bars };
   } finally {
     await stack.stop();

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager, EntityTarget, In, ObjectLiteral, QueryFailedError, SelectQueryBuilder } from 'typeorm';
+import { DataSource, EntityManager, In, QueryFailedError } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { AppDefinition } from '@ensemble/agents';
 import { ApiError } from '../common/api-error';
@@ -67,21 +67,12 @@ const changed = (entity: AppEntity, fields: AppFields) =>
   Object.entries(fields).some(([k, v]) => JSON.stringify(entity[k as keyof AppEntity]) !== JSON.stringify(v));
 
 /**
- * Reads a query builder's rows without TypeORM's entity hydration (its
- * per-row, per-column work was the largest CPU cost of listing apps): the
- * same SQL, and each column's value as the pg driver parsed it. For the
- * column types of these entities (text, int, boolean, jsonb, timestamptz,
- * bigint as string) that is the value TypeORM would set, so the views are
- * the same. Columns are taken from the entity's metadata, so a new column
- * is read without a change here.
+ * An entity-shaped object from a raw row: each property from its column key,
+ * without TypeORM's entity hydration (its per-row, per-column work was the
+ * largest CPU cost of listing apps). For these entities' column types (text,
+ * int, boolean, jsonb, timestamptz, bigint as string) the value the pg driver
+ * parsed is the value TypeORM would set, so the views are the same.
  */
-async function rawEntities<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, target: EntityTarget<T>, alias: string): Promise<T[]> {
-  const columns = qb.connection.getMetadata(target).columns.map((c) => [c.propertyName, `${alias}_${c.databaseName}`] as const);
-  const rows: Record<string, unknown>[] = await qb.getRawMany();
-  return rows.map((row) => fromRow<T>(row, columns));
-}
-
-/** An entity-shaped object from a raw row: each property from its column key. */
 function fromRow<T>(row: Record<string, unknown>, columns: readonly (readonly [string, string])[]): T {
   const entity: Record<string, unknown> = {};
   for (const [property, key] of columns) entity[property] = row[key];
@@ -92,6 +83,7 @@ function fromRow<T>(row: Record<string, unknown>, columns: readonly (readonly [s
 @Injectable()
 export class AppsService {
   private detailsQuery?: { sql: string; columns: (readonly [string, string])[] };
+  private appSelect?: { select: string; columns: (readonly [string, string])[] };
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
@@ -101,22 +93,34 @@ export class AppsService {
     if (q.is_collected !== undefined && !q.user_code) {
       throw ApiError.badRequest('validation_error', 'user_code is required with is_collected (whose collection?).', 'user_code');
     }
-    const qb = this.db.getRepository(AppEntity).createQueryBuilder('a');
+    // Hand-built SQL (the query builder costs more CPU than the queries): filters, page, and a count when needed.
+    const params: unknown[] = [];
+    const p = (value: unknown) => `$${params.push(value)}`;
+    const where: string[] = [];
     // With is_collected, user_code names the collector; otherwise it filters by owner.
-    if (q.user_code !== undefined && q.is_collected === undefined) qb.andWhere('a.user_code = :owner', { owner: q.user_code });
-    if (q.sys_code !== undefined) qb.andWhere('a.sys_code = :sys', { sys: q.sys_code });
-    if (q.team_mode !== undefined) qb.andWhere('a.team_mode = :mode', { mode: q.team_mode });
-    if (q.published !== undefined) qb.andWhere('a.published = :published', { published: q.published === 'true' });
-    if (q.app_name) qb.andWhere(`a.app_name ILIKE :name ESCAPE '\\'`, { name: `%${escapeLike(q.app_name)}%` });
+    if (q.user_code !== undefined && q.is_collected === undefined) where.push(`a.user_code = ${p(q.user_code)}`);
+    if (q.sys_code !== undefined) where.push(`a.sys_code = ${p(q.sys_code)}`);
+    if (q.team_mode !== undefined) where.push(`a.team_mode = ${p(q.team_mode)}`);
+    if (q.published !== undefined) where.push(`a.published = ${p(q.published === 'true')}`);
+    if (q.app_name) where.push(`a.app_name ILIKE ${p(`%${escapeLike(q.app_name)}%`)} ESCAPE '\\'`);
     if (q.is_collected !== undefined) {
-      const exists = 'EXISTS (SELECT 1 FROM app_collections c WHERE c.app_code = a.app_code AND c.user_code = :collector)';
-      qb.andWhere(q.is_collected === 'true' ? exists : `NOT ${exists}`, { collector: q.user_code });
+      const exists = `EXISTS (SELECT 1 FROM app_collections c WHERE c.app_code = a.app_code AND c.user_code = ${p(q.user_code)})`;
+      where.push(q.is_collected === 'true' ? exists : `NOT ${exists}`);
     }
-    qb.orderBy('a.created_at', 'DESC').addOrderBy('a.app_code', 'ASC').skip((page - 1) * pageSize).take(pageSize);
-    const apps = await rawEntities(qb, AppEntity, 'a');
-    // As getManyAndCount: a COUNT only when the page is full, or empty past the first page.
+    const filter = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+    const filterParams = params.slice();
     const offset = (page - 1) * pageSize;
-    const total = apps.length === pageSize || (apps.length === 0 && offset > 0) ? await qb.getCount() : offset + apps.length;
+    const { select, columns } = this.appColumns();
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT ${select} FROM apps a${filter} ORDER BY a.created_at DESC, a.app_code ASC LIMIT ${p(pageSize)} OFFSET ${p(offset)}`,
+      params,
+    );
+    const apps = rows.map((row) => fromRow<AppEntity>(row, columns));
+    // As getManyAndCount: a COUNT only when the page is full, or empty past the first page.
+    const counted = apps.length === pageSize || (apps.length === 0 && offset > 0);
+    const total = counted
+      ? Number((await this.db.query(`SELECT count(*)::int AS n FROM apps a${filter}`, filterParams))[0].n)
+      : offset + apps.length;
     const views = await this.views(this.db.manager, apps, q.user_code);
     return { app_list: views, total_count: total, total_page: Math.ceil(total / pageSize), current_page: page };
   }
@@ -236,10 +240,19 @@ export class AppsService {
     return apps.map((a) => appView(a, byApp.get(a.appCode) ?? [], collected.has(a.appCode)));
   }
 
+  /** The select list of an app row (every column of the entity, read back by `fromRow`), built once. */
+  private appColumns() {
+    if (!this.appSelect) {
+      const columns = this.db.getMetadata(AppEntity).columns.map((c) => [c.propertyName, c.databaseName] as const);
+      this.appSelect = { select: columns.map(([, name]) => `a."${name}" AS "${name}"`).join(', '), columns };
+    }
+    return this.appSelect;
+  }
+
   /**
    * The details of some apps, by app then position: one statement, the same
    * text for any number of apps (one array parameter), built once from the
-   * entity's metadata; rows read as in `rawEntities`.
+   * entity's metadata; rows read by `fromRow`.
    */
   private async details(em: EntityManager, codes: string[]): Promise<AppDetailEntity[]> {
     if (!this.detailsQuery) {
