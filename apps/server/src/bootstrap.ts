@@ -47,6 +47,8 @@ export async function createServer(config: ResolvedConfig, options: ServerOption
   app.use(requestObserver(app.get(ROOT_LOGGER), app.get(ACCESS_LOG), app.get(MetricsService)));
   app.use(jsonBodyParser(config.bodyLimit));
   app.set('x-powered-by', false);
+  // Responses are dynamic API answers: no ETag (a SHA-1 over every JSON body, for conditional GETs no client makes).
+  app.set('etag', false);
   app.setGlobalPrefix(API_PREFIX);
   SwaggerModule.setup(`${API_PREFIX}/docs`, app, () => buildOpenApi(app), { jsonDocumentUrl: `${API_PREFIX}/docs-json` });
   if (config.insecureNoAuth) {

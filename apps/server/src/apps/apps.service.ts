@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In, QueryFailedError } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { AppDefinition } from '@ensemble/agents';
+import { poolRows, RowsQuery } from '../database/pool-sql';
 import { ApiError } from '../common/api-error';
 import { appDefinition, appView, normalizeResources, normalizeStrategyValue, RunnableApp, RunnableDetail } from './app.mapper';
 import type { AppListView, AppView } from './app.types';
@@ -85,7 +86,12 @@ export class AppsService {
   private detailsQuery?: { sql: string; columns: (readonly [string, string])[] };
   private appSelect?: { select: string; columns: (readonly [string, string])[] };
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  /** Reads outside transactions, straight on the pool. */
+  private readonly rows: RowsQuery;
+
+  constructor(@InjectDataSource() private readonly db: DataSource) {
+    this.rows = poolRows(db);
+  }
 
   async list(q: ListAppsQuery): Promise<AppListView> {
     const page = q.page ?? 1;
@@ -111,7 +117,7 @@ export class AppsService {
     const filterParams = params.slice();
     const offset = (page - 1) * pageSize;
     const { select, columns } = this.appColumns();
-    const rows: Record<string, unknown>[] = await this.db.query(
+    const rows = await this.rows(
       `SELECT ${select} FROM apps a${filter} ORDER BY a.created_at DESC, a.app_code ASC LIMIT ${p(pageSize)} OFFSET ${p(offset)}`,
       params,
     );
@@ -119,9 +125,9 @@ export class AppsService {
     // As getManyAndCount: a COUNT only when the page is full, or empty past the first page.
     const counted = apps.length === pageSize || (apps.length === 0 && offset > 0);
     const total = counted
-      ? Number((await this.db.query(`SELECT count(*)::int AS n FROM apps a${filter}`, filterParams))[0].n)
+      ? Number((await this.rows(`SELECT count(*)::int AS n FROM apps a${filter}`, filterParams))[0].n)
       : offset + apps.length;
-    const views = await this.views(this.db.manager, apps, q.user_code);
+    const views = await this.views(this.db.manager, apps, q.user_code, this.rows);
     return { app_list: views, total_count: total, total_page: Math.ceil(total / pageSize), current_page: page };
   }
 
@@ -134,7 +140,7 @@ export class AppsService {
   /** The app as the Agents library runs it; 404 `app_not_found` when unknown. */
   async definition(appCode: string): Promise<AppDefinition> {
     // On every chat_app request: one round trip, no entity building.
-    const rows: (RunnableApp & { details: RunnableDetail[] })[] = await this.db.query(
+    const rows = (await this.rows(
       `SELECT a.app_code AS "appCode", a.app_name AS "appName", a.team_mode AS "teamMode", a.language,
               a.team_context AS "teamContext", a.keep_start_rounds AS "keepStartRounds", a.keep_end_rounds AS "keepEndRounds",
               COALESCE((SELECT json_agg(json_build_object(
@@ -143,7 +149,7 @@ export class AppsService {
                         FROM app_details d WHERE d.app_code = a.app_code), '[]'::json) AS details
          FROM apps a WHERE a.app_code = $1`,
       [appCode],
-    );
+    )) as (RunnableApp & { details: RunnableDetail[] })[];
     if (!rows.length) throw notFound(appCode);
     return appDefinition(rows[0], rows[0].details);
   }
@@ -223,11 +229,20 @@ export class AppsService {
     return (await this.views(em, [app]))[0];
   }
 
-  /** Views of apps with their details (one query) and, for a user, their collected flag (one query). */
-  private async views(em: EntityManager, apps: AppEntity[], userCode?: string): Promise<AppView[]> {
+  /**
+   * Views of apps with their details (one query) and, for a user, their
+   * collected flag (one query); `read` runs the details query (by default
+   * on `em`, so inside its transaction).
+   */
+  private async views(
+    em: EntityManager,
+    apps: AppEntity[],
+    userCode?: string,
+    read: RowsQuery = (sql, params) => em.query(sql, params),
+  ): Promise<AppView[]> {
     if (!apps.length) return [];
     const codes = apps.map((a) => a.appCode);
-    const details = await this.details(em, codes);
+    const details = await this.details(read, codes);
     const collected = userCode
       ? new Set((await em.find(AppCollectionEntity, { where: { appCode: In(codes), userCode } })).map((c) => c.appCode))
       : new Set<string>();
@@ -254,7 +269,7 @@ export class AppsService {
    * text for any number of apps (one array parameter), built once from the
    * entity's metadata; rows read by `fromRow`.
    */
-  private async details(em: EntityManager, codes: string[]): Promise<AppDetailEntity[]> {
+  private async details(read: RowsQuery, codes: string[]): Promise<AppDetailEntity[]> {
     if (!this.detailsQuery) {
       const columns = this.db.getMetadata(AppDetailEntity).columns.map((c) => [c.propertyName, c.databaseName] as const);
       const select = columns.map(([, name]) => `"d"."${name}"`).join(', ');
@@ -264,7 +279,7 @@ export class AppsService {
       };
     }
     const { sql, columns } = this.detailsQuery;
-    const rows: Record<string, unknown>[] = await em.query(sql, [codes]);
+    const rows = await read(sql, [codes]);
     return rows.map((row) => fromRow<AppDetailEntity>(row, columns));
   }
 

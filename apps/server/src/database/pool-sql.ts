@@ -5,20 +5,32 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 /** Runs one SQL statement; rejects with TypeORM's `QueryFailedError` like `DataSource.query`. */
 export type SqlRunner = (sql: string, params: unknown[]) => Promise<void>;
 
+/** Runs one SQL query and returns its rows; rejects like `SqlRunner`. */
+export type RowsQuery = (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
+
 /**
- * Single statements on the pg pool behind TypeORM, for the writes made on
- * every chat run: `DataSource.query` builds, connects and releases a
- * QueryRunner per call, which costs about as much CPU as the query itself.
- * Failures look and are logged the same as through TypeORM.
+ * Single queries on the pg pool behind TypeORM, for the hot paths (the
+ * writes of every chat run, listing apps): `DataSource.query` builds,
+ * connects and releases a QueryRunner per call, which costs about as much
+ * CPU as the query itself. Failures look and are logged the same as through
+ * TypeORM. Not for work that needs a transaction.
  */
-export function poolSql(ds: DataSource): SqlRunner {
+export function poolRows(ds: DataSource): RowsQuery {
   const pool = (ds.driver as PostgresDriver).master as Pool;
   return async (sql, params) => {
     try {
-      await pool.query(sql, params);
+      return (await pool.query(sql, params)).rows as Record<string, unknown>[];
     } catch (err) {
       ds.logger.logQueryError(err as Error, sql, params);
       throw new QueryFailedError(sql, params, err as Error);
     }
+  };
+}
+
+/** `poolRows` for statements whose rows are not needed. */
+export function poolSql(ds: DataSource): SqlRunner {
+  const rows = poolRows(ds);
+  return async (sql, params) => {
+    await rows(sql, params);
   };
 }
