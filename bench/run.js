@@ -8,7 +8,7 @@
  */
 const { performance } = require('node:perf_hooks');
 const { ensureBuild, stopAll } = require('./lib/procs');
-const { dropAll, settings, ADMIN_URL } = require('./lib/db');
+const { checkpoint, dropAll, settings, ADMIN_URL } = require('./lib/db');
 const { appendSection, machine, machineLine, RESULTS, table } = require('./lib/report');
 const { summarizeDir } = require('./profile');
 
@@ -34,6 +34,7 @@ async function main() {
     const started = performance.now();
     log(`=== ${name} ===`);
     try {
+      if (!(await checkpoint())) log('CHECKPOINT not allowed for this role: earlier benchmarks\' writes may still be flushing');
       const bench = require(`./benchmarks/${name}`);
       const out = await bench.run({ log: (m) => log(`${name}: ${m}`), profile });
       const seconds = (performance.now() - started) / 1000;

@@ -52,10 +52,25 @@ async function dropAll() {
   for (const name of [...created]) await dropDatabase(name).catch(() => undefined);
 }
 
+/**
+ * Flushes the server's dirty pages now (CHECKPOINT), so one benchmark does not
+ * pay for the writes of the one before it (the databases differ, the server
+ * is the same). Best effort: needs a superuser or pg_checkpoint; returns
+ * whether it ran.
+ */
+async function checkpoint() {
+  try {
+    await admin('CHECKPOINT');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Server settings that shape write cost (reported with the results). */
 async function settings() {
   const r = await admin(`SELECT name, setting FROM pg_settings WHERE name IN ('server_version', 'synchronous_commit', 'fsync', 'max_connections', 'shared_buffers')`);
   return Object.fromEntries(r.rows.map((x) => [x.name, x.setting]));
 }
 
-module.exports = { ADMIN_URL, createDatabase, dropAll, settings };
+module.exports = { ADMIN_URL, checkpoint, createDatabase, dropAll, settings };
