@@ -421,6 +421,29 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       expect((await http.post(`${CHAT}/${convUid}/cancel`).set(AUTH)).body.data).toEqual({ conv_uid: convUid, cancelled: false });
     });
 
+    it('refuses a turn while the conversation has a run in progress (409 busy), then takes the next one', async () => {
+      env.fake.setHandler(slow);
+      const convUid = 'conv-busy';
+      const streaming = rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'long', conv_uid: convUid, stream: true });
+      await waitFor(async () => (env.fake.chatRequests.length ? true : undefined));
+      const busy = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'again', conv_uid: convUid, stream: true });
+      expectDualError(busy, 409, 'conversation_busy', 'conv_uid');
+      // The refused turn wrote nothing: still one turn, still running.
+      const [conv] = await db.query(`SELECT state, turns FROM conversations WHERE conv_uid = $1`, [convUid]);
+      expect(conv).toEqual({ state: 'running', turns: 1 });
+      expect((await http.post(`${CHAT}/${convUid}/cancel`).set(AUTH)).body.data.cancelled).toBe(true);
+      await streaming;
+      expect(await stateOf(convUid)).toBe('cancelled');
+      env.fake.setHandler(() => 'third time');
+      const next = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'third', conv_uid: convUid, stream: true });
+      expect(next.status).toBe(200);
+      const turns: { turn: number; state: string }[] = await db.query(`SELECT turn, state FROM conversation_runs WHERE conv_uid = $1 ORDER BY turn`, [convUid]);
+      expect(turns).toEqual([
+        { turn: 1, state: 'cancelled' },
+        { turn: 2, state: 'complete' },
+      ]);
+    });
+
     it('a cancel sent to another replica reaches the run (Postgres NOTIFY)', async () => {
       env.fake.setHandler(slow);
       const other = await startTestServer(env.env, { db: env.server.db });

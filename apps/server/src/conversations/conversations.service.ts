@@ -8,7 +8,7 @@ import { ConversationEntity, RunState } from './entities/conversation.entity';
 import { MessageEntity } from './entities/message.entity';
 import { PlanStepEntity } from './entities/plan-step.entity';
 import { RunEntity } from './entities/run.entity';
-import { poolSql } from '../database/pool-sql';
+import { poolRows, poolSql, RowsQuery } from '../database/pool-sql';
 import { InstanceLock } from './instance-lock';
 import { SqlStatement } from './sql-statement';
 import { WriteBatcher } from './write-batcher';
@@ -44,11 +44,14 @@ export class ConversationsService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Conversations');
   /** Every run's writes: straight on the pool, merged across runs under load. */
   private readonly writes: WriteBatcher;
+  /** Single statements on the pool (no QueryRunner each). */
+  private readonly rows: RowsQuery;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly lock: InstanceLock,
   ) {
+    this.rows = poolRows(db);
     this.writes = new WriteBatcher(poolSql(db));
   }
 
@@ -77,59 +80,47 @@ export class ConversationsService implements OnApplicationBootstrap {
   }
 
   /**
-   * Opens the next turn of a conversation the client named, in one
-   * transaction that locks it: 409 when a run of it is still going or it
-   * belongs to another app or mode.
+   * Opens the next turn of a conversation the client named (creating it when
+   * new) in one statement, so in one round trip: the upsert takes the
+   * conversation's row lock, moves it to the next turn only when it belongs
+   * to this app and mode and has no run in progress, and the run row is
+   * inserted with that turn. When nothing was inserted, a second read says
+   * why: 409 `conversation_busy` or `conversation_conflict`.
    */
   async startRun(s: StartRun): Promise<RunRecorder> {
     const runId = randomUUID();
-    await this.db.transaction(async (em) => {
-      await em
-        .createQueryBuilder()
-        .insert()
-        .into(ConversationEntity)
-        .values({ convUid: s.convUid, chatMode: s.chatMode, appCode: s.appCode, userName: s.userName, sysCode: s.sysCode, title: s.input.slice(0, 200), state: 'running', turns: 0 })
-        .orIgnore()
-        .execute();
-      const conv = await em.findOne(ConversationEntity, { where: { convUid: s.convUid }, lock: { mode: 'pessimistic_write' } });
+    const started = await this.rows(
+      `WITH conv AS (
+         INSERT INTO conversations AS c (conv_uid, chat_mode, app_code, user_name, sys_code, title, state, turns)
+         VALUES ($1, $2, $3, $4, $5, $6, 'running', 1)
+         ON CONFLICT (conv_uid) DO UPDATE SET state = 'running', turns = c.turns + 1, updated_at = now()
+           WHERE c.chat_mode = EXCLUDED.chat_mode AND c.app_code IS NOT DISTINCT FROM EXCLUDED.app_code
+             AND NOT (c.turns > 0 AND c.state = 'running')
+         RETURNING c.turns)
+       INSERT INTO conversation_runs (id, conv_uid, turn, chat_mode, app_code, team_mode, model, input, state, instance_id)
+       SELECT $7, $1, conv.turns, $2, $3, $8, $9, $10, 'running', $11 FROM conv
+       RETURNING turn`,
+      [s.convUid, s.chatMode, s.appCode, s.userName, s.sysCode, s.input.slice(0, 200), runId, s.teamMode, s.model, s.input, this.lock.instanceId],
+    );
+    if (started.length === 0) {
+      const [conv] = await this.rows('SELECT chat_mode, app_code FROM conversations WHERE conv_uid = $1', [s.convUid]);
       if (!conv) throw notFound(s.convUid);
-      if (conv.chatMode !== s.chatMode || conv.appCode !== s.appCode) {
-        throw ApiError.conflict(
-          'conversation_conflict',
-          `Conversation ${JSON.stringify(s.convUid)} belongs to ${conv.appCode ? `app ${JSON.stringify(conv.appCode)}` : conv.chatMode}; use another conv_uid.`,
-          'conv_uid',
-        );
+      if (conv.chat_mode !== s.chatMode || conv.app_code !== s.appCode) {
+        const owner = conv.app_code ? `app ${JSON.stringify(conv.app_code)}` : String(conv.chat_mode);
+        throw ApiError.conflict('conversation_conflict', `Conversation ${JSON.stringify(s.convUid)} belongs to ${owner}; use another conv_uid.`, 'conv_uid');
       }
-      if (conv.turns > 0 && conv.state === 'running') {
-        throw ApiError.conflict('conversation_busy', `Conversation ${JSON.stringify(s.convUid)} has a run in progress; wait for it or cancel it.`, 'conv_uid');
-      }
-      const turn = conv.turns + 1;
-      await em.update(ConversationEntity, { convUid: s.convUid }, { state: 'running', turns: turn, updatedAt: () => 'now()' });
-      await em.insert(RunEntity, {
-        id: runId,
-        convUid: s.convUid,
-        turn,
-        chatMode: s.chatMode,
-        appCode: s.appCode,
-        teamMode: s.teamMode,
-        model: s.model,
-        input: s.input,
-        state: 'running',
-        instanceId: this.lock.instanceId,
-      });
-    });
+      throw ApiError.conflict('conversation_busy', `Conversation ${JSON.stringify(s.convUid)} has a run in progress; wait for it or cancel it.`, 'conv_uid');
+    }
     return new RunRecorder(this.send, runId, s.convUid);
   }
 
   /** Earlier completed turns of a conversation, oldest first (the app trims them by its keep rounds). */
   async history(convUid: string): Promise<HistoryTurn[]> {
-    const rows = await this.db.getRepository(RunEntity).find({
-      select: { input: true, answer: true, turn: true },
-      where: { convUid, state: 'complete' },
-      order: { turn: 'DESC' },
-      take: MAX_HISTORY_TURNS,
-    });
-    return rows.reverse().map((r) => ({ user: r.input, assistant: r.answer ?? '' }));
+    const rows = await this.rows(
+      `SELECT input, answer FROM conversation_runs WHERE conv_uid = $1 AND state = 'complete' ORDER BY turn DESC LIMIT $2`,
+      [convUid, MAX_HISTORY_TURNS],
+    );
+    return rows.reverse().map((r) => ({ user: String(r.input), assistant: (r.answer as string | null) ?? '' }));
   }
 
   async list(q: ConversationListQuery) {
