@@ -18,6 +18,15 @@ const { httpJson, cpuMs } = require('../lib/procs');
 const ANSWER_TOKENS = 12;
 const MAIN_RUNS = 40;
 const SCALE_RUNS = 15;
+/** Runs per history series (more than the step series: the differences measured are smaller). */
+const HISTORY_RUNS = 30;
+/**
+ * Slopes below the resolution of a difference of two p50s are not told apart:
+ * about 1 ms between series here, so 0.5 ms per step over 1→5 steps and
+ * 0.02 ms per turn over 0→50 turns.
+ */
+const STEP_SLOPE_FLOOR_MS = 0.5;
+const TURN_SLOPE_FLOOR_MS = 0.02;
 const WARM_RUNS = 40;
 const RATE = { concurrency: 8, total: 400, maxMs: 6000 };
 const STEPS = [1, 3, 5, 20];
@@ -111,12 +120,12 @@ async function run({ log, profile }) {
         histRows.push({ turns, s: main });
         continue;
       }
-      log(`${turns} turns of history: ${SCALE_RUNS} runs (one conversation each)`);
+      log(`${turns} turns of history: ${HISTORY_RUNS} runs (one conversation each)`);
       const prefix = `bench-h${turns}-`;
       await stack.db.query(
         `INSERT INTO conversations (conv_uid, chat_mode, app_code, title, state, turns)
          SELECT $1 || k, 'chat_app', $2, 'history', 'complete', $3 FROM generate_series(1, $4::int) k`,
-        [prefix, appCode, turns, SCALE_RUNS],
+        [prefix, appCode, turns, HISTORY_RUNS],
       );
       await stack.db.query(
         `INSERT INTO conversation_runs (id, conv_uid, turn, chat_mode, app_code, team_mode, input, answer, state, instance_id, finished_at)
@@ -125,9 +134,9 @@ async function run({ log, profile }) {
                 repeat('An earlier answer about HTTP caching, number ' || t || '. ', 4),
                 'complete', 'bench-history', now()
          FROM generate_series(1, $4::int) k, generate_series(1, $3::int) t`,
-        [prefix, appCode, turns, SCALE_RUNS],
+        [prefix, appCode, turns, HISTORY_RUNS],
       );
-      histRows.push({ turns, s: await series(`${turns} turns`, SCALE_RUNS, Array.from({ length: SCALE_RUNS }, (_, i) => `${prefix}${i + 1}`)) });
+      histRows.push({ turns, s: await series(`${turns} turns`, HISTORY_RUNS, Array.from({ length: HISTORY_RUNS }, (_, i) => `${prefix}${i + 1}`)) });
     }
     agent.destroy();
     directAgent.destroy();
@@ -141,14 +150,14 @@ async function run({ log, profile }) {
     const s20 = stepRows.find((r) => r.steps === 20).s.out50;
     const perStepLow = (s5 - s1) / 4;
     const perStepHigh = (s20 - s5) / 15;
-    const linearSteps = perStepHigh <= 2 * Math.max(perStepLow, 0.5);
+    const linearSteps = perStepHigh <= 2 * Math.max(perStepLow, STEP_SLOPE_FLOOR_MS);
     const h0 = histRows[0].s.out50;
     const h50 = histRows[1].s.out50;
     const h500 = histRows[2].s.out50;
     const perTurn50 = (h50 - h0) / 50;
     // 500 turns: Ensemble replays at most the last 100 (MAX_HISTORY_TURNS), so linear means ≤ 2× the 50-turn slope per replayed turn
     const perTurn500 = (h500 - h0) / 100;
-    const linearHistory = perTurn500 <= 2 * Math.max(perTurn50, 0.01);
+    const linearHistory = perTurn500 <= 2 * Math.max(perTurn50, TURN_SLOPE_FLOOR_MS);
 
     const bars = [
           ['3 steps: ≤ 15 ms p50 outside the LLM', `${main.out50.toFixed(2)} ms (p99 ${main.out99.toFixed(2)} ms)`, bar(main.out50 <= 15)],
@@ -181,7 +190,7 @@ async function run({ log, profile }) {
       '',
       table(['bar', 'figure', 'result'], bars),
     ].join('\n');
-    const method = `Method: app created through POST /api/v2/serve/apps (auto_plan, one detail "AI Assistant"); a plan of N steps for "AI Assistant" with no dependencies, so a run makes N+2 LLM calls (Planner, N steps, the Summarizer's final answer). Instant upstream: each reply (${ANSWER_TOKENS} tokens, or the plan JSON in 8-character chunks) in one write. chat_app, \`stream: true\`, vis on, incremental. Sequential runs (${MAIN_RUNS} for 3 steps, ${SCALE_RUNS} per other series, ${WARM_RUNS} warm-up runs first): outside LLM = wall (request written → [DONE], so every Postgres write of the run is included: [DONE] goes out after the recorder's flush) − Σ durations the fake measured for the run's upstream requests (arrival → response end). "direct calls" = the same N+2 streamed requests sent straight to the fake one after another by the client (median of 8–20). History: conversations of 50 or 500 completed turns inserted by SQL (one conversation per run, so history does not grow during a series); Ensemble replays at most the last 100 turns (MAX_HISTORY_TURNS in conversations.service.ts). runs/s: ${RATE.concurrency} concurrent clients for ${RATE.maxMs / 1000} s (bounded by ${RATE.total} runs).`;
+    const method = `Method: app created through POST /api/v2/serve/apps (auto_plan, one detail "AI Assistant"); a plan of N steps for "AI Assistant" with no dependencies, so a run makes N+2 LLM calls (Planner, N steps, the Summarizer's final answer). Instant upstream: each reply (${ANSWER_TOKENS} tokens, or the plan JSON in 8-character chunks) in one write. chat_app, \`stream: true\`, vis on, incremental. Sequential runs (${MAIN_RUNS} for 3 steps, ${SCALE_RUNS} per other step series, ${HISTORY_RUNS} per history series, ${WARM_RUNS} warm-up runs first): outside LLM = wall (request written → [DONE], so every Postgres write of the run is included: [DONE] goes out after the recorder's flush) − Σ durations the fake measured for the run's upstream requests (arrival → response end). "direct calls" = the same N+2 streamed requests sent straight to the fake one after another by the client (median of 8–20). History: conversations of 50 or 500 completed turns inserted by SQL (one conversation per run, so history does not grow during a series); Ensemble replays at most the last 100 turns (MAX_HISTORY_TURNS in conversations.service.ts). Linear: the per-step (per-replayed-turn) cost of the larger series at most 2× that of the smaller one, slopes under the resolution of a difference of two p50s (about 1 ms: ${STEP_SLOPE_FLOOR_MS} ms per step, ${TURN_SLOPE_FLOOR_MS} ms per turn) counted as that resolution. runs/s: ${RATE.concurrency} concurrent clients for ${RATE.maxMs / 1000} s (bounded by ${RATE.total} runs).`;
     return { title: 'Benchmark 3: team runs (auto_plan, instant upstream)', method, body, profileDir: stack.profileDir, skipMs: stack.skipMs, bars };
   } finally {
     await stack.stop();
