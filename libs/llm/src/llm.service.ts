@@ -99,6 +99,11 @@ export class LlmService implements LlmPort {
     let answered = false;
     try {
       for await (const batch of batchesOf(model, options)) {
+        // Once answered, a batch passes on as it came (no copy on the token path).
+        if (answered && !batch.some((part) => part.type === 'start')) {
+          yield batch;
+          continue;
+        }
         const out: StreamPart[] = [];
         for (const part of batch) {
           if (part.type === 'start') continue;
