@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager, In, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager, EntityTarget, In, ObjectLiteral, QueryFailedError } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { AppDefinition } from '@ensemble/agents';
 import { poolRows, RowsQuery } from '../database/pool-sql';
@@ -67,6 +67,18 @@ function appFields(dto: UpdateAppDto): AppFields {
 const changed = (entity: AppEntity, fields: AppFields) =>
   Object.entries(fields).some(([k, v]) => JSON.stringify(entity[k as keyof AppEntity]) !== JSON.stringify(v));
 
+interface SelectList {
+  /** `alias."column", …`: every column of the entity, read back by `fromRow`. */
+  select: string;
+  /** [property, column] pairs. */
+  columns: (readonly [string, string])[];
+}
+
+function selectList(db: DataSource, entity: EntityTarget<ObjectLiteral>, alias: string): SelectList {
+  const columns = db.getMetadata(entity).columns.map((c) => [c.propertyName, c.databaseName] as const);
+  return { select: columns.map(([, name]) => `${alias}."${name}"`).join(', '), columns };
+}
+
 /**
  * An entity-shaped object from a raw row: each property from its column key,
  * without TypeORM's entity hydration (its per-row, per-column work was the
@@ -83,8 +95,8 @@ function fromRow<T>(row: Record<string, unknown>, columns: readonly (readonly [s
 /** The Apps admin rules: listing with filters, atomic create/update, collections. */
 @Injectable()
 export class AppsService {
-  private detailsQuery?: { sql: string; columns: (readonly [string, string])[] };
-  private appSelect?: { select: string; columns: (readonly [string, string])[] };
+  /** Select lists of the app and detail rows, built once from the entities' metadata. */
+  private selects?: { app: SelectList; detail: SelectList };
 
   /** Reads outside transactions, straight on the pool. */
   private readonly rows: RowsQuery;
@@ -116,7 +128,7 @@ export class AppsService {
     const filter = where.length ? ` WHERE ${where.join(' AND ')}` : '';
     const filterParams = params.slice();
     const offset = (page - 1) * pageSize;
-    const { select, columns } = this.appColumns();
+    const { select, columns } = this.selectLists().app;
     const rows = await this.rows(
       `SELECT ${select} FROM apps a${filter} ORDER BY a.created_at DESC, a.app_code ASC LIMIT ${p(pageSize)} OFFSET ${p(offset)}`,
       params,
@@ -255,31 +267,17 @@ export class AppsService {
     return apps.map((a) => appView(a, byApp.get(a.appCode) ?? [], collected.has(a.appCode)));
   }
 
-  /** The select list of an app row (every column of the entity, read back by `fromRow`), built once. */
-  private appColumns() {
-    if (!this.appSelect) {
-      const columns = this.db.getMetadata(AppEntity).columns.map((c) => [c.propertyName, c.databaseName] as const);
-      this.appSelect = { select: columns.map(([, name]) => `a."${name}" AS "${name}"`).join(', '), columns };
-    }
-    return this.appSelect;
+  private selectLists() {
+    return (this.selects ??= { app: selectList(this.db, AppEntity, 'a'), detail: selectList(this.db, AppDetailEntity, 'd') });
   }
 
   /**
    * The details of some apps, by app then position: one statement, the same
-   * text for any number of apps (one array parameter), built once from the
-   * entity's metadata; rows read by `fromRow`.
+   * text for any number of apps (one array parameter); rows read by `fromRow`.
    */
   private async details(read: RowsQuery, codes: string[]): Promise<AppDetailEntity[]> {
-    if (!this.detailsQuery) {
-      const columns = this.db.getMetadata(AppDetailEntity).columns.map((c) => [c.propertyName, c.databaseName] as const);
-      const select = columns.map(([, name]) => `"d"."${name}"`).join(', ');
-      this.detailsQuery = {
-        sql: `SELECT ${select} FROM "app_details" "d" WHERE "d"."app_code" = ANY($1) ORDER BY "d"."app_code" ASC, "d"."position" ASC`,
-        columns,
-      };
-    }
-    const { sql, columns } = this.detailsQuery;
-    const rows = await read(sql, [codes]);
+    const { select, columns } = this.selectLists().detail;
+    const rows = await read(`SELECT ${select} FROM app_details d WHERE d.app_code = ANY($1) ORDER BY d.app_code ASC, d.position ASC`, [codes]);
     return rows.map((row) => fromRow<AppDetailEntity>(row, columns));
   }
 

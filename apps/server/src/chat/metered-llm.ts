@@ -12,11 +12,8 @@ export type BatchingLlmPort = LlmPort & Required<Pick<LlmPort, 'streamBatches'>>
  */
 export function meteredLlm(llm: LlmPort, timer: RunTimer): BatchingLlmPort {
   const streamBatches = (request: LlmRequest) => meter(batchesOf(llm, request), timer, request.model ?? 'default');
-  return {
-    streamBatches,
-    stream: (request) => flattenBatches(streamBatches(request)),
-    generate: (request) => collectStream(flattenBatches(streamBatches(request)), request.model ?? 'default'),
-  };
+  const stream = (request: LlmRequest) => flattenBatches(streamBatches(request));
+  return { streamBatches, stream, generate: (request) => collectStream(stream(request), request.model ?? 'default') };
 }
 
 async function* meter(batches: AsyncIterable<PartBatch>, timer: RunTimer, model: string): AsyncGenerator<PartBatch> {

@@ -59,9 +59,12 @@ export function writeSse(res: Response, frames$: Observable<string>, options: Ss
       if (ping) ping.refresh();
       else ping = setInterval(() => send(PING_FRAME), options.pingIntervalMs);
     };
-    const finish = () => {
+    const stopPing = () => {
       finished = true;
       if (ping) clearInterval(ping);
+    };
+    const finish = () => {
+      stopPing();
       resolve();
     };
     if (options.eagerHeaders) {
@@ -75,8 +78,7 @@ export function writeSse(res: Response, frames$: Observable<string>, options: Ss
       },
       error: (e: unknown) => {
         // Only reached before the first frame (later errors are frames).
-        finished = true;
-        if (ping) clearInterval(ping);
+        stopPing();
         if (!started && !res.headersSent) return reject(e);
         if (!res.writableEnded) {
           flush();

@@ -6,6 +6,7 @@
  * request's AbortSignal like a real provider: the stream ends with an
  * `aborted` error part.
  */
+import { collectStream } from '@ensemble/llm/util/collect';
 import { sleep } from '@ensemble/llm/util/sleep';
 import type {
   ChatMessage,
@@ -76,18 +77,8 @@ export class ScriptedLlm implements LlmPort {
     return this.play(this.replyFor(request, call), request);
   }
 
-  async generate(request: LlmRequest): Promise<GenerateResult> {
-    let model = '';
-    let text = '';
-    let finishReason: FinishReason = 'other';
-    let usage: Usage | undefined;
-    for await (const part of this.stream(request)) {
-      if (part.type === 'error') throw part.error;
-      if (part.type === 'start') model = part.model;
-      if (part.type === 'text-delta') text += part.text;
-      if (part.type === 'finish') ({ finishReason, usage } = part);
-    }
-    return { model, text, finishReason, ...(usage && { usage }) };
+  generate(request: LlmRequest): Promise<GenerateResult> {
+    return collectStream(this.stream(request), '');
   }
 
   private replyFor(request: LlmRequest, call: number): ScriptedReply {
