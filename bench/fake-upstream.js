@@ -46,7 +46,12 @@ const held = new Set();
 function planText(steps) {
   const plan = [];
   for (let i = 1; i <= steps; i++) {
-    plan.push({ serial_number: i, agent: 'AI Assistant', content: `Benchmark step ${i}: look at part ${i} of the question`, rely: '' });
+    plan.push({
+      serial_number: i,
+      agent: 'AI Assistant',
+      content: `Benchmark step ${i}: look at part ${i} of the question`,
+      rely: '',
+    });
   }
   return JSON.stringify(plan);
 }
@@ -71,7 +76,8 @@ function isTeamCall(body) {
 
 function replyTokens(body) {
   if (isPlanner(body)) return splitText(planText(config.planSteps));
-  if (config.answerTokens > 0 && isTeamCall(body)) return Array.from({ length: config.answerTokens }, (_, i) => `answer${i} `);
+  if (config.answerTokens > 0 && isTeamCall(body))
+    return Array.from({ length: config.answerTokens }, (_, i) => `answer${i} `);
   return Array.from({ length: config.tokens }, () => config.tokenText);
 }
 
@@ -131,7 +137,11 @@ async function chat(req, res, body, started) {
     `${head}{"index":0,"delta":{},"finish_reason":"stop"}]${tail}` +
     (includeUsage ? `${head}],"usage":${JSON.stringify(usage)}}\n\n` : '') +
     'data: [DONE]\n\n';
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
   res.flushHeaders();
   if (config.firstTokenDelayMs) await sleep(config.firstTokenDelayMs);
   if (res.destroyed) return;
@@ -176,7 +186,10 @@ const server = http.createServer(async (req, res) => {
     const raw = await readBody(req);
     if (req.method === 'POST' && path === '/v1/chat/completions') return await chat(req, res, JSON.parse(raw), started);
     if (req.method === 'GET' && path === '/v1/models') {
-      return json(res, 200, { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 0, owned_by: 'bench' }] });
+      return json(res, 200, {
+        object: 'list',
+        data: [{ id: 'gpt-4o-mini', object: 'model', created: 0, owned_by: 'bench' }],
+      });
     }
     if (req.method === 'POST' && path === '/_config') {
       Object.assign(config, JSON.parse(raw || '{}'));
@@ -192,9 +205,17 @@ const server = http.createServer(async (req, res) => {
       return json(res, 200, { ok: true });
     }
     if (req.method === 'GET' && path === '/_stats') return json(res, 200, { ...stats, open, held: held.size });
-    return json(res, 404, { error: { message: `Unknown request URL: ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } });
+    return json(res, 404, {
+      error: {
+        message: `Unknown request URL: ${req.method} ${path}`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'unknown_url',
+      },
+    });
   } catch (e) {
-    if (!res.headersSent) json(res, 500, { error: { message: String(e), type: 'server_error', param: null, code: null } });
+    if (!res.headersSent)
+      json(res, 500, { error: { message: String(e), type: 'server_error', param: null, code: null } });
     else res.destroy();
   }
 });

@@ -22,7 +22,13 @@ const ROUNDS = 3; // the first is warm-up
 async function main() {
   const stack = await startStack('fixedcost');
   try {
-    await stack.fakeCtl.config({ tokens: TOKENS, tokenText: 'tok ', firstTokenDelayMs: 0, tokenDelayMs: 0, hold: false });
+    await stack.fakeCtl.config({
+      tokens: TOKENS,
+      tokenText: 'tok ',
+      firstTokenDelayMs: 0,
+      tokenDelayMs: 0,
+      hold: false,
+    });
     const targets = streamTargets(stack);
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of ['proxy', 'ensemble']) {
@@ -41,7 +47,9 @@ async function main() {
         const s = summary(out.results);
         if (round === 0) continue;
         const perReq = ((cpu / s.n) * 1000).toFixed(0);
-        console.log(`round ${round} ${name.padEnd(8)} ${s.n} requests, ${s.errors} errors, ${(s.n / (out.wallMs / 1000)).toFixed(0)} req/s, CPU ${perReq} µs/request`);
+        console.log(
+          `round ${round} ${name.padEnd(8)} ${s.n} requests, ${s.errors} errors, ${(s.n / (out.wallMs / 1000)).toFixed(0)} req/s, CPU ${perReq} µs/request`,
+        );
       }
     }
   } finally {

@@ -13,24 +13,64 @@
 const http = require('node:http');
 const { Pool } = require('pg');
 
-const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_SIZE || 10), application_name: 'bench-floor' });
+const pool = new Pool({
+  connectionString: process.env.DATABASE_URL,
+  max: Number(process.env.DB_POOL_SIZE || 10),
+  application_name: 'bench-floor',
+});
 const auth = `Bearer ${process.env.API_KEY}`;
 
-const APP_COLUMNS = ['app_code', 'app_name', 'app_describe', 'team_mode', 'language', 'team_context', 'user_code', 'sys_code', 'icon', 'published', 'param_need', 'recommend_questions', 'admins', 'keep_start_rounds', 'keep_end_rounds', 'created_at', 'updated_at'];
-const DETAIL_COLUMNS = ['id', 'app_code', 'position', 'agent_name', 'node_id', 'resources', 'prompt_template', 'llm_strategy', 'llm_strategy_value', 'created_at', 'updated_at'];
+const APP_COLUMNS = [
+  'app_code',
+  'app_name',
+  'app_describe',
+  'team_mode',
+  'language',
+  'team_context',
+  'user_code',
+  'sys_code',
+  'icon',
+  'published',
+  'param_need',
+  'recommend_questions',
+  'admins',
+  'keep_start_rounds',
+  'keep_end_rounds',
+  'created_at',
+  'updated_at',
+];
+const DETAIL_COLUMNS = [
+  'id',
+  'app_code',
+  'position',
+  'agent_name',
+  'node_id',
+  'resources',
+  'prompt_template',
+  'llm_strategy',
+  'llm_strategy_value',
+  'created_at',
+  'updated_at',
+];
 const PAGE_SQL = `SELECT ${APP_COLUMNS.map((c) => `"a"."${c}" AS "a_${c}"`).join(', ')} FROM "apps" "a" ORDER BY "a"."created_at" DESC, "a"."app_code" ASC LIMIT $LIMIT OFFSET $OFFSET`;
 const COUNT_SQL = 'SELECT COUNT(1) AS "cnt" FROM "apps" "a"';
 const DETAILS_SQL = `SELECT ${DETAIL_COLUMNS.map((c) => `"d"."${c}"`).join(', ')} FROM "app_details" "d" WHERE "d"."app_code" = ANY($1) ORDER BY "d"."app_code" ASC, "d"."position" ASC`;
 
 const teamContext = (v) => (v === null || typeof v === 'string' ? v : 'dag_id' in v ? v : JSON.stringify(v));
-const resources = (rs) => (rs || []).map((r) => ({ type: r.type, name: r.name, value: r.value, is_dynamic: r.is_dynamic ?? false }));
+const resources = (rs) =>
+  (rs || []).map((r) => ({ type: r.type, name: r.name, value: r.value, is_dynamic: r.is_dynamic ?? false }));
 
 async function list(page, pageSize) {
   // TypeORM inlines LIMIT/OFFSET as literals; so does this.
-  const rows = (await pool.query(PAGE_SQL.replace('$LIMIT', String(pageSize)).replace('$OFFSET', String((page - 1) * pageSize)))).rows;
+  const rows = (
+    await pool.query(PAGE_SQL.replace('$LIMIT', String(pageSize)).replace('$OFFSET', String((page - 1) * pageSize)))
+  ).rows;
   // As TypeORM's getManyAndCount (and AppsService.list): COUNT only when the page is full or empty past page 1.
   const offset = (page - 1) * pageSize;
-  const total = rows.length === pageSize || (rows.length === 0 && offset > 0) ? Number((await pool.query(COUNT_SQL)).rows[0].cnt) : offset + rows.length;
+  const total =
+    rows.length === pageSize || (rows.length === 0 && offset > 0)
+      ? Number((await pool.query(COUNT_SQL)).rows[0].cnt)
+      : offset + rows.length;
   const codes = rows.map((r) => r.a_app_code);
   const details = codes.length ? (await pool.query(DETAILS_SQL, [codes])).rows : [];
   const byApp = new Map();
@@ -87,7 +127,10 @@ const server = http.createServer(async (req, res) => {
   try {
     const data = await list(Number(url.searchParams.get('page') || 1), Number(url.searchParams.get('page_size') || 20));
     const body = JSON.stringify({ success: true, err_code: null, err_msg: null, data });
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(body);
   } catch (e) {
     res.writeHead(500);
@@ -95,7 +138,9 @@ const server = http.createServer(async (req, res) => {
   }
 });
 server.keepAliveTimeout = 120_000;
-server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
+server.listen(Number(process.env.PORT || 0), '127.0.0.1', () =>
+  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`),
+);
 const stop = () => pool.end().finally(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -24,7 +24,7 @@ function load(file, skipMs = 0) {
   for (let i = 0; i < p.samples.length; i++) {
     t += deltas[i] || 0;
     // a sample's weight is the interval until the next sample
-    const w = Math.max(0, (deltas[i + 1] ?? 0));
+    const w = Math.max(0, deltas[i + 1] ?? 0);
     if (t < from) continue;
     totalUs += w;
     const node = byId.get(p.samples[i]);
@@ -70,11 +70,19 @@ function summarize(files, top = 25, skipMs = 0) {
       pkg.set(p, (pkg.get(p) || 0) + us);
     }
   }
-  const idle = (pkg.get('(idle)') || 0);
+  const idle = pkg.get('(idle)') || 0;
   const busy = total - idle;
   const pct = (us) => `${((100 * us) / Math.max(1, busy)).toFixed(1)}%`;
-  const fnRows = [...fn].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, us]) => [k, (us / 1000).toFixed(0), pct(us)]);
-  const pkgRows = [...pkg].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, us]) => [k, (us / 1000).toFixed(0), pct(us)]);
+  const fnRows = [...fn]
+    .filter(([k]) => !k.startsWith('(idle)'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, us]) => [k, (us / 1000).toFixed(0), pct(us)]);
+  const pkgRows = [...pkg]
+    .filter(([k]) => k !== '(idle)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)
+    .map(([k, us]) => [k, (us / 1000).toFixed(0), pct(us)]);
   return [
     `Profile(s): ${files.map((f) => relative(ROOT, f)).join(', ')}; ${(total / 1e6).toFixed(1)} s summarised${skipMs ? ` (the first ${(skipMs / 1000).toFixed(1)} s, boot and set-up, left out)` : ''}, ${(busy / 1e6).toFixed(1)} s not idle; shares are of non-idle time. The profiler samples wall time: a native call such as writev also holds the samples taken while the thread waited for a core (this machine is shared), so read it as "time in or around the syscall", not CPU.`,
     '',
@@ -85,7 +93,9 @@ function summarize(files, top = 25, skipMs = 0) {
 }
 
 function summarizeDir(dir, top, skipMs = 0) {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f));
   if (!files.length) return `(no .cpuprofile in ${dir})`;
   return summarize(files, top, skipMs);
 }

@@ -12,10 +12,13 @@ const upstreamPort = Number(process.env.UPSTREAM_PORT);
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 100_000 });
 
 const server = http.createServer((req, res) => {
-  const up = http.request({ host: '127.0.0.1', port: upstreamPort, path: req.url, method: req.method, headers: req.headers, agent }, (ur) => {
-    res.writeHead(ur.statusCode, ur.headers);
-    ur.pipe(res);
-  });
+  const up = http.request(
+    { host: '127.0.0.1', port: upstreamPort, path: req.url, method: req.method, headers: req.headers, agent },
+    (ur) => {
+      res.writeHead(ur.statusCode, ur.headers);
+      ur.pipe(res);
+    },
+  );
   up.on('socket', (s) => s.setNoDelay(true));
   up.on('error', () => res.destroy());
   res.on('close', () => {
@@ -26,6 +29,8 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 120_000;
 server.headersTimeout = 121_000;
 server.requestTimeout = 0;
-server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
+server.listen(Number(process.env.PORT || 0), '127.0.0.1', () =>
+  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`),
+);
 process.on('SIGTERM', () => process.exit(0));
 process.on('SIGINT', () => process.exit(0));

@@ -25,7 +25,9 @@ async function main() {
 
   console.log(machineLine(machine()));
   const pg = await settings();
-  console.log(`Postgres ${pg.server_version} at ${new URL(ADMIN_URL).host} (synchronous_commit=${pg.synchronous_commit}, fsync=${pg.fsync}, max_connections=${pg.max_connections})`);
+  console.log(
+    `Postgres ${pg.server_version} at ${new URL(ADMIN_URL).host} (synchronous_commit=${pg.synchronous_commit}, fsync=${pg.fsync}, max_connections=${pg.max_connections})`,
+  );
   if (ensureBuild(log)) log('built');
 
   const failures = [];
@@ -34,11 +36,14 @@ async function main() {
     const started = performance.now();
     log(`=== ${name} ===`);
     try {
-      if (!(await checkpoint())) log('CHECKPOINT not allowed for this role: earlier benchmarks\' writes may still be flushing');
+      if (!(await checkpoint()))
+        log("CHECKPOINT not allowed for this role: earlier benchmarks' writes may still be flushing");
       const bench = require(`./benchmarks/${name}`);
       const out = await bench.run({ log: (m) => log(`${name}: ${m}`), profile });
       const seconds = (performance.now() - started) / 1000;
-      const server = process.env.BENCH_SERVER_MAIN ? `; server build ${process.env.BENCH_SERVER_MAIN} (BENCH_SERVER_MAIN)` : '';
+      const server = process.env.BENCH_SERVER_MAIN
+        ? `; server build ${process.env.BENCH_SERVER_MAIN} (BENCH_SERVER_MAIN)`
+        : '';
       const extra = `Postgres ${pg.server_version} (synchronous_commit=${pg.synchronous_commit}); this benchmark took ${seconds.toFixed(0)} s${server}${profile ? '; Ensemble ran with --cpu-prof (figures are slower than without)' : ''}`;
       console.log(`\n## ${out.title}\n\n${out.method}\n\n${out.body}\n`);
       let body = out.body;

@@ -28,7 +28,6 @@ const appBody = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-
 describe('Apps admin API (real Postgres)', () => {
   let server: TestServer;
   let http: ReturnType<typeof request>;
@@ -112,7 +111,9 @@ describe('Apps admin API (real Postgres)', () => {
       const s = await create(appBody({ app_name: 's', team_context: 'free text' }));
       const awel = { dag_id: 'flow_dag_x', uid: 'x', name: 'flow' };
       const a = await create(appBody({ app_name: 'a', team_mode: 'awel_layout', team_context: awel }));
-      const n = await create(appBody({ app_name: 'n', team_mode: 'native_app', team_context: { chat_scene: 'chat_normal' } }));
+      const n = await create(
+        appBody({ app_name: 'n', team_mode: 'native_app', team_context: { chat_scene: 'chat_normal' } }),
+      );
       expect(s.body.data.team_context).toBe('free text');
       expect(a.body.data.team_context).toEqual(awel);
       expect(n.body.data.team_context).toBe('{"chat_scene":"chat_normal"}');
@@ -121,7 +122,16 @@ describe('Apps admin API (real Postgres)', () => {
 
   describe('update', () => {
     it('GET → PUT → GET yields the same body', async () => {
-      const created = (await create(appBody({ details: [detail(), detail({ agent_name: 'CodeEngineer', llm_strategy: 'default', llm_strategy_value: null })] }))).body.data;
+      const created = (
+        await create(
+          appBody({
+            details: [
+              detail(),
+              detail({ agent_name: 'CodeEngineer', llm_strategy: 'default', llm_strategy_value: null }),
+            ],
+          }),
+        )
+      ).body.data;
       const before = await http.get(`${BASE}/${created.app_code}`).set(AUTH);
       const put = await http.put(`${BASE}/${created.app_code}`).set(AUTH).send(before.body.data);
       expect(put.status).toBe(200);
@@ -136,9 +146,16 @@ describe('Apps admin API (real Postgres)', () => {
       const res = await http
         .put(`${BASE}/${created.app_code}`)
         .set(AUTH)
-        .send({ app_describe: 'changed', details: [detail({ agent_name: 'AI Assistant', llm_strategy: 'default', llm_strategy_value: null })] });
+        .send({
+          app_describe: 'changed',
+          details: [detail({ agent_name: 'AI Assistant', llm_strategy: 'default', llm_strategy_value: null })],
+        });
       expect(res.status).toBe(200);
-      expect(res.body.data).toMatchObject({ app_code: created.app_code, app_name: 'awel-helper', app_describe: 'changed' });
+      expect(res.body.data).toMatchObject({
+        app_code: created.app_code,
+        app_name: 'awel-helper',
+        app_describe: 'changed',
+      });
       expect(res.body.data.details.map((d: { agent_name: string }) => d.agent_name)).toEqual(['AI Assistant']);
       expect(Date.parse(res.body.data.updated_at)).toBeGreaterThan(Date.parse(created.updated_at));
       const untouched = await http.get(`${BASE}/${other.app_code}`).set(AUTH);
@@ -155,7 +172,12 @@ describe('Apps admin API (real Postgres)', () => {
       expectDualError(await http.put(`${BASE}/nope`).set(AUTH).send({ app_describe: 'x' }), 404, 'app_not_found');
       await create(appBody({ app_name: 'taken' }));
       const mine = (await create(appBody({ app_name: 'mine' }))).body.data;
-      expectDualError(await http.put(`${BASE}/${mine.app_code}`).set(AUTH).send({ app_name: 'taken' }), 409, 'app_name_conflict', 'app_name');
+      expectDualError(
+        await http.put(`${BASE}/${mine.app_code}`).set(AUTH).send({ app_name: 'taken' }),
+        409,
+        'app_name_conflict',
+        'app_name',
+      );
     });
 
     it('is atomic: an invalid detail leaves the app and its details as they were', async () => {
@@ -202,12 +224,18 @@ describe('Apps admin API (real Postgres)', () => {
       expect((await http.post(`${BASE}/${a.app_code}/collect`).query({ user_code: 'bob' }).set(AUTH)).status).toBe(200);
 
       const names = async (q: Record<string, string>) =>
-        (await http.get(BASE).query(q).set(AUTH)).body.data.app_list.map((x: { app_name: string; is_collected: string }) => `${x.app_name}:${x.is_collected}`);
+        (await http.get(BASE).query(q).set(AUTH)).body.data.app_list.map(
+          (x: { app_name: string; is_collected: string }) => `${x.app_name}:${x.is_collected}`,
+        );
       expect(await names({ user_code: 'bob', is_collected: 'true' })).toEqual(['a:true']);
       expect(await names({ user_code: 'bob', is_collected: 'false' })).toEqual(['b:false']);
       expect(await names({ user_code: 'carol', is_collected: 'true' })).toEqual([]);
-      expect((await http.get(`${BASE}/${a.app_code}`).query({ user_code: 'bob' }).set(AUTH)).body.data.is_collected).toBe('true');
-      expect((await http.get(`${BASE}/${a.app_code}`).query({ user_code: 'carol' }).set(AUTH)).body.data.is_collected).toBe('false');
+      expect(
+        (await http.get(`${BASE}/${a.app_code}`).query({ user_code: 'bob' }).set(AUTH)).body.data.is_collected,
+      ).toBe('true');
+      expect(
+        (await http.get(`${BASE}/${a.app_code}`).query({ user_code: 'carol' }).set(AUTH)).body.data.is_collected,
+      ).toBe('false');
 
       const un = await http.delete(`${BASE}/${a.app_code}/collect`).query({ user_code: 'bob' }).set(AUTH);
       expect(un.body.data).toBe(true);
@@ -218,9 +246,22 @@ describe('Apps admin API (real Postgres)', () => {
     it('collect needs a user_code and a known app', async () => {
       const a = (await create(appBody())).body.data;
       expectDualError(await http.post(`${BASE}/${a.app_code}/collect`).set(AUTH), 400, 'validation_error', 'user_code');
-      expectDualError(await http.post(`${BASE}/nope/collect`).query({ user_code: 'u' }).set(AUTH), 404, 'app_not_found');
-      expectDualError(await http.delete(`${BASE}/nope/collect`).query({ user_code: 'u' }).set(AUTH), 404, 'app_not_found');
-      expectDualError(await http.get(BASE).query({ is_collected: 'true' }).set(AUTH), 400, 'validation_error', 'user_code');
+      expectDualError(
+        await http.post(`${BASE}/nope/collect`).query({ user_code: 'u' }).set(AUTH),
+        404,
+        'app_not_found',
+      );
+      expectDualError(
+        await http.delete(`${BASE}/nope/collect`).query({ user_code: 'u' }).set(AUTH),
+        404,
+        'app_not_found',
+      );
+      expectDualError(
+        await http.get(BASE).query({ is_collected: 'true' }).set(AUTH),
+        400,
+        'validation_error',
+        'user_code',
+      );
     });
   });
 
@@ -228,13 +269,15 @@ describe('Apps admin API (real Postgres)', () => {
     beforeEach(async () => {
       const modes = ['single_agent', 'auto_plan', 'awel_layout', 'native_app'];
       for (let i = 0; i < 7; i++) {
-        await create(appBody({
-          app_name: `app ${i}`,
-          team_mode: modes[i % 4],
-          user_code: i < 4 ? 'alice' : 'bob',
-          sys_code: i % 2 ? 'odd' : 'even',
-          published: i === 6,
-        }));
+        await create(
+          appBody({
+            app_name: `app ${i}`,
+            team_mode: modes[i % 4],
+            user_code: i < 4 ? 'alice' : 'bob',
+            sys_code: i % 2 ? 'odd' : 'even',
+            published: i === 6,
+          }),
+        );
       }
     });
 
@@ -254,7 +297,8 @@ describe('Apps admin API (real Postgres)', () => {
     });
 
     it('filters by user_code, sys_code, team_mode and published', async () => {
-      const count = async (q: Record<string, string>) => (await http.get(BASE).query(q).set(AUTH)).body.data.total_count;
+      const count = async (q: Record<string, string>) =>
+        (await http.get(BASE).query(q).set(AUTH)).body.data.total_count;
       expect(await count({ user_code: 'alice' })).toBe(4);
       expect(await count({ user_code: 'bob' })).toBe(3);
       expect(await count({ sys_code: 'odd' })).toBe(3);
@@ -269,7 +313,9 @@ describe('Apps admin API (real Postgres)', () => {
       await create(appBody({ app_name: 'snake_case' }));
       await create(appBody({ app_name: 'back\\slash' }));
       const names = async (app_name: string) =>
-        (await http.get(BASE).query({ app_name }).set(AUTH)).body.data.app_list.map((a: { app_name: string }) => a.app_name);
+        (await http.get(BASE).query({ app_name }).set(AUTH)).body.data.app_list.map(
+          (a: { app_name: string }) => a.app_name,
+        );
       expect(await names('%')).toEqual(['100% sure']);
       expect(await names('_')).toEqual(['snake_case']);
       expect(await names('APP 3')).toEqual(['app 3']);
@@ -282,7 +328,12 @@ describe('Apps admin API (real Postgres)', () => {
       expectDualError(await http.get(BASE).query({ page: 0 }).set(AUTH), 400, 'validation_error', 'page');
       expectDualError(await http.get(BASE).query({ page_size: 1000 }).set(AUTH), 400, 'validation_error', 'page_size');
       expectDualError(await http.get(BASE).query({ page: 'x' }).set(AUTH), 400, 'validation_error', 'page');
-      expectDualError(await http.get(BASE).query({ team_mode: 'chaos' }).set(AUTH), 400, 'validation_error', 'team_mode');
+      expectDualError(
+        await http.get(BASE).query({ team_mode: 'chaos' }).set(AUTH),
+        400,
+        'validation_error',
+        'team_mode',
+      );
       expectDualError(await http.get(BASE).query({ published: 'yes' }).set(AUTH), 400, 'validation_error', 'published');
       expectDualError(await http.get(BASE).query({ bogus: '1' }).set(AUTH), 400, 'validation_error', 'bogus');
     });
@@ -297,7 +348,11 @@ describe('Apps admin API (real Postgres)', () => {
       ['missing app_name', { team_mode: 'single_agent' }, 'app_name'],
       ['app_name of the wrong type', appBody({ app_name: 42 }), 'app_name'],
       ['over-long app_name', appBody({ app_name: 'x'.repeat(256) }), 'app_name'],
-      ['resource value not a string', appBody({ details: [detail({ resources: [{ type: 't', name: 'n', value: 5 }] })] }), 'details[0].resources[0].value'],
+      [
+        'resource value not a string',
+        appBody({ details: [detail({ resources: [{ type: 't', name: 'n', value: 5 }] })] }),
+        'details[0].resources[0].value',
+      ],
       ['unknown property', appBody({ colour: 'red' }), 'colour'],
       ['unknown nested property', appBody({ details: [detail({ extra: 1 })] }), 'details[0].extra'],
       ['details not a list', appBody({ details: 'Summarizer' }), 'details'],
@@ -322,7 +377,12 @@ describe('Apps admin API (real Postgres)', () => {
 
     it('a duplicate app_code is a 409', async () => {
       await create(appBody({ app_code: 'fixed' }));
-      expectDualError(await create(appBody({ app_code: 'fixed', app_name: 'other' })), 409, 'app_code_conflict', 'app_code');
+      expectDualError(
+        await create(appBody({ app_code: 'fixed', app_name: 'other' })),
+        409,
+        'app_code_conflict',
+        'app_code',
+      );
     });
 
     it('concurrent creates with one name: exactly one 201, the rest 409', async () => {

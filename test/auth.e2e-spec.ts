@@ -22,7 +22,11 @@ const APPS = '/api/v2/serve/apps';
 
 /** The only routes that may answer without a key: health, readiness and the API docs (UI, its assets, JSON, YAML). */
 const isPublicPath = (path: string) =>
-  path === '/api/health' || path === '/api/ready' || path === '/api/docs-json' || path === '/api/docs-yaml' || /^\/api\/docs(\/.*)?$/.test(path);
+  path === '/api/health' ||
+  path === '/api/ready' ||
+  path === '/api/docs-json' ||
+  path === '/api/docs-yaml' ||
+  /^\/api\/docs(\/.*)?$/.test(path);
 
 /** Every route the server serves, once each; HEAD is probed for every GET (Express answers it with the GET handler). */
 function routesOf(app: NestExpressApplication): RouteRef[] {
@@ -61,7 +65,8 @@ async function unguarded(origin: string, routes: RouteRef[], headers: Record<str
   const failures: string[] = [];
   for (const route of routes) {
     const res = await probe(origin, route.method, samplePath(route.path), headers);
-    if (!isInvalidApiKey(route.method, res)) failures.push(`${routeKey(route)} → ${res.status} ${res.text.slice(0, 200)}`);
+    if (!isInvalidApiKey(route.method, res))
+      failures.push(`${routeKey(route)} → ${res.status} ${res.text.slice(0, 200)}`);
   }
   return failures;
 }
@@ -86,7 +91,10 @@ describe('API-key guard (every route, real server)', () => {
 
   beforeAll(async () => {
     // No rate limit: the sweeps send a few hundred requests on purpose.
-    server = await startTestServer({ API_KEYS: ` ${API_KEY}, ${SECOND_KEY} ,,${THIRD_KEY}`, RATE_LIMIT_PER_MINUTE: '0' });
+    server = await startTestServer({
+      API_KEYS: ` ${API_KEY}, ${SECOND_KEY} ,,${THIRD_KEY}`,
+      RATE_LIMIT_PER_MINUTE: '0',
+    });
     routes = routesOf(server.app);
     guarded = routes.filter((r) => !isPublicPath(r.path));
   });
@@ -149,7 +157,9 @@ describe('API-key guard (every route, real server)', () => {
   describe('public routes', () => {
     it('only health, readiness and the docs answer without a key', async () => {
       const open = routes.filter((r) => isPublicPath(r.path));
-      expect(open.map(routeKey)).toEqual(expect.arrayContaining(['GET /api/health', 'GET /api/ready', 'GET /api/docs', 'GET /api/docs-json']));
+      expect(open.map(routeKey)).toEqual(
+        expect.arrayContaining(['GET /api/health', 'GET /api/ready', 'GET /api/docs', 'GET /api/docs-json']),
+      );
       for (const path of ['/api/health', '/api/ready', '/api/docs', '/api/docs-json', '/api/docs-yaml']) {
         expect([path, (await probe(server.origin, 'GET', path)).status]).toEqual([path, 200]);
       }
@@ -237,8 +247,16 @@ describe('API-key guard (every route, real server)', () => {
     let origin: string;
 
     beforeAll(async () => {
-      const config = loadConfig({ API_KEYS: API_KEY, DATABASE_URL: server.db.url, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0' });
-      @Module({ imports: [AppModule.forRoot({ ...config, databaseUrl: server.db.url })], controllers: [ExtraController, SneakyController] })
+      const config = loadConfig({
+        API_KEYS: API_KEY,
+        DATABASE_URL: server.db.url,
+        LOG_LEVEL: 'silent',
+        RATE_LIMIT_PER_MINUTE: '0',
+      });
+      @Module({
+        imports: [AppModule.forRoot({ ...config, databaseUrl: server.db.url })],
+        controllers: [ExtraController, SneakyController],
+      })
       class ExtendedModule {}
       extra = await NestFactory.create<NestExpressApplication>(ExtendedModule, { logger: false });
       extra.setGlobalPrefix(API_PREFIX);
@@ -250,13 +268,18 @@ describe('API-key guard (every route, real server)', () => {
     it('is listed, both by the router and by the Nest metadata', () => {
       const served = routesOf(extra).map(routeKey);
       expect(served).toEqual(expect.arrayContaining(['GET /api/v2/extra', 'GET /api/v2/sneaky/:id', `GET ${APPS}`]));
-      expect(listNestRoutes(extra).map(routeKey)).toEqual(expect.arrayContaining(['GET /api/v2/extra', 'GET /api/v2/sneaky/:id']));
+      expect(listNestRoutes(extra).map(routeKey)).toEqual(
+        expect.arrayContaining(['GET /api/v2/extra', 'GET /api/v2/sneaky/:id']),
+      );
     });
 
     it('is guarded by default, and one that answers without a key is reported by the sweep', async () => {
       const all = routesOf(extra).filter((r) => !isPublicPath(r.path));
       const failures = await unguarded(origin, all);
-      expect(failures).toEqual([expect.stringMatching(/^GET \/api\/v2\/sneaky\/:id → 200/), expect.stringMatching(/^HEAD \/api\/v2\/sneaky\/:id → 200/)]);
+      expect(failures).toEqual([
+        expect.stringMatching(/^GET \/api\/v2\/sneaky\/:id → 200/),
+        expect.stringMatching(/^HEAD \/api\/v2\/sneaky\/:id → 200/),
+      ]);
     });
   });
 });

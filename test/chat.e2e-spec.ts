@@ -17,7 +17,8 @@ const PLAN = JSON.stringify([
 
 const text = (m: { content: unknown }) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content));
 const isPlanner = (body: ChatRequestBody) => (body.messages ?? []).some((m) => text(m).includes('serial_number'));
-const lastUser = (body: ChatRequestBody) => text([...(body.messages ?? [])].reverse().find((m) => m.role === 'user') ?? { content: '' });
+const lastUser = (body: ChatRequestBody) =>
+  text([...(body.messages ?? [])].reverse().find((m) => m.role === 'user') ?? { content: '' });
 
 /** Plans for the Planner, a deterministic answer for every other call. */
 function scripted(body: ChatRequestBody): FakeReply {
@@ -93,7 +94,10 @@ describe('Chat completions (real Postgres, real sockets)', () => {
 
   describe('OpenAI SDK', () => {
     it('streams chat_normal with text, finish_reason and usage', async () => {
-      env.fake.setHandler(() => ({ text: 'Hello from the fake model', usage: { prompt_tokens: 7, completion_tokens: 5, total_tokens: 12 } }));
+      env.fake.setHandler(() => ({
+        text: 'Hello from the fake model',
+        usage: { prompt_tokens: 7, completion_tokens: 5, total_tokens: 12 },
+      }));
       const stream = await openai.chat.completions.create({
         model: 'fake-gpt',
         messages: [{ role: 'user', content: 'Say hello' }],
@@ -116,8 +120,14 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     });
 
     it('answers chat_normal without a stream', async () => {
-      env.fake.setHandler(() => ({ text: 'One answer', usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }));
-      const res = await openai.chat.completions.create({ model: 'fake-gpt', messages: [{ role: 'user', content: 'Hi' }] });
+      env.fake.setHandler(() => ({
+        text: 'One answer',
+        usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+      }));
+      const res = await openai.chat.completions.create({
+        model: 'fake-gpt',
+        messages: [{ role: 'user', content: 'Hi' }],
+      });
       expect(res.object).toBe('chat.completion');
       expect(res.choices[0].message).toMatchObject({ role: 'assistant', content: 'One answer' });
       expect(res.choices[0].finish_reason).toBe('stop');
@@ -167,7 +177,10 @@ describe('Chat completions (real Postgres, real sockets)', () => {
 
   describe('framing (raw socket)', () => {
     it('sends exact SSE frames: data lines of compact JSON, final chunk, usage chunk, [DONE]', async () => {
-      env.fake.setHandler(() => ({ tokens: ['Hel', 'lo'], usage: { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 } }));
+      env.fake.setHandler(() => ({
+        tokens: ['Hel', 'lo'],
+        usage: { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 },
+      }));
       const res = await rawPost(env.server.origin, CHAT, {
         model: 'fake-gpt',
         messages: 'Hi',
@@ -190,18 +203,38 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       const parsed = chunks.map((c) => JSON.parse(c));
       const id = parsed[0].id;
       expect(parsed.slice(0, 2)).toEqual([
-        { id, object: 'chat.completion.chunk', created: expect.any(Number), model: 'fake-gpt', choices: [{ index: 0, delta: { role: 'assistant', content: 'Hel' }, finish_reason: null }] },
-        { id, object: 'chat.completion.chunk', created: expect.any(Number), model: 'fake-gpt', choices: [{ index: 0, delta: { role: 'assistant', content: 'lo' }, finish_reason: null }] },
+        {
+          id,
+          object: 'chat.completion.chunk',
+          created: expect.any(Number),
+          model: 'fake-gpt',
+          choices: [{ index: 0, delta: { role: 'assistant', content: 'Hel' }, finish_reason: null }],
+        },
+        {
+          id,
+          object: 'chat.completion.chunk',
+          created: expect.any(Number),
+          model: 'fake-gpt',
+          choices: [{ index: 0, delta: { role: 'assistant', content: 'lo' }, finish_reason: null }],
+        },
       ]);
       expect(parsed[2].choices).toEqual([{ index: 0, delta: {}, finish_reason: 'stop' }]);
-      expect(parsed[3]).toMatchObject({ choices: [], usage: { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 } });
+      expect(parsed[3]).toMatchObject({
+        choices: [],
+        usage: { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 },
+      });
       expect(parsed).toHaveLength(4);
       expect(res.body).not.toMatch(/^(event|id):/m);
     });
 
     it('keeps a silent stream alive with ": ping" comments only', async () => {
       env.fake.setHandler(() => ({ text: 'late', firstTokenDelayMs: 500 }));
-      const res = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'x', chat_mode: 'chat_app', chat_param: apps.single });
+      const res = await rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'x',
+        chat_mode: 'chat_app',
+        chat_param: apps.single,
+      });
       expect(res.body).toContain(': ping\n\n');
       expect(res.body).not.toMatch(/^event:/m);
       expect(res.body.endsWith('data: [DONE]\n\n')).toBe(true);
@@ -228,7 +261,11 @@ describe('Chat completions (real Postgres, real sockets)', () => {
 
     it('enable_vis false streams the plain answer', async () => {
       const res = await rawPost(env.server.origin, CHAT, {
-        model: 'fake-gpt', messages: 'Introduce AWEL', chat_mode: 'chat_app', chat_param: apps.single, enable_vis: false,
+        model: 'fake-gpt',
+        messages: 'Introduce AWEL',
+        chat_mode: 'chat_app',
+        chat_param: apps.single,
+        enable_vis: false,
       });
       const out = contents(res.body).join('');
       expect(out).toContain('Answer about Introduce AWEL');
@@ -257,7 +294,12 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     const inner = parseVis(items[0].markdown);
     expect(inner[0].tag).toBe('agent-messages');
     expect(inner[0].items).toEqual([
-      expect.objectContaining({ sender: 'Summarizer', receiver: 'Human', model: 'fake-gpt', markdown: expect.stringContaining('Answer about Introduce AWEL — «ünïcode» "quoted"') }),
+      expect.objectContaining({
+        sender: 'Summarizer',
+        receiver: 'Human',
+        model: 'fake-gpt',
+        markdown: expect.stringContaining('Answer about Introduce AWEL — «ünïcode» "quoted"'),
+      }),
     ]);
     expect(view).toContain('«ünïcode»'); // unicode as is
   });
@@ -265,7 +307,12 @@ describe('Chat completions (real Postgres, real sockets)', () => {
   describe('team modes end to end', () => {
     it('awel_layout runs the details in order, each output feeding the next', async () => {
       env.fake.setHandler((body) => ({ text: `stage output for ${lastUser(body).length} chars` }));
-      const res = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'Introduce AWEL', chat_mode: 'chat_app', chat_param: apps.pipeline });
+      const res = await rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'Introduce AWEL',
+        chat_mode: 'chat_app',
+        chat_param: apps.pipeline,
+      });
       expect(res.status).toBe(200);
       const senders = visMessages(contents(res.body).join('')).map((m) => m.sender);
       expect(senders).toEqual(['AI Assistant', 'Summarizer']);
@@ -275,7 +322,13 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     });
 
     it('native_app chats with the app prompt (DB-GPT refuses native apps over the API)', async () => {
-      const res = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'hello native', chat_mode: 'chat_app', chat_param: apps.native, enable_vis: false });
+      const res = await rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'hello native',
+        chat_mode: 'chat_app',
+        chat_param: apps.native,
+        enable_vis: false,
+      });
       expect(res.status).toBe(200);
       expect(contents(res.body).join('')).toContain('Answer about');
       expect(JSON.stringify(env.fake.chatRequests[0].body!.messages)).toContain('NATIVE-PROMPT');
@@ -285,7 +338,13 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       env.fake.setHandler(() => ({ status: 503 }));
       env.backup.reset();
       env.backup.setHandler(() => ({ text: 'backup answered' }));
-      const res = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'q', chat_mode: 'chat_app', chat_param: apps.fallback, enable_vis: false });
+      const res = await rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'q',
+        chat_mode: 'chat_app',
+        chat_param: apps.fallback,
+        enable_vis: false,
+      });
       expect(contents(res.body).join('')).toContain('backup answered');
       expect(env.backup.chatRequests).toHaveLength(1);
       expect(env.backup.chatRequests[0].body!.model).toBe('gpt-4o');
@@ -294,16 +353,36 @@ describe('Chat completions (real Postgres, real sockets)', () => {
 
   describe('stored runs and history', () => {
     it('stores the conversation, messages and plan steps as streamed', async () => {
-      const res = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'Introduce AWEL', chat_mode: 'chat_app', chat_param: apps.plan, user_name: 'ann' });
+      const res = await rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'Introduce AWEL',
+        chat_mode: 'chat_app',
+        chat_param: apps.plan,
+        user_name: 'ann',
+      });
       const convUid = res.headers['x-conv-uid'] as string;
       const view = contents(res.body).join('');
       const got = await http.get(`/api/v2/conversations/${convUid}`).set(AUTH);
       expect(got.status).toBe(200);
       const conv = got.body.data;
-      expect(conv).toMatchObject({ conv_uid: convUid, chat_mode: 'chat_app', app_code: apps.plan, user_name: 'ann', state: 'complete', turn_count: 1 });
+      expect(conv).toMatchObject({
+        conv_uid: convUid,
+        chat_mode: 'chat_app',
+        app_code: apps.plan,
+        user_name: 'ann',
+        state: 'complete',
+        turn_count: 1,
+      });
       const turn = conv.turns[0];
       expect(turn).toMatchObject({ turn: 1, state: 'complete', input: 'Introduce AWEL', team_mode: 'auto_plan' });
-      expect(turn.plan_steps.map((s: { num: number; agent: string; state: string; rely: number[] }) => [s.num, s.agent, s.state, s.rely])).toEqual([
+      expect(
+        turn.plan_steps.map((s: { num: number; agent: string; state: string; rely: number[] }) => [
+          s.num,
+          s.agent,
+          s.state,
+          s.rely,
+        ]),
+      ).toEqual([
         [1, 'AI Assistant', 'complete', []],
         [2, 'Summarizer', 'complete', [1]],
       ]);
@@ -319,7 +398,14 @@ describe('Chat completions (real Postgres, real sockets)', () => {
 
     it('a second chat_app turn sees the first as history, trimmed by keep rounds', async () => {
       const convUid = 'conv-history-app';
-      const ask = (q: string) => rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: q, chat_mode: 'chat_app', chat_param: apps.kept, conv_uid: convUid });
+      const ask = (q: string) =>
+        rawPost(env.server.origin, CHAT, {
+          model: 'fake-gpt',
+          messages: q,
+          chat_mode: 'chat_app',
+          chat_param: apps.kept,
+          conv_uid: convUid,
+        });
       await ask('first question');
       await ask('second question');
       env.fake.reset();
@@ -333,9 +419,19 @@ describe('Chat completions (real Postgres, real sockets)', () => {
 
     it('a second chat_normal turn with the same conv_uid includes the first', async () => {
       const convUid = 'conv-history-normal';
-      await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'My name is Ada', conv_uid: convUid, stream: true });
+      await rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'My name is Ada',
+        conv_uid: convUid,
+        stream: true,
+      });
       env.fake.reset();
-      await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'What is my name?', conv_uid: convUid, stream: true });
+      await rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'What is my name?',
+        conv_uid: convUid,
+        stream: true,
+      });
       const messages = env.fake.chatRequests[0].body!.messages!;
       expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
       expect(messages[0].content).toBe('My name is Ada');
@@ -343,8 +439,20 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     });
 
     it('refuses a conv_uid of another app (409) and deletes conversations', async () => {
-      await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'q', chat_mode: 'chat_app', chat_param: apps.single, conv_uid: 'conv-owned' });
-      const other = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'q', chat_mode: 'chat_app', chat_param: apps.plan, conv_uid: 'conv-owned' });
+      await rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'q',
+        chat_mode: 'chat_app',
+        chat_param: apps.single,
+        conv_uid: 'conv-owned',
+      });
+      const other = await rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'q',
+        chat_mode: 'chat_app',
+        chat_param: apps.plan,
+        conv_uid: 'conv-owned',
+      });
       expect(other.status).toBe(409);
       expect(JSON.parse(other.body).err_code).toBe('conversation_conflict');
       expect((await http.delete('/api/v2/conversations/conv-owned').set(AUTH)).body.data).toEqual([]);
@@ -352,7 +460,9 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     });
 
     it('marks runs of a dead server as failed at boot', async () => {
-      await db.query(`INSERT INTO conversations (conv_uid, chat_mode, state, turns) VALUES ('conv-crashed', 'chat_normal', 'running', 1)`);
+      await db.query(
+        `INSERT INTO conversations (conv_uid, chat_mode, state, turns) VALUES ('conv-crashed', 'chat_normal', 'running', 1)`,
+      );
       await db.query(
         `INSERT INTO conversation_runs (id, conv_uid, turn, chat_mode, input, state, instance_id) VALUES (gen_random_uuid(), 'conv-crashed', 1, 'chat_normal', 'q', 'running', 'dead-instance')`,
       );
@@ -377,7 +487,10 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     }
     const stateOf = (convUid: string) =>
       waitFor(async () => {
-        const rows: { state: string }[] = await db.query(`SELECT state FROM conversation_runs WHERE conv_uid = $1 AND state <> 'running'`, [convUid]);
+        const rows: { state: string }[] = await db.query(
+          `SELECT state FROM conversation_runs WHERE conv_uid = $1 AND state <> 'running'`,
+          [convUid],
+        );
         return rows[0]?.state;
       });
 
@@ -385,17 +498,29 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       env.fake.setHandler(slow);
       const convUid = 'conv-disconnect';
       await new Promise<void>((resolve, reject) => {
-        const req = httpRequest(`${env.server.origin}${CHAT}`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' } }, (res) => {
-          res.once('data', () => {
-            // once the upstream call is under way, hang up
-            void waitFor(async () => (env.fake.chatRequests.length ? true : undefined)).then(() => {
-              req.destroy();
-              resolve();
+        const req = httpRequest(
+          `${env.server.origin}${CHAT}`,
+          { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' } },
+          (res) => {
+            res.once('data', () => {
+              // once the upstream call is under way, hang up
+              void waitFor(async () => (env.fake.chatRequests.length ? true : undefined)).then(() => {
+                req.destroy();
+                resolve();
+              });
             });
-          });
-        });
+          },
+        );
         req.on('error', () => undefined);
-        req.end(JSON.stringify({ model: 'fake-gpt', messages: 'long', chat_mode: 'chat_app', chat_param: apps.single, conv_uid: convUid }));
+        req.end(
+          JSON.stringify({
+            model: 'fake-gpt',
+            messages: 'long',
+            chat_mode: 'chat_app',
+            chat_param: apps.single,
+            conv_uid: convUid,
+          }),
+        );
         setTimeout(() => reject(new Error('no data')), 5000).unref();
       });
       expect(await env.fake.chatRequests[0].outcome).toBe('closed-early');
@@ -405,7 +530,12 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     it('an explicit cancel from another connection does the same and ends the stream', async () => {
       env.fake.setHandler(slow);
       const convUid = 'conv-cancel';
-      const streaming = rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'long', conv_uid: convUid, stream: true });
+      const streaming = rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'long',
+        conv_uid: convUid,
+        stream: true,
+      });
       await waitFor(async () => (env.fake.chatRequests.length ? true : undefined));
       await new Promise((r) => setTimeout(r, 150));
       const cancel = await http.post(`${CHAT}/${convUid}/cancel`).set(AUTH);
@@ -418,15 +548,28 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       expect(await stateOf(convUid)).toBe('cancelled');
       expect((await http.post(`${CHAT}/nope/cancel`).set(AUTH)).status).toBe(404);
       // nothing running any more
-      expect((await http.post(`${CHAT}/${convUid}/cancel`).set(AUTH)).body.data).toEqual({ conv_uid: convUid, cancelled: false });
+      expect((await http.post(`${CHAT}/${convUid}/cancel`).set(AUTH)).body.data).toEqual({
+        conv_uid: convUid,
+        cancelled: false,
+      });
     });
 
     it('refuses a turn while the conversation has a run in progress (409 busy), then takes the next one', async () => {
       env.fake.setHandler(slow);
       const convUid = 'conv-busy';
-      const streaming = rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'long', conv_uid: convUid, stream: true });
+      const streaming = rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'long',
+        conv_uid: convUid,
+        stream: true,
+      });
       await waitFor(async () => (env.fake.chatRequests.length ? true : undefined));
-      const busy = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'again', conv_uid: convUid, stream: true });
+      const busy = await rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'again',
+        conv_uid: convUid,
+        stream: true,
+      });
       expectDualError(busy, 409, 'conversation_busy', 'conv_uid');
       // The refused turn wrote nothing: still one turn, still running.
       const [conv] = await db.query(`SELECT state, turns FROM conversations WHERE conv_uid = $1`, [convUid]);
@@ -435,9 +578,17 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       await streaming;
       expect(await stateOf(convUid)).toBe('cancelled');
       env.fake.setHandler(() => 'third time');
-      const next = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'third', conv_uid: convUid, stream: true });
+      const next = await rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'third',
+        conv_uid: convUid,
+        stream: true,
+      });
       expect(next.status).toBe(200);
-      const turns: { turn: number; state: string }[] = await db.query(`SELECT turn, state FROM conversation_runs WHERE conv_uid = $1 ORDER BY turn`, [convUid]);
+      const turns: { turn: number; state: string }[] = await db.query(
+        `SELECT turn, state FROM conversation_runs WHERE conv_uid = $1 ORDER BY turn`,
+        [convUid],
+      );
       expect(turns).toEqual([
         { turn: 1, state: 'cancelled' },
         { turn: 2, state: 'complete' },
@@ -449,10 +600,17 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       const other = await startTestServer(env.env, { db: env.server.db });
       try {
         const convUid = 'conv-cancel-replica';
-        const streaming = rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'long', conv_uid: convUid, stream: true });
+        const streaming = rawPost(env.server.origin, CHAT, {
+          model: 'fake-gpt',
+          messages: 'long',
+          conv_uid: convUid,
+          stream: true,
+        });
         await waitFor(async () => (env.fake.chatRequests.length ? true : undefined));
         await waitFor(async () => {
-          const rows: { state: string }[] = await db.query(`SELECT state FROM conversations WHERE conv_uid = $1`, [convUid]);
+          const rows: { state: string }[] = await db.query(`SELECT state FROM conversations WHERE conv_uid = $1`, [
+            convUid,
+          ]);
           return rows[0]?.state === 'running' ? true : undefined;
         });
         const cancel = await request(other.origin).post(`${CHAT}/${convUid}/cancel`).set(AUTH);
@@ -474,14 +632,49 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     it('validates in the documented order with the documented codes, before any byte of a stream', async () => {
       // chat_param first, even when model and messages are missing too
       expectDualError(await post({ chat_mode: 'chat_app' }), 400, 'invalid_chat_param', 'chat_param');
-      expectDualError(await post({ chat_mode: 'chat_app', chat_param: 'x', messages: 'hi' }), 400, 'invalid_model', 'model');
+      expectDualError(
+        await post({ chat_mode: 'chat_app', chat_param: 'x', messages: 'hi' }),
+        400,
+        'invalid_model',
+        'model',
+      );
       expectDualError(await post({ model: 'fake-gpt', stream: true }), 400, 'invalid_messages', 'messages');
-      expectDualError(await post({ model: 'fake-gpt', messages: [], stream: true }), 400, 'invalid_messages', 'messages');
-      expectDualError(await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_flow', chat_param: 'x' }), 400, 'invalid_chat_mode', 'chat_mode');
-      expectDualError(await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_app', chat_param: 'no-such-app' }), 404, 'app_not_found', 'app_code');
-      expectDualError(await post({ model: 'no-such-model', messages: 'hi', stream: true }), 400, 'model_not_found', 'model');
-      expectDualError(await post({ model: 'fake-gpt', messages: 'hi', temperature: 'hot' }), 400, 'validation_error', 'temperature');
-      expectDualError(await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_app', chat_param: apps.empty }), 400, 'app_not_runnable', 'chat_param');
+      expectDualError(
+        await post({ model: 'fake-gpt', messages: [], stream: true }),
+        400,
+        'invalid_messages',
+        'messages',
+      );
+      expectDualError(
+        await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_flow', chat_param: 'x' }),
+        400,
+        'invalid_chat_mode',
+        'chat_mode',
+      );
+      expectDualError(
+        await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_app', chat_param: 'no-such-app' }),
+        404,
+        'app_not_found',
+        'app_code',
+      );
+      expectDualError(
+        await post({ model: 'no-such-model', messages: 'hi', stream: true }),
+        400,
+        'model_not_found',
+        'model',
+      );
+      expectDualError(
+        await post({ model: 'fake-gpt', messages: 'hi', temperature: 'hot' }),
+        400,
+        'validation_error',
+        'temperature',
+      );
+      expectDualError(
+        await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_app', chat_param: apps.empty }),
+        400,
+        'app_not_runnable',
+        'chat_param',
+      );
       expect(env.fake.chatRequests).toHaveLength(0);
     });
 
@@ -519,7 +712,9 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       const res = await post({ model: 'fake-gpt', messages: 'hi', stream: true });
       expect(res.status).toBe(200);
       const lines = dataLines(res.body);
-      expect(JSON.parse(lines[lines.length - 1])).toEqual({ error: expect.objectContaining({ code: 'upstream_error', type: 'server_error' }) });
+      expect(JSON.parse(lines[lines.length - 1])).toEqual({
+        error: expect.objectContaining({ code: 'upstream_error', type: 'server_error' }),
+      });
       expect(res.body.endsWith('data: [DONE]\n\n')).toBe(true);
       expect(contents(res.body).join('')).toBe('a b ');
     });
@@ -527,23 +722,36 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     it('lists the configured models in OpenAI shape', async () => {
       const res = await http.get('/api/v2/models').set(AUTH);
       expect(res.body.object).toBe('list');
-      expect(res.body.data.map((m: { id: string }) => m.id)).toEqual(expect.arrayContaining(['fake-gpt', 'backup-gpt']));
+      expect(res.body.data.map((m: { id: string }) => m.id)).toEqual(
+        expect.arrayContaining(['fake-gpt', 'backup-gpt']),
+      );
       const sdk = await openai.models.list();
       expect(sdk.data.map((m) => m.id)).toContain('fake-gpt');
     });
   });
 
   it('reports runs, LLM latency, time to first token, tokens and overhead in the metrics', async () => {
-    env.fake.setHandler(() => ({ text: 'metered answer', usage: { prompt_tokens: 11, completion_tokens: 2, total_tokens: 13 } }));
+    env.fake.setHandler(() => ({
+      text: 'metered answer',
+      usage: { prompt_tokens: 11, completion_tokens: 2, total_tokens: 13 },
+    }));
     await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'count me', stream: true });
     const text = (await http.get('/api/metrics').set(AUTH)).text;
     const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
-    expect(value(/^ensemble_chat_runs_total\{mode="chat_normal",outcome="complete"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^ensemble_chat_runs_total\{mode="chat_normal",outcome="complete"\} (\d+)/m)).toBeGreaterThanOrEqual(
+      1,
+    );
     expect(value(/^ensemble_chat_runs_total\{mode="chat_app",outcome="complete"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
-    expect(value(/^ensemble_chat_runs_total\{mode="chat_normal",outcome="cancelled"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^ensemble_chat_runs_total\{mode="chat_normal",outcome="cancelled"\} (\d+)/m)).toBeGreaterThanOrEqual(
+      1,
+    );
     expect(value(/^ensemble_llm_tokens_total\{model="fake-gpt",kind="input"\} (\d+)/m)).toBeGreaterThanOrEqual(11);
-    expect(value(/^ensemble_llm_call_duration_seconds_count\{model="fake-gpt",outcome="ok"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
-    expect(value(/^ensemble_llm_time_to_first_token_seconds_count\{model="fake-gpt"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(
+      value(/^ensemble_llm_call_duration_seconds_count\{model="fake-gpt",outcome="ok"\} (\d+)/m),
+    ).toBeGreaterThanOrEqual(1);
+    expect(value(/^ensemble_llm_time_to_first_token_seconds_count\{model="fake-gpt"\} (\d+)/m)).toBeGreaterThanOrEqual(
+      1,
+    );
     expect(value(/^ensemble_request_overhead_seconds_count\{mode="chat_app"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
     expect(value(/^ensemble_open_streams (\d+)/m)).toBe(0);
   });

@@ -6,7 +6,9 @@ import { AUTH, startTestServer, TestServer } from './support/server';
 /** Whether this machine's python3 has pydantic (.ci/run makes sure it has). */
 const havePydantic = spawnSync('python3', ['-c', 'import pydantic']).status === 0;
 if (!havePydantic) {
-  console.warn('python3 with pydantic not found: the DB-GPT client type check is skipped on this machine (.ci/run installs it).');
+  console.warn(
+    'python3 with pydantic not found: the DB-GPT client type check is skipped on this machine (.ci/run installs it).',
+  );
 }
 
 /** App bodies must validate against the types DB-GPT's Python client declares (the apps wire contract (README, Apps admin API)). */
@@ -46,12 +48,20 @@ if (!havePydantic) {
       { app_name: 'native', team_mode: 'native_app', team_context: { chat_scene: 'chat_normal' } },
     ];
     for (const body of bodies) expect((await http.post('/api/v2/serve/apps').set(AUTH).send(body)).status).toBe(201);
-    await http.post(`/api/v2/serve/apps/${(await http.get('/api/v2/serve/apps').set(AUTH)).body.data.app_list[0].app_code}/collect?user_code=u`).set(AUTH);
-    const list = (await http.get('/api/v2/serve/apps').query({ user_code: 'u', is_collected: 'true' }).set(AUTH)).body.data.app_list;
+    await http
+      .post(
+        `/api/v2/serve/apps/${(await http.get('/api/v2/serve/apps').set(AUTH)).body.data.app_list[0].app_code}/collect?user_code=u`,
+      )
+      .set(AUTH);
+    const list = (await http.get('/api/v2/serve/apps').query({ user_code: 'u', is_collected: 'true' }).set(AUTH)).body
+      .data.app_list;
     const all = (await http.get('/api/v2/serve/apps').set(AUTH)).body.data.app_list;
     const apps = [...all, ...list];
     expect(apps).toHaveLength(5);
-    const run = spawnSync('python3', [join(__dirname, 'python', 'validate_apps.py')], { input: JSON.stringify(apps), encoding: 'utf8' });
+    const run = spawnSync('python3', [join(__dirname, 'python', 'validate_apps.py')], {
+      input: JSON.stringify(apps),
+      encoding: 'utf8',
+    });
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe('validated 5 apps');
     expect(run.status).toBe(0);

@@ -9,7 +9,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { buildServer, CompiledServerBuild, REPO_ROOT, RunningProcess, runToExit, startCompiledServer } from './support/compiled-server';
+import {
+  buildServer,
+  CompiledServerBuild,
+  REPO_ROOT,
+  RunningProcess,
+  runToExit,
+  startCompiledServer,
+} from './support/compiled-server';
 import { API_KEY, AUTH } from './support/server';
 
 const BASE = '/api/v2/serve/apps';
@@ -43,7 +50,12 @@ describe('compiled server without DATABASE_URL (embedded PGlite)', () => {
   }, 30_000);
 
   it('refuses a bad setting before touching any database (exit 78)', async () => {
-    const { code, output } = await runToExit(build.main, { API_KEYS: API_KEY, DATA_DIR: dataDir, PORT: 'abc', DATABASE_URL: 'mysql://x' });
+    const { code, output } = await runToExit(build.main, {
+      API_KEYS: API_KEY,
+      DATA_DIR: dataDir,
+      PORT: 'abc',
+      DATABASE_URL: 'mysql://x',
+    });
     expect(code).toBe(78);
     expect(output).toContain('PORT must be an integer number (got "abc")');
     expect(output).toContain('DATABASE_URL must be a postgres:// or postgresql:// URL');
@@ -57,7 +69,10 @@ describe('compiled server without DATABASE_URL (embedded PGlite)', () => {
     const http = request(running.origin);
     const ready = await http.get('/api/ready');
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' }, migrations: { status: 'up' } } });
+    expect(ready.body).toMatchObject({
+      status: 'ok',
+      info: { database: { status: 'up' }, migrations: { status: 'up' } },
+    });
 
     const created = await http
       .post(BASE)
@@ -67,7 +82,9 @@ describe('compiled server without DATABASE_URL (embedded PGlite)', () => {
         app_name: 'embedded helper',
         team_mode: 'single_agent',
         icon: 'https://example.test/i.png',
-        details: [{ agent_name: 'Summarizer', llm_strategy: 'priority', llm_strategy_value: ['chatgpt_proxyllm', 'gpt-4o'] }],
+        details: [
+          { agent_name: 'Summarizer', llm_strategy: 'priority', llm_strategy_value: ['chatgpt_proxyllm', 'gpt-4o'] },
+        ],
       });
     expect(created.status).toBe(201);
     expect(created.body.data).toMatchObject({
@@ -95,7 +112,11 @@ describe('compiled server without DATABASE_URL (embedded PGlite)', () => {
     const http = request(running.origin);
     const read = await http.get(`${BASE}/embedded-1?user_code=alice`).set(AUTH);
     expect(read.status).toBe(200);
-    expect(read.body.data).toMatchObject({ app_name: 'embedded helper', is_collected: 'true', details: [{ agent_name: 'Summarizer' }] });
+    expect(read.body.data).toMatchObject({
+      app_name: 'embedded helper',
+      is_collected: 'true',
+      details: [{ agent_name: 'Summarizer' }],
+    });
 
     const list = await http.get(`${BASE}?page=1&page_size=10`).set(AUTH);
     expect(list.body.data).toMatchObject({ total_count: 1, total_page: 1, current_page: 1 });

@@ -35,7 +35,10 @@ describe('structured logs', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     const config = loadConfig({ API_KEYS: `${API_KEY},${OTHER_KEY}`, DATABASE_URL: db.url, LOG_LEVEL: 'debug' });
-    app = await createServer({ ...config, databaseUrl: db.url }, { logger: false, logDestination: { write: (s: string) => void raw.push(s) } });
+    app = await createServer(
+      { ...config, databaseUrl: db.url },
+      { logger: false, logDestination: { write: (s: string) => void raw.push(s) } },
+    );
     // Stands in for a controller or service that logs while serving a request (e.g. the chat module).
     app.use((req: { headers: Record<string, unknown> }, _res: unknown, next: () => void) => {
       if (req.headers['x-probe']) new Logger('Probe').log('serving a probed request');
@@ -51,7 +54,8 @@ describe('structured logs', () => {
 
   /** Lines once the access-log line of `reqId` has been written. */
   async function linesOf(reqId: string): Promise<Line[]> {
-    for (let i = 0; i < 50 && !lines().some((l) => l.reqId === reqId && l.res); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 50 && !lines().some((l) => l.reqId === reqId && l.res); i++)
+      await new Promise((r) => setTimeout(r, 10));
     return lines().filter((l) => l.reqId === reqId);
   }
 
@@ -71,7 +75,13 @@ describe('structured logs', () => {
     expect(res.headers['x-request-id']).toBe('log-test-1');
     const mine = await linesOf('log-test-1');
     expect(mine).toHaveLength(1);
-    expect(mine[0]).toMatchObject({ level: 'info', msg: 'request completed', route: APPS, req: { method: 'GET', url: APPS }, res: { statusCode: 200 } });
+    expect(mine[0]).toMatchObject({
+      level: 'info',
+      msg: 'request completed',
+      route: APPS,
+      req: { method: 'GET', url: APPS },
+      res: { statusCode: 200 },
+    });
 
     const gen = await request(origin).get(APPS).set(AUTH);
     const id = gen.headers['x-request-id'];
@@ -88,10 +98,19 @@ describe('structured logs', () => {
   });
 
   it('logs a body rejected before routing (413) with its request id, at warn', async () => {
-    await request(origin).post(APPS).set(AUTH).set('X-Request-Id', 'log-test-413').send({ x: 'y'.repeat(2 * 1024 * 1024) });
+    await request(origin)
+      .post(APPS)
+      .set(AUTH)
+      .set('X-Request-Id', 'log-test-413')
+      .send({ x: 'y'.repeat(2 * 1024 * 1024) });
     const mine = await linesOf('log-test-413');
     expect(mine).toHaveLength(1);
-    expect(mine[0]).toMatchObject({ level: 'warn', msg: 'request completed', route: 'unmatched', res: { statusCode: 413 } });
+    expect(mine[0]).toMatchObject({
+      level: 'warn',
+      msg: 'request completed',
+      route: 'unmatched',
+      res: { statusCode: 413 },
+    });
   });
 
   it('never prints Authorization, X-Api-Key, cookies or an API key anywhere in a line', async () => {
@@ -101,7 +120,10 @@ describe('structured logs', () => {
       .set('X-Api-Key', OTHER_KEY)
       .set('Cookie', 'session=cookie-secret-42')
       .set('X-Request-Id', 'log-test-secret');
-    await request(origin).get(APPS).set('Authorization', 'Bearer not-a-key-but-secret').set('X-Request-Id', 'log-test-wrong');
+    await request(origin)
+      .get(APPS)
+      .set('Authorization', 'Bearer not-a-key-but-secret')
+      .set('X-Request-Id', 'log-test-wrong');
     const [secret] = await linesOf('log-test-secret');
     const [wrong] = await linesOf('log-test-wrong');
     expect(secret.req!.headers.authorization).toBe('[REDACTED]');
@@ -111,6 +133,7 @@ describe('structured logs', () => {
     expect(wrong.req!.headers.authorization).toBe('[REDACTED]');
     expect(wrong.res!.statusCode).toBe(401);
     const all = raw.join('');
-    for (const s of [API_KEY, OTHER_KEY, 'cookie-secret-42', 'not-a-key-but-secret', 'Bearer ']) expect(all).not.toContain(s);
+    for (const s of [API_KEY, OTHER_KEY, 'cookie-secret-42', 'not-a-key-but-secret', 'Bearer '])
+      expect(all).not.toContain(s);
   });
 });

@@ -29,7 +29,10 @@ describe('two servers starting together on one fresh database', () => {
 
   it('both become ready and every migration is applied once', async () => {
     const url = databaseUrl(name);
-    const config = { ...loadConfig({ API_KEYS: API_KEY, DATABASE_URL: url, LOG_LEVEL: 'silent', DB_POOL_SIZE: '2' }), databaseUrl: url };
+    const config = {
+      ...loadConfig({ API_KEYS: API_KEY, DATABASE_URL: url, LOG_LEVEL: 'silent', DB_POOL_SIZE: '2' }),
+      databaseUrl: url,
+    };
     const started = await Promise.all(
       [0, 1].map(async () => {
         const app = await createServer(config, { logger: false });

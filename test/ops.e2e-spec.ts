@@ -13,7 +13,6 @@ const APPS = '/api/v2/serve/apps';
 const OTHER_KEY = 'second-key-9876543210';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-
 /** The value of one sample line, e.g. `http_requests_total{method="GET",...}`. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split('\n')) {
@@ -71,7 +70,9 @@ describe('metrics (GET /api/metrics)', () => {
     expect(sample(text, 'http_requests_total', { method: 'GET', route: 'unmatched', status: '404' })).toBe(1);
     expect(text).not.toContain('no-such-app');
     expect(sample(text, 'http_request_duration_seconds_count', { method: 'GET', route: APPS, status: '200' })).toBe(2);
-    expect(sample(text, 'http_request_duration_seconds_bucket', { method: 'GET', route: APPS, status: '200', le: '+Inf' })).toBe(2);
+    expect(
+      sample(text, 'http_request_duration_seconds_bucket', { method: 'GET', route: APPS, status: '200', le: '+Inf' }),
+    ).toBe(2);
     // Every metric of the chat pipeline is declared from the start, and the process defaults are there.
     for (const name of [
       'http_request_duration_seconds',
@@ -121,9 +122,15 @@ describe('metrics (GET /api/metrics)', () => {
     expect(sample(text, 'ensemble_chat_runs_total', { mode: 'chat_app', outcome: 'cancelled' })).toBe(1);
     expect(sample(text, 'ensemble_chat_runs_total', { mode: 'chat_normal', outcome: 'complete' })).toBe(1);
     expect(sample(text, 'ensemble_chat_runs_total', { mode: 'chat_normal', outcome: 'failed' })).toBeUndefined();
-    expect(sample(text, 'ensemble_llm_call_duration_seconds_count', { model: 'chatgpt_proxyllm', outcome: 'ok' })).toBe(1);
-    expect(sample(text, 'ensemble_llm_call_duration_seconds_sum', { model: 'chatgpt_proxyllm', outcome: 'ok' })).toBe(1.5);
-    expect(sample(text, 'ensemble_llm_call_duration_seconds_count', { model: 'chatgpt_proxyllm', outcome: 'error' })).toBe(1);
+    expect(sample(text, 'ensemble_llm_call_duration_seconds_count', { model: 'chatgpt_proxyllm', outcome: 'ok' })).toBe(
+      1,
+    );
+    expect(sample(text, 'ensemble_llm_call_duration_seconds_sum', { model: 'chatgpt_proxyllm', outcome: 'ok' })).toBe(
+      1.5,
+    );
+    expect(
+      sample(text, 'ensemble_llm_call_duration_seconds_count', { model: 'chatgpt_proxyllm', outcome: 'error' }),
+    ).toBe(1);
     expect(sample(text, 'ensemble_llm_time_to_first_token_seconds_count', { model: 'chatgpt_proxyllm' })).toBe(1);
     expect(sample(text, 'ensemble_llm_tokens_total', { model: 'chatgpt_proxyllm', kind: 'input' })).toBe(12);
     expect(sample(text, 'ensemble_llm_tokens_total', { model: 'chatgpt_proxyllm', kind: 'output' })).toBe(30);
@@ -237,7 +244,10 @@ describe('rate limiting (RATE_LIMIT_PER_MINUTE)', () => {
 
 describe('OpenAPI document (/api/docs-json)', () => {
   let server: TestServer;
-  let doc: { paths: Record<string, Record<string, { summary?: string; tags?: string[] }>>; components: { schemas: Record<string, unknown> } };
+  let doc: {
+    paths: Record<string, Record<string, { summary?: string; tags?: string[] }>>;
+    components: { schemas: Record<string, unknown> };
+  };
   beforeAll(async () => {
     server = await startTestServer();
     doc = (await request(server.origin).get('/api/docs-json')).body;

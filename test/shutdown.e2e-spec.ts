@@ -27,7 +27,12 @@ describe('graceful shutdown (SIGTERM to the compiled server)', () => {
     modelsFile = join(dir, 'models.json');
     writeFileSync(
       modelsFile,
-      JSON.stringify({ default: 'slow', models: [{ name: 'slow', provider: 'openai', model: 'm', base_url: fake.url, api_key_env: 'SHUTDOWN_FAKE_KEY' }] }),
+      JSON.stringify({
+        default: 'slow',
+        models: [
+          { name: 'slow', provider: 'openai', model: 'm', base_url: fake.url, api_key_env: 'SHUTDOWN_FAKE_KEY' },
+        ],
+      }),
     );
   }, 120_000);
   afterAll(async () => {
@@ -56,16 +61,20 @@ describe('graceful shutdown (SIGTERM to the compiled server)', () => {
     let firstChunk!: () => void;
     const first = new Promise<void>((r) => (firstChunk = r));
     const body = new Promise<string>((resolve, reject) => {
-      const req = httpRequest(`${origin}/api/v2/chat/completions`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' } }, (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          data += c;
-          if (data.includes('"content"')) firstChunk();
-        });
-        res.on('end', () => resolve(data));
-        res.on('error', reject);
-      });
+      const req = httpRequest(
+        `${origin}/api/v2/chat/completions`,
+        { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' } },
+        (res) => {
+          let data = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            data += c;
+            if (data.includes('"content"')) firstChunk();
+          });
+          res.on('end', () => resolve(data));
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(JSON.stringify({ model: 'slow', messages: 'tell me a long story', stream: true, conv_uid: convUid }));
     });
@@ -82,7 +91,10 @@ describe('graceful shutdown (SIGTERM to the compiled server)', () => {
     const client = new Client({ connectionString: db.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ state: string }>('SELECT state FROM conversation_runs WHERE conv_uid = $1', [convUid]);
+      const { rows } = await client.query<{ state: string }>(
+        'SELECT state FROM conversation_runs WHERE conv_uid = $1',
+        [convUid],
+      );
       return rows[0]?.state;
     } finally {
       await client.end();

@@ -19,7 +19,9 @@ describe('WriteBatcher', () => {
   /** One conversation row, as a run's first write inserts it. */
   const insert = (convUid: string) => {
     const s = new SqlStatement();
-    s.parts.push(`INSERT INTO conversations (conv_uid, chat_mode, title, state, turns) VALUES (${s.p(convUid)}, ${s.p('chat_normal')}, ${s.p('t')}, 'running', 1)`);
+    s.parts.push(
+      `INSERT INTO conversations (conv_uid, chat_mode, title, state, turns) VALUES (${s.p(convUid)}, ${s.p('chat_normal')}, ${s.p('t')}, 'running', 1)`,
+    );
     return s;
   };
   const count = async (ids: string[]) =>
@@ -70,7 +72,10 @@ describe('WriteBatcher', () => {
 
   it('fails only the bad write of a merged statement; the others land', async () => {
     const taken = randomUUID();
-    await pool.query(`INSERT INTO conversations (conv_uid, chat_mode, title, state, turns) VALUES ($1, 'chat_normal', 't', 'complete', 1)`, [taken]);
+    await pool.query(
+      `INSERT INTO conversations (conv_uid, chat_mode, title, state, turns) VALUES ($1, 'chat_normal', 't', 'complete', 1)`,
+      [taken],
+    );
     const ids = [randomUUID(), randomUUID(), taken, randomUUID(), randomUUID()];
     const b = batcher({ maxInFlight: 1 });
 

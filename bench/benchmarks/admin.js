@@ -20,7 +20,13 @@ const PATH = '/api/v2/serve/apps?page_size=20';
 function cannon(port, seconds) {
   return new Promise((resolve, reject) => {
     autocannon(
-      { url: `http://127.0.0.1:${port}${PATH}`, connections: CONNECTIONS, duration: seconds, headers: AUTH, pipelining: 1 },
+      {
+        url: `http://127.0.0.1:${port}${PATH}`,
+        connections: CONNECTIONS,
+        duration: seconds,
+        headers: AUTH,
+        pipelining: 1,
+      },
       (err, res) => (err ? reject(err) : resolve(res)),
     );
   });
@@ -59,7 +65,8 @@ async function run({ log, profile }) {
     const b = await httpGet(floor.port, PATH, AUTH);
     const same = a.status === 200 && b.status === 200 && a.body === b.body;
     const bytes = a.body.length;
-    if (!same) log(`warning: bodies differ (ensemble ${a.status} ${a.body.length} B, floor ${b.status} ${b.body.length} B)`);
+    if (!same)
+      log(`warning: bodies differ (ensemble ${a.status} ${a.body.length} B, floor ${b.status} ${b.body.length} B)`);
 
     log('warm-up');
     stack.markMeasured();
@@ -94,13 +101,25 @@ async function run({ log, profile }) {
     const f = agg('floor');
     const ratio = e.rps / f.rps;
     const bars = [
-          ['Ensemble ≥ 50% of the node:http + pg floor', `${e.rps.toFixed(0)} vs ${f.rps.toFixed(0)} req/s = ${(ratio * 100).toFixed(0)}%`, bar(ratio >= 0.5)],
-          ['errors', String(e.errors + f.errors), bar(e.errors + f.errors === 0)],
-        ];
+      [
+        'Ensemble ≥ 50% of the node:http + pg floor',
+        `${e.rps.toFixed(0)} vs ${f.rps.toFixed(0)} req/s = ${(ratio * 100).toFixed(0)}%`,
+        bar(ratio >= 0.5),
+      ],
+      ['errors', String(e.errors + f.errors), bar(e.errors + f.errors === 0)],
+    ];
     const body = [
       table(
         ['server', 'requests', 'errors', 'req/s', 'latency p50 ms', 'latency p99 ms', 'server CPU ms/req'],
-        [e, f].map((x) => [x.name === 'floor' ? 'node:http + pg floor' : 'Ensemble', x.total, x.errors, x.rps.toFixed(0), x.p50, x.p99, x.cpuPerReq.toFixed(2)]),
+        [e, f].map((x) => [
+          x.name === 'floor' ? 'node:http + pg floor' : 'Ensemble',
+          x.total,
+          x.errors,
+          x.rps.toFixed(0),
+          x.p50,
+          x.p99,
+          x.cpuPerReq.toFixed(2),
+        ]),
       ),
       '',
       `Same response body from both: ${same ? 'yes' : 'NO'} (${bytes} bytes).`,
@@ -110,7 +129,14 @@ async function run({ log, profile }) {
       table(['bar', 'figure', 'result'], bars),
     ].join('\n');
     const method = `Method: ${APPS} apps with 3 details each inserted by SQL (then ANALYZE); GET ${PATH} with the API key, autocannon ${CONNECTIONS} connections, ${ROUNDS} rounds of ${PHASE_S} s per server in alternating order after a 2 s warm-up each. The floor (bench/pg-floor.js, its own process, pg pool of 10 like Ensemble's default) runs the three statements Ensemble's AppsService.list() sends through TypeORM (page with LIMIT/OFFSET, COUNT, details of the page's apps; SQL copied from TypeORM's query log) and maps rows to the same JSON; the bodies are compared byte for byte. Server CPU from /proc.`;
-    return { title: 'Benchmark 5: admin reads (GET /api/v2/serve/apps)', method, body, profileDir: stack.profileDir, skipMs: stack.skipMs, bars };
+    return {
+      title: 'Benchmark 5: admin reads (GET /api/v2/serve/apps)',
+      method,
+      body,
+      profileDir: stack.profileDir,
+      skipMs: stack.skipMs,
+      bars,
+    };
   } finally {
     if (floor) await floor.stop();
     await stack.stop();

@@ -85,7 +85,17 @@ async function run({ log, profile }) {
       const s = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, summary(v)]));
       figures[mode] = s;
       for (const k of ['direct', 'proxy', 'ensemble']) {
-        rows.push([mode, k, s[k].n, s[k].errors, s[k].ttft50, s[k].ttft99, s[k].ttlt50, s[k].ttlt99, cpu[mode]?.[k] ? (cpu[mode][k] / s[k].n).toFixed(2) : '–']);
+        rows.push([
+          mode,
+          k,
+          s[k].n,
+          s[k].errors,
+          s[k].ttft50,
+          s[k].ttft99,
+          s[k].ttlt50,
+          s[k].ttlt99,
+          cpu[mode]?.[k] ? (cpu[mode][k] / s[k].n).toFixed(2) : '–',
+        ]);
       }
       for (const k of ['proxy', 'ensemble']) {
         added.push([
@@ -104,17 +114,30 @@ async function run({ log, profile }) {
     const ensAdded64 = c64.ensemble.ttft50 - c64.direct.ttft50;
     const ratio64 = ensAdded64 / proxyAdded64;
     const errors = Object.values(figures).reduce((s, f) => s + f.direct.errors + f.proxy.errors + f.ensemble.errors, 0);
-    const firstError = Object.values(figures).flatMap((f) => [f.direct, f.proxy, f.ensemble]).find((x) => x.firstError)?.firstError;
+    const firstError = Object.values(figures)
+      .flatMap((f) => [f.direct, f.proxy, f.ensemble])
+      .find((x) => x.firstError)?.firstError;
 
     const bars = [
-          ['sequential: Ensemble added TTFT p50 ≤ 1 ms', `${seqAdded.toFixed(2)} ms (proxy ${(figures.sequential.proxy.ttft50 - figures.sequential.direct.ttft50).toFixed(2)} ms)`, bar(seqAdded <= 1)],
-          ['64 concurrent: Ensemble added TTFT p50 ≤ 1.5× proxy', `${ensAdded64.toFixed(2)} ms vs ${proxyAdded64.toFixed(2)} ms = ${ratio64.toFixed(2)}×`, bar(ratio64 <= 1.5 || ensAdded64 <= proxyAdded64)],
-          ['errors', String(errors) + (firstError ? ` (first: ${firstError})` : ''), bar(errors === 0)],
-        ];
+      [
+        'sequential: Ensemble added TTFT p50 ≤ 1 ms',
+        `${seqAdded.toFixed(2)} ms (proxy ${(figures.sequential.proxy.ttft50 - figures.sequential.direct.ttft50).toFixed(2)} ms)`,
+        bar(seqAdded <= 1),
+      ],
+      [
+        '64 concurrent: Ensemble added TTFT p50 ≤ 1.5× proxy',
+        `${ensAdded64.toFixed(2)} ms vs ${proxyAdded64.toFixed(2)} ms = ${ratio64.toFixed(2)}×`,
+        bar(ratio64 <= 1.5 || ensAdded64 <= proxyAdded64),
+      ],
+      ['errors', String(errors) + (firstError ? ` (first: ${firstError})` : ''), bar(errors === 0)],
+    ];
     const body = [
       '### Measured (ms)',
       '',
-      table(['mode', 'path', 'streams', 'errors', 'TTFT p50', 'TTFT p99', 'TTLT p50', 'TTLT p99', 'relay CPU ms/stream'], rows),
+      table(
+        ['mode', 'path', 'streams', 'errors', 'TTFT p50', 'TTFT p99', 'TTLT p50', 'TTLT p99', 'relay CPU ms/stream'],
+        rows,
+      ),
       '',
       '### Added over direct (ms)',
       '',
@@ -125,7 +148,14 @@ async function run({ log, profile }) {
       table(['bar', 'figure', 'result'], bars),
     ].join('\n');
     const method = `Method: fake upstream replies ${FAKE.tokens} tokens, ${FAKE.firstTokenDelayMs} ms before the first, ${FAKE.tokenDelayMs} ms between tokens (timer-driven, so direct TTLT includes timer granularity). Requests: chat_normal, \`stream: true\`, \`stream_options.include_usage\`, one user message; Ensemble gets \`model: fake-gpt\` and an API key, a new conversation per request (its default). Warm-up 30 sequential + 128 at 64 concurrent per target, not recorded. Sequential: ${SEQ} streams per target, interleaved one by one (rotating order). Concurrent: ${ROUNDS} rounds per level (order direct→proxy→Ensemble, then reversed), ${CONC.map((x) => `${x.perRound} streams at ${x.c}`).join(', ')} per round and target; keep-alive agent with as many sockets as streams.`;
-    return { title: 'Benchmark 1: added latency (chat_normal stream)', method, body, profileDir: stack.profileDir, skipMs: stack.skipMs, bars };
+    return {
+      title: 'Benchmark 1: added latency (chat_normal stream)',
+      method,
+      body,
+      profileDir: stack.profileDir,
+      skipMs: stack.skipMs,
+      bars,
+    };
   } finally {
     await stack.stop();
   }

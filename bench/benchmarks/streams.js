@@ -136,7 +136,10 @@ async function hold({ stack, target, pid, n, log, probeFn, metrics }) {
     heldProbe,
     loopLag,
     heapPerStreamKiB: loopLag && idleMetrics ? (loopLag.heapKiB - idleMetrics.heapKiB) / n : NaN,
-    ttft50: percentile(results.map((r) => r.ttft), 50),
+    ttft50: percentile(
+      results.map((r) => r.ttft),
+      50,
+    ),
   };
 }
 
@@ -197,12 +200,43 @@ async function run({ log, profile }) {
   const worst = Math.max(...figures.filter((f) => f.target === 'ensemble').map((f) => f.perStreamKiB));
   const errors = figures.reduce((s, f) => s + f.errors, 0);
   const bars = [
-        [`${e5000?.n ?? '?'} streams held by Ensemble, 0 errors`, `${e5000?.opened}/${e5000?.n} open, ${e5000?.errors} errors${e5000?.firstError ? ` (first: ${e5000.firstError})` : ''}`, bar(e5000 && e5000.opened === e5000.n && e5000.errors === 0 && e5000.n >= 5000)],
-        ['≤ 64 KB RSS per open stream (Ensemble)', `${worst.toFixed(1)} KiB (proxy ${Math.max(...figures.filter((f) => f.target === 'proxy').map((f) => f.perStreamKiB)).toFixed(1)} KiB)`, bar(worst <= 64)],
-        ['errors (all)', String(errors) + (figures.find((f) => f.firstError)?.firstError ? ` (first: ${figures.find((f) => f.firstError).firstError})` : ''), bar(errors === 0)],
-      ];
+    [
+      `${e5000?.n ?? '?'} streams held by Ensemble, 0 errors`,
+      `${e5000?.opened}/${e5000?.n} open, ${e5000?.errors} errors${e5000?.firstError ? ` (first: ${e5000.firstError})` : ''}`,
+      bar(e5000 && e5000.opened === e5000.n && e5000.errors === 0 && e5000.n >= 5000),
+    ],
+    [
+      '≤ 64 KB RSS per open stream (Ensemble)',
+      `${worst.toFixed(1)} KiB (proxy ${Math.max(...figures.filter((f) => f.target === 'proxy').map((f) => f.perStreamKiB)).toFixed(1)} KiB)`,
+      bar(worst <= 64),
+    ],
+    [
+      'errors (all)',
+      String(errors) +
+        (figures.find((f) => f.firstError)?.firstError
+          ? ` (first: ${figures.find((f) => f.firstError).firstError})`
+          : ''),
+      bar(errors === 0),
+    ],
+  ];
   const body = [
-    table(['N', 'path', 'open', 'errors', 'ramp s', 'RSS idle MiB', 'RSS held MiB', 'RSS KiB/stream', 'JS heap used KiB/stream', 'probe p50 ms idle / held', 'loop lag p50/p99/max ms (held)', 'drain s'], rows),
+    table(
+      [
+        'N',
+        'path',
+        'open',
+        'errors',
+        'ramp s',
+        'RSS idle MiB',
+        'RSS held MiB',
+        'RSS KiB/stream',
+        'JS heap used KiB/stream',
+        'probe p50 ms idle / held',
+        'loop lag p50/p99/max ms (held)',
+        'drain s',
+      ],
+      rows,
+    ),
     '',
     '### Bars',
     '',

@@ -36,14 +36,36 @@ const INPUT = 'Compare three ways to cache HTTP responses and recommend one.';
 async function run({ log, profile }) {
   const stack = await startStack('team', { proxy: false, profile });
   try {
-    await stack.fakeCtl.config({ tokens: ANSWER_TOKENS, answerTokens: ANSWER_TOKENS, firstTokenDelayMs: 0, tokenDelayMs: 0, hold: false, planSteps: 3 });
+    await stack.fakeCtl.config({
+      tokens: ANSWER_TOKENS,
+      answerTokens: ANSWER_TOKENS,
+      firstTokenDelayMs: 0,
+      tokenDelayMs: 0,
+      hold: false,
+      planSteps: 3,
+    });
     const port = stack.ensemble.port;
-    const created = await httpJson(port, 'POST', '/api/v2/serve/apps', { app_name: 'bench auto_plan', team_mode: 'auto_plan', details: [{ agent_name: 'AI Assistant' }] }, AUTH);
+    const created = await httpJson(
+      port,
+      'POST',
+      '/api/v2/serve/apps',
+      { app_name: 'bench auto_plan', team_mode: 'auto_plan', details: [{ agent_name: 'AI Assistant' }] },
+      AUTH,
+    );
     if (created.status !== 201) throw new Error(`creating the app: ${created.status} ${created.text}`);
     const appCode = created.json.data.app_code;
-    const reqBody = (convUid) => JSON.stringify({ model: 'fake-gpt', messages: [{ role: 'user', content: INPUT }], stream: true, chat_mode: 'chat_app', chat_param: appCode, ...(convUid ? { conv_uid: convUid } : {}) });
+    const reqBody = (convUid) =>
+      JSON.stringify({
+        model: 'fake-gpt',
+        messages: [{ role: 'user', content: INPUT }],
+        stream: true,
+        chat_mode: 'chat_app',
+        chat_param: appCode,
+        ...(convUid ? { conv_uid: convUid } : {}),
+      });
     const agent = makeAgent(RATE.concurrency);
-    const oneRun = (convUid) => stream({ port, path: '/api/v2/chat/completions', headers: AUTH, body: reqBody(convUid), agent });
+    const oneRun = (convUid) =>
+      stream({ port, path: '/api/v2/chat/completions', headers: AUTH, body: reqBody(convUid), agent });
 
     /** One measured run: wall, Σ upstream, outside. */
     const measured = async (convUid) => {
@@ -59,7 +81,20 @@ async function run({ log, profile }) {
     const direct = async (steps) => {
       const t0 = performance.now();
       const call = (system, user) =>
-        stream({ port: stack.fake.port, path: '/v1/chat/completions', agent: directAgent, body: { model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'system', content: system }, { role: 'user', content: user }] } });
+        stream({
+          port: stack.fake.port,
+          path: '/v1/chat/completions',
+          agent: directAgent,
+          body: {
+            model: 'gpt-4o-mini',
+            stream: true,
+            stream_options: { include_usage: true },
+            messages: [
+              { role: 'system', content: system },
+              { role: 'user', content: user },
+            ],
+          },
+        });
       await call('You are the Planner. Reply with a JSON array like [{"serial_number": 1, ...}]', INPUT);
       for (let i = 1; i <= steps; i++) await call('You are AI Assistant.', `step ${i}: ${INPUT}`);
       await call('You are the Summarizer.', INPUT);
@@ -75,11 +110,26 @@ async function run({ log, profile }) {
         n: runs.length,
         errors: runs.length - ok.length,
         firstError: runs.find((r) => !r.ok)?.error,
-        calls: percentile(ok.map((r) => r.calls), 50),
-        wall50: percentile(ok.map((r) => r.wall), 50),
-        llm50: percentile(ok.map((r) => r.llm), 50),
-        out50: percentile(ok.map((r) => r.outside), 50),
-        out99: percentile(ok.map((r) => r.outside), 99),
+        calls: percentile(
+          ok.map((r) => r.calls),
+          50,
+        ),
+        wall50: percentile(
+          ok.map((r) => r.wall),
+          50,
+        ),
+        llm50: percentile(
+          ok.map((r) => r.llm),
+          50,
+        ),
+        out50: percentile(
+          ok.map((r) => r.outside),
+          50,
+        ),
+        out99: percentile(
+          ok.map((r) => r.outside),
+          99,
+        ),
       };
     };
     const directSeries = async (steps, n) => {
@@ -136,7 +186,14 @@ async function run({ log, profile }) {
          FROM generate_series(1, $4::int) k, generate_series(1, $3::int) t`,
         [prefix, appCode, turns, HISTORY_RUNS],
       );
-      histRows.push({ turns, s: await series(`${turns} turns`, HISTORY_RUNS, Array.from({ length: HISTORY_RUNS }, (_, i) => `${prefix}${i + 1}`)) });
+      histRows.push({
+        turns,
+        s: await series(
+          `${turns} turns`,
+          HISTORY_RUNS,
+          Array.from({ length: HISTORY_RUNS }, (_, i) => `${prefix}${i + 1}`),
+        ),
+      });
     }
     agent.destroy();
     directAgent.destroy();
@@ -160,29 +217,67 @@ async function run({ log, profile }) {
     const linearHistory = perTurn500 <= 2 * Math.max(perTurn50, TURN_SLOPE_FLOOR_MS);
 
     const bars = [
-          ['3 steps: ≤ 15 ms p50 outside the LLM', `${main.out50.toFixed(2)} ms (p99 ${main.out99.toFixed(2)} ms)`, bar(main.out50 <= 15)],
-          ['linear in steps', `${perStepLow.toFixed(2)} → ${perStepHigh.toFixed(2)} ms per step`, bar(linearSteps)],
-          ['linear in history', `${perTurn50.toFixed(3)} → ${perTurn500.toFixed(3)} ms per replayed turn`, bar(linearHistory)],
-          ['errors', String(errors) + (firstError ? ` (first: ${firstError})` : ''), bar(errors === 0)],
-        ];
+      [
+        '3 steps: ≤ 15 ms p50 outside the LLM',
+        `${main.out50.toFixed(2)} ms (p99 ${main.out99.toFixed(2)} ms)`,
+        bar(main.out50 <= 15),
+      ],
+      ['linear in steps', `${perStepLow.toFixed(2)} → ${perStepHigh.toFixed(2)} ms per step`, bar(linearSteps)],
+      [
+        'linear in history',
+        `${perTurn50.toFixed(3)} → ${perTurn500.toFixed(3)} ms per replayed turn`,
+        bar(linearHistory),
+      ],
+      ['errors', String(errors) + (firstError ? ` (first: ${firstError})` : ''), bar(errors === 0)],
+    ];
     const body = [
       '### Runs',
       '',
       table(
-        ['series', 'runs', 'errors', 'LLM calls', 'wall p50 ms', 'Σ upstream p50 ms', 'outside LLM p50 ms', 'outside LLM p99 ms', 'direct calls p50 ms', 'wall − direct ms'],
         [
-          ...stepRows.map(({ steps, s, direct: d }) => [s.label, s.n, s.errors, s.calls, s.wall50, s.llm50, s.out50, s.out99, d, s.wall50 - d]),
-          ...histRows.filter((r) => r.turns > 0).map(({ s }) => [s.label, s.n, s.errors, s.calls, s.wall50, s.llm50, s.out50, s.out99, '–', '–']),
+          'series',
+          'runs',
+          'errors',
+          'LLM calls',
+          'wall p50 ms',
+          'Σ upstream p50 ms',
+          'outside LLM p50 ms',
+          'outside LLM p99 ms',
+          'direct calls p50 ms',
+          'wall − direct ms',
+        ],
+        [
+          ...stepRows.map(({ steps, s, direct: d }) => [
+            s.label,
+            s.n,
+            s.errors,
+            s.calls,
+            s.wall50,
+            s.llm50,
+            s.out50,
+            s.out99,
+            d,
+            s.wall50 - d,
+          ]),
+          ...histRows
+            .filter((r) => r.turns > 0)
+            .map(({ s }) => [s.label, s.n, s.errors, s.calls, s.wall50, s.llm50, s.out50, s.out99, '–', '–']),
         ],
       ),
       '',
       table(
         ['throughput', 'figure'],
         [
-          [`3-step runs/s at ${RATE.concurrency} concurrent`, `${runsPerSec.toFixed(1)} (${rate.results.length} runs, ${rateErrors} errors)`],
+          [
+            `3-step runs/s at ${RATE.concurrency} concurrent`,
+            `${runsPerSec.toFixed(1)} (${rate.results.length} runs, ${rateErrors} errors)`,
+          ],
           ['Ensemble CPU per 3-step run', `${cpuPerRun.toFixed(1)} ms`],
           ['outside-LLM cost per extra step (1→5, 5→20)', `${perStepLow.toFixed(2)} ms, ${perStepHigh.toFixed(2)} ms`],
-          ['outside-LLM cost per turn of history (0→50, 0→500 of which 100 replayed)', `${perTurn50.toFixed(3)} ms, ${perTurn500.toFixed(3)} ms`],
+          [
+            'outside-LLM cost per turn of history (0→50, 0→500 of which 100 replayed)',
+            `${perTurn50.toFixed(3)} ms, ${perTurn500.toFixed(3)} ms`,
+          ],
         ],
       ),
       '',
@@ -191,7 +286,14 @@ async function run({ log, profile }) {
       table(['bar', 'figure', 'result'], bars),
     ].join('\n');
     const method = `Method: app created through POST /api/v2/serve/apps (auto_plan, one detail "AI Assistant"); a plan of N steps for "AI Assistant" with no dependencies, so a run makes N+2 LLM calls (Planner, N steps, the Summarizer's final answer). Instant upstream: each reply (${ANSWER_TOKENS} tokens, or the plan JSON in 8-character chunks) in one write. chat_app, \`stream: true\`, vis on, incremental. Sequential runs (${MAIN_RUNS} for 3 steps, ${SCALE_RUNS} per other step series, ${HISTORY_RUNS} per history series, ${WARM_RUNS} warm-up runs first): outside LLM = wall (request written → [DONE], so every Postgres write of the run is included: [DONE] goes out after the recorder's flush) − Σ durations the fake measured for the run's upstream requests (arrival → response end). "direct calls" = the same N+2 streamed requests sent straight to the fake one after another by the client (median of 8–20). History: conversations of 50 or 500 completed turns inserted by SQL (one conversation per run, so history does not grow during a series); Ensemble replays at most the last 100 turns (MAX_HISTORY_TURNS in conversations.service.ts). Linear: the per-step (per-replayed-turn) cost of the larger series at most 2× that of the smaller one, slopes under the resolution of a difference of two p50s (about 1 ms: ${STEP_SLOPE_FLOOR_MS} ms per step, ${TURN_SLOPE_FLOOR_MS} ms per turn) counted as that resolution. runs/s: ${RATE.concurrency} concurrent clients for ${RATE.maxMs / 1000} s (bounded by ${RATE.total} runs).`;
-    return { title: 'Benchmark 3: team runs (auto_plan, instant upstream)', method, body, profileDir: stack.profileDir, skipMs: stack.skipMs, bars };
+    return {
+      title: 'Benchmark 3: team runs (auto_plan, instant upstream)',
+      method,
+      body,
+      profileDir: stack.profileDir,
+      skipMs: stack.skipMs,
+      bars,
+    };
   } finally {
     await stack.stop();
   }

@@ -19,7 +19,13 @@ const PHASE_MS = Number(process.env.BENCH_PHASE_MS || 4000);
 async function run({ log, profile }) {
   const stack = await startStack('throughput', { profile });
   try {
-    await stack.fakeCtl.config({ tokens: TOKENS, tokenText: 'tok ', firstTokenDelayMs: 0, tokenDelayMs: 0, hold: false });
+    await stack.fakeCtl.config({
+      tokens: TOKENS,
+      tokenText: 'tok ',
+      firstTokenDelayMs: 0,
+      tokenDelayMs: 0,
+      hold: false,
+    });
     const targets = streamTargets(stack);
     const order = [targets.direct, targets.proxy, targets.ensemble];
     const pids = { direct: undefined, proxy: stack.proxy.pid, ensemble: stack.ensemble.pid };
@@ -40,9 +46,17 @@ async function run({ log, profile }) {
         for (const t of seq) {
           log(`${c} concurrent, round ${r + 1}: ${t.name}`);
           const agent = makeAgent(c);
-          const cpu0 = { fake: cpuMs(stack.fake.pid), mid: pids[t.name] ? cpuMs(pids[t.name]) : 0, client: selfCpuMs() };
+          const cpu0 = {
+            fake: cpuMs(stack.fake.pid),
+            mid: pids[t.name] ? cpuMs(pids[t.name]) : 0,
+            client: selfCpuMs(),
+          };
           const out = await runConcurrent({ concurrency: c, total: c * 400, maxMs: PHASE_MS, fn: () => one(t, agent) });
-          const cpu1 = { fake: cpuMs(stack.fake.pid), mid: pids[t.name] ? cpuMs(pids[t.name]) : 0, client: selfCpuMs() };
+          const cpu1 = {
+            fake: cpuMs(stack.fake.pid),
+            mid: pids[t.name] ? cpuMs(pids[t.name]) : 0,
+            client: selfCpuMs(),
+          };
           agent.destroy();
           const key = `${c}|${t.name}`;
           const a = (acc[key] ??= { c, name: t.name, results: [], wallMs: 0, fakeCpu: 0, midCpu: 0, clientCpu: 0 });
@@ -79,18 +93,43 @@ async function run({ log, profile }) {
     }
     const bars = LEVELS.map((c) => {
       const ratio = rates[`${c}|ensemble`] / rates[`${c}|proxy`];
-      return [`${c} concurrent: Ensemble ≥ 70% of proxy`, `${Math.round(rates[`${c}|ensemble`])} vs ${Math.round(rates[`${c}|proxy`])} chunks/s = ${(ratio * 100).toFixed(0)}% (direct ${Math.round(rates[`${c}|direct`])})`, bar(ratio >= 0.7)];
+      return [
+        `${c} concurrent: Ensemble ≥ 70% of proxy`,
+        `${Math.round(rates[`${c}|ensemble`])} vs ${Math.round(rates[`${c}|proxy`])} chunks/s = ${(ratio * 100).toFixed(0)}% (direct ${Math.round(rates[`${c}|direct`])})`,
+        bar(ratio >= 0.7),
+      ];
     });
     bars.push(['errors', String(errors) + (firstError ? ` (first: ${firstError})` : ''), bar(errors === 0)]);
     const body = [
-      table(['concurrent', 'path', 'streams', 'errors', 'chunks/s', 'streams/s', 'relay CPU µs/chunk', 'fake CPU µs/chunk', 'client CPU µs/chunk', 'TTLT p50 ms'], rows),
+      table(
+        [
+          'concurrent',
+          'path',
+          'streams',
+          'errors',
+          'chunks/s',
+          'streams/s',
+          'relay CPU µs/chunk',
+          'fake CPU µs/chunk',
+          'client CPU µs/chunk',
+          'TTLT p50 ms',
+        ],
+        rows,
+      ),
       '',
       '### Bars',
       '',
       table(['bar', 'figure', 'result'], bars),
     ].join('\n');
     const method = `Method: instant upstream (the fake writes all ${TOKENS} content chunks of a reply, finish, usage and [DONE] in one write); chat_normal streams as in benchmark 1. Per level: ${ROUNDS} rounds (direct→proxy→Ensemble, then reversed), each phase ${PHASE_MS / 1000} s (bounded also by ${'c×400'} streams), new keep-alive agent per phase; warm-up 256 streams at 64 per target. chunks/s = content chunks received by the client / phase wall time. CPU per chunk from /proc/<pid>/stat (utime+stime) of the relay (proxy or Ensemble), the fake, and the client process.`;
-    return { title: 'Benchmark 2: throughput (instant upstream)', method, body, profileDir: stack.profileDir, skipMs: stack.skipMs, bars };
+    return {
+      title: 'Benchmark 2: throughput (instant upstream)',
+      method,
+      body,
+      profileDir: stack.profileDir,
+      skipMs: stack.skipMs,
+      bars,
+    };
   } finally {
     await stack.stop();
   }

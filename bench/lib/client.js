@@ -9,7 +9,13 @@ const http = require('node:http');
 const { performance } = require('node:perf_hooks');
 
 function makeAgent(sockets) {
-  return new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, keepAliveMsecs: 1000, scheduling: 'fifo' });
+  return new http.Agent({
+    keepAlive: true,
+    maxSockets: sockets,
+    maxFreeSockets: sockets,
+    keepAliveMsecs: 1000,
+    scheduling: 'fifo',
+  });
 }
 
 const CONTENT = '"content":"';
@@ -44,7 +50,12 @@ function stream({ port, path, headers = {}, body, agent, onFirst, timeoutMs = 12
         path,
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), accept: 'text/event-stream', ...headers },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(data),
+          accept: 'text/event-stream',
+          ...headers,
+        },
       },
       (res) => {
         status = res.statusCode;
@@ -131,10 +142,22 @@ function summary(results) {
     n: results.length,
     errors: results.length - ok.length,
     firstError: results.find((r) => !r.ok)?.error,
-    ttft50: percentile(ok.map((r) => r.ttft), 50),
-    ttft99: percentile(ok.map((r) => r.ttft), 99),
-    ttlt50: percentile(ok.map((r) => r.ttlt), 50),
-    ttlt99: percentile(ok.map((r) => r.ttlt), 99),
+    ttft50: percentile(
+      ok.map((r) => r.ttft),
+      50,
+    ),
+    ttft99: percentile(
+      ok.map((r) => r.ttft),
+      99,
+    ),
+    ttlt50: percentile(
+      ok.map((r) => r.ttlt),
+      50,
+    ),
+    ttlt99: percentile(
+      ok.map((r) => r.ttlt),
+      99,
+    ),
     chunks: ok.reduce((s, r) => s + r.chunks, 0),
   };
 }

@@ -2,7 +2,8 @@
 /** A fresh database per benchmark on the local Postgres (or BENCH_DATABASE_URL / TEST_DATABASE_URL's server), dropped at the end. */
 const { Client } = require('pg');
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN_URL =
+  process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 let counter = 0;
 const created = new Set();
 
@@ -69,7 +70,9 @@ async function checkpoint() {
 
 /** Server settings that shape write cost (reported with the results). */
 async function settings() {
-  const r = await admin(`SELECT name, setting FROM pg_settings WHERE name IN ('server_version', 'synchronous_commit', 'fsync', 'max_connections', 'shared_buffers')`);
+  const r = await admin(
+    `SELECT name, setting FROM pg_settings WHERE name IN ('server_version', 'synchronous_commit', 'fsync', 'max_connections', 'shared_buffers')`,
+  );
   return Object.fromEntries(r.rows.map((x) => [x.name, x.setting]));
 }
 

@@ -106,8 +106,14 @@ function startScript(name, script, env = {}, nodeArgs = []) {
 }
 
 const startFake = () => startScript('fake-upstream', join(ROOT, 'bench', 'fake-upstream.js'));
-const startProxy = (upstreamPort) => startScript('proxy', join(ROOT, 'bench', 'proxy.js'), { UPSTREAM_PORT: String(upstreamPort) });
-const startFloor = (databaseUrl, apiKey) => startScript('pg-floor', join(ROOT, 'bench', 'pg-floor.js'), { DATABASE_URL: databaseUrl, API_KEY: apiKey, DB_POOL_SIZE: '10' });
+const startProxy = (upstreamPort) =>
+  startScript('proxy', join(ROOT, 'bench', 'proxy.js'), { UPSTREAM_PORT: String(upstreamPort) });
+const startFloor = (databaseUrl, apiKey) =>
+  startScript('pg-floor', join(ROOT, 'bench', 'pg-floor.js'), {
+    DATABASE_URL: databaseUrl,
+    API_KEY: apiKey,
+    DB_POOL_SIZE: '10',
+  });
 
 /** Writes a models file pointing `fake-gpt` at the fake upstream; the key is read from `api_key_env`. */
 function modelsFile(fakePort) {
@@ -116,7 +122,15 @@ function modelsFile(fakePort) {
     file,
     JSON.stringify({
       default: 'fake-gpt',
-      models: [{ name: 'fake-gpt', provider: 'openai', model: 'gpt-4o-mini', base_url: `http://127.0.0.1:${fakePort}/v1`, api_key_env: 'BENCH_FAKE_UPSTREAM_KEY' }],
+      models: [
+        {
+          name: 'fake-gpt',
+          provider: 'openai',
+          model: 'gpt-4o-mini',
+          base_url: `http://127.0.0.1:${fakePort}/v1`,
+          api_key_env: 'BENCH_FAKE_UPSTREAM_KEY',
+        },
+      ],
     }),
   );
   return file;
@@ -130,9 +144,11 @@ async function startEnsemble({ databaseUrl, fakePort, apiKey, env = {}, profileD
   const port = await freePort();
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   // Extra node flags for the server, e.g. BENCH_SERVER_NODE_ARGS=--trace-gc (diagnosis only).
-  if (process.env.BENCH_SERVER_NODE_ARGS) nodeArgs.push(...process.env.BENCH_SERVER_NODE_ARGS.split(/\s+/).filter(Boolean));
+  if (process.env.BENCH_SERVER_NODE_ARGS)
+    nodeArgs.push(...process.env.BENCH_SERVER_NODE_ARGS.split(/\s+/).filter(Boolean));
   const childEnv = { ...process.env };
-  for (const k of ['DATABASE_URL', 'API_KEYS', 'MODELS_FILE', 'PORT', 'HOST', 'ENSEMBLE_INSECURE_NO_AUTH']) delete childEnv[k];
+  for (const k of ['DATABASE_URL', 'API_KEYS', 'MODELS_FILE', 'PORT', 'HOST', 'ENSEMBLE_INSECURE_NO_AUTH'])
+    delete childEnv[k];
   const child = spawn(process.execPath, [...nodeArgs, MAIN], {
     cwd: ROOT,
     env: {
@@ -154,7 +170,8 @@ async function startEnsemble({ databaseUrl, fakePort, apiKey, env = {}, profileD
   const proc = track(child, 'ensemble');
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`Ensemble exited (${child.exitCode}) before answering:\n${proc.output()}`);
+    if (child.exitCode !== null)
+      throw new Error(`Ensemble exited (${child.exitCode}) before answering:\n${proc.output()}`);
     try {
       const r = await httpGet(port, '/api/health');
       if (r.status === 200) break;
@@ -188,7 +205,14 @@ function httpJson(port, method, path, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? '' : JSON.stringify(body);
     const req = http.request(
-      { host: '127.0.0.1', port, path, method, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers } },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method,
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -229,20 +253,39 @@ function selfCpuMs() {
 }
 
 async function stopAll() {
-  await Promise.all([...children].map((c) => {
-    if (c.exitCode !== null || c.signalCode !== null) return undefined;
-    c.kill('SIGTERM');
-    return new Promise((r) => {
-      const t = setTimeout(() => {
-        c.kill('SIGKILL');
-        r();
-      }, 15_000);
-      c.once('exit', () => {
-        clearTimeout(t);
-        r();
+  await Promise.all(
+    [...children].map((c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return undefined;
+      c.kill('SIGTERM');
+      return new Promise((r) => {
+        const t = setTimeout(() => {
+          c.kill('SIGKILL');
+          r();
+        }, 15_000);
+        c.once('exit', () => {
+          clearTimeout(t);
+          r();
+        });
       });
-    });
-  }));
+    }),
+  );
 }
 
-module.exports = { ROOT, TMP, MAIN, sleep, freePort, ensureBuild, startFake, startProxy, startFloor, startEnsemble, httpGet, httpJson, rssKiB, cpuMs, selfCpuMs, stopAll };
+module.exports = {
+  ROOT,
+  TMP,
+  MAIN,
+  sleep,
+  freePort,
+  ensureBuild,
+  startFake,
+  startProxy,
+  startFloor,
+  startEnsemble,
+  httpGet,
+  httpJson,
+  rssKiB,
+  cpuMs,
+  selfCpuMs,
+  stopAll,
+};

@@ -46,8 +46,14 @@ function table(columns, rows) {
 
 function gitRev() {
   try {
-    const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: join(__dirname, '..', '..'), encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'libs'], { cwd: join(__dirname, '..', '..'), encoding: 'utf8' }).trim();
+    const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: join(__dirname, '..', '..'),
+      encoding: 'utf8',
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'libs'], {
+      cwd: join(__dirname, '..', '..'),
+      encoding: 'utf8',
+    }).trim();
     return dirty ? `${rev} + uncommitted changes` : rev;
   } catch {
     return 'unknown';
@@ -62,7 +68,10 @@ function machine() {
     node: process.version,
     os: `${os.type()} ${os.release()}`,
     memGiB: (os.totalmem() / 2 ** 30).toFixed(1),
-    load: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+    load: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
     rev: gitRev(),
   };
 }
@@ -75,7 +84,10 @@ function machineLine(m = machine(), extra = '') {
 function appendSection(title, { method, body, extra }) {
   if (!existsSync(RESULTS)) writeFileSync(RESULTS, HEADER);
   const current = readFileSync(RESULTS, 'utf8');
-  const stamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const stamp = new Date()
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
   const text = `\n## ${stamp} — ${title}\n\n${machineLine(machine(), extra)}\n\n${method.trim()}\n\n${body.trim()}\n`;
   appendFileSync(RESULTS, current.endsWith('\n') ? text : `\n${text}`);
 }

@@ -36,7 +36,13 @@ async function startStack(tag, { proxy = true, ensemble = true, profile = false,
       if (stack.profileDir) mkdirSync(stack.profileDir, { recursive: true });
       stack.startEnsemble = async (extraEnv = {}) => {
         stack.ensembleSpawnedAt = performance.now();
-        const e = await procs.startEnsemble({ databaseUrl: stack.db.url, fakePort: stack.fake.port, apiKey: API_KEY, env: { ...env, ...extraEnv }, profileDir: stack.profileDir });
+        const e = await procs.startEnsemble({
+          databaseUrl: stack.db.url,
+          fakePort: stack.fake.port,
+          apiKey: API_KEY,
+          env: { ...env, ...extraEnv },
+          profileDir: stack.profileDir,
+        });
         cleanups.push(() => e.stop());
         return e;
       };
@@ -64,11 +70,23 @@ function fakeControl(port) {
 
 /** The three ways a client reaches the model: straight to the fake, through the proxy, through Ensemble (chat_normal). */
 function streamTargets(stack, { messages = MESSAGES } = {}) {
-  const upstreamBody = JSON.stringify({ model: 'gpt-4o-mini', messages, stream: true, stream_options: { include_usage: true } });
+  const upstreamBody = JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
   const targets = {
     direct: { name: 'direct', port: stack.fake.port, path: '/v1/chat/completions', headers: {}, body: upstreamBody },
   };
-  if (stack.proxy) targets.proxy = { name: 'proxy', port: stack.proxy.port, path: '/v1/chat/completions', headers: {}, body: upstreamBody };
+  if (stack.proxy)
+    targets.proxy = {
+      name: 'proxy',
+      port: stack.proxy.port,
+      path: '/v1/chat/completions',
+      headers: {},
+      body: upstreamBody,
+    };
   if (stack.ensemble) {
     targets.ensemble = {
       name: 'ensemble',

@@ -62,15 +62,24 @@ export interface RawResponse {
 }
 
 /** POSTs JSON over a plain socket and returns the exact bytes of the body. */
-export function rawPost(origin: string, path: string, body: unknown, headers: Record<string, string> = AUTH): Promise<RawResponse> {
+export function rawPost(
+  origin: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = AUTH,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${origin}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (data += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      `${origin}${path}`,
+      { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers } },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (data += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });

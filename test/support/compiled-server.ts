@@ -30,16 +30,23 @@ export async function buildServer(): Promise<CompiledServerBuild> {
   const nest = require.resolve('@nestjs/cli/bin/nest.js', { paths: [REPO_ROOT] });
   try {
     // The CLI joins --path to the working directory: give it relative.
-    await promisify(execFile)(process.execPath, [nest, 'build', 'server', '--path', relative(REPO_ROOT, join(dir, 'tsconfig.json'))], {
-      cwd: REPO_ROOT,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await promisify(execFile)(
+      process.execPath,
+      [nest, 'build', 'server', '--path', relative(REPO_ROOT, join(dir, 'tsconfig.json'))],
+      {
+        cwd: REPO_ROOT,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
   } catch (e) {
     const { stdout, stderr } = e as { stdout?: string; stderr?: string };
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`nest build failed:\n${stdout ?? ''}${stderr ?? ''}`.slice(0, 8000));
   }
-  return { main: join(dir, 'out', 'apps', 'server', 'src', 'main.js'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    main: join(dir, 'out', 'apps', 'server', 'src', 'main.js'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** A port that was free a moment ago (the server takes it from PORT). */
@@ -67,7 +74,13 @@ export interface RunningProcess {
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(base)) {
-    if (name === 'DATABASE_URL' || name === 'API_KEYS' || name === 'ENSEMBLE_INSECURE_NO_AUTH' || name === 'PORT' || name === 'MODELS_FILE') {
+    if (
+      name === 'DATABASE_URL' ||
+      name === 'API_KEYS' ||
+      name === 'ENSEMBLE_INSECURE_NO_AUTH' ||
+      name === 'PORT' ||
+      name === 'MODELS_FILE'
+    ) {
       delete base[name];
     }
   }
@@ -75,9 +88,17 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /** Runs main.js to its exit (for a start that must fail); resolves with the exit code and output. */
-export function runToExit(main: string, env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
+export function runToExit(
+  main: string,
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [main], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main], {
+      cwd: REPO_ROOT,
+      env: childEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
@@ -93,7 +114,11 @@ export function runToExit(main: string, env: Record<string, string>, timeoutMs =
 }
 
 /** Starts main.js on a free port and waits until /api/health answers. */
-export async function startCompiledServer(main: string, env: Record<string, string>, timeoutMs = 60_000): Promise<RunningProcess> {
+export async function startCompiledServer(
+  main: string,
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<RunningProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [main], {
     cwd: REPO_ROOT,

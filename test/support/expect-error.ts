@@ -8,13 +8,21 @@ export function expectDualError(
   code: string,
   param?: string | null,
 ): void {
-  const body = (typeof res.body === 'string' ? JSON.parse(res.body) : res.body) as { err_msg: string; error?: { param?: unknown } };
+  const body = (typeof res.body === 'string' ? JSON.parse(res.body) : res.body) as {
+    err_msg: string;
+    error?: { param?: unknown };
+  };
   expect(res.status).toBe(status);
   expect(body).toEqual({
     success: false,
     err_code: code,
     err_msg: expect.any(String),
     data: null,
-    error: { message: body.err_msg, type: expect.any(String), param: param === undefined ? body.error?.param : param, code },
+    error: {
+      message: body.err_msg,
+      type: expect.any(String),
+      param: param === undefined ? body.error?.param : param,
+      code,
+    },
   });
 }

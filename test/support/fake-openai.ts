@@ -84,7 +84,10 @@ export interface FakeRequestContext {
 }
 
 /** Decides a reply; a string is shorthand for `{ text }`. */
-export type FakeHandler = (body: ChatRequestBody, ctx: FakeRequestContext) => FakeReply | string | Promise<FakeReply | string>;
+export type FakeHandler = (
+  body: ChatRequestBody,
+  ctx: FakeRequestContext,
+) => FakeReply | string | Promise<FakeReply | string>;
 
 export interface FakeOpenAIOptions {
   /** When set, requests must send `Authorization: Bearer <apiKey>` or get OpenAI's 401. */
@@ -153,21 +156,34 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     }
     if (req.method === 'GET' && record.path === '/v1/models') {
       const created = Math.floor(Date.now() / 1000);
-      const data = (options.models ?? ['gpt-4o-mini']).map((id) => ({ id, object: 'model', created, owned_by: 'fake-openai' }));
+      const data = (options.models ?? ['gpt-4o-mini']).map((id) => ({
+        id,
+        object: 'model',
+        created,
+        owned_by: 'fake-openai',
+      }));
       return exchange.json(200, { object: 'list', data });
     }
     if (req.method !== 'POST' || record.path !== '/v1/chat/completions') {
-      return exchange.json(404, openAIError(`Unknown request URL: ${req.method} ${record.path}`, 'invalid_request_error', 'unknown_url'));
+      return exchange.json(
+        404,
+        openAIError(`Unknown request URL: ${req.method} ${record.path}`, 'invalid_request_error', 'unknown_url'),
+      );
     }
     try {
       record.body = JSON.parse(raw) as ChatRequestBody;
     } catch {
-      return exchange.json(400, openAIError('We could not parse the JSON body of your request.', 'invalid_request_error', null));
+      return exchange.json(
+        400,
+        openAIError('We could not parse the JSON body of your request.', 'invalid_request_error', null),
+      );
     }
     const index = chatRequests.push(record) - 1;
     const next = queue.shift() ?? (await handler(record.body, { request: record, index }));
     const reply = typeof next === 'string' ? { text: next } : next;
-    return record.body.stream ? streamReply(exchange, record.body, reply) : completionReply(exchange, record.body, reply);
+    return record.body.stream
+      ? streamReply(exchange, record.body, reply)
+      : completionReply(exchange, record.body, reply);
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -352,7 +368,14 @@ async function completionReply(exchange: Exchange, body: ChatRequestBody, reply:
 
 async function errorReply(exchange: Exchange, reply: FakeReply): Promise<void> {
   const status = reply.status as number;
-  const type = status === 401 ? 'invalid_request_error' : status === 429 ? 'requests' : status >= 500 ? 'server_error' : 'invalid_request_error';
+  const type =
+    status === 401
+      ? 'invalid_request_error'
+      : status === 429
+        ? 'requests'
+        : status >= 500
+          ? 'server_error'
+          : 'invalid_request_error';
   exchange.json(status, reply.errorBody ?? openAIError(`fake-openai error ${status}`, type, null), reply.headers);
 }
 

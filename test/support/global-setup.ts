@@ -17,7 +17,11 @@ export default async function globalSetup(): Promise<void> {
     );
   }
   // Quiet: the template's migrations are not what the tests are about.
-  const ds = await new DataSource({ ...dataSourceOptions(databaseUrl(name), 1), logger: undefined, logging: false }).initialize();
+  const ds = await new DataSource({
+    ...dataSourceOptions(databaseUrl(name), 1),
+    logger: undefined,
+    logging: false,
+  }).initialize();
   try {
     await runMigrations(ds);
   } finally {

@@ -65,10 +65,7 @@ function findOwner(proto: object, name: string): object {
 
 /** A concrete URL path for a route pattern: `:param` and `*splat` get a sample value, `{optional}` groups are kept. */
 export function samplePath(pattern: string, value = 'probe-id'): string {
-  return pattern
-    .replace(/\*\w+/g, value)
-    .replace(/:\w+/g, value)
-    .replace(/[{}]/g, '');
+  return pattern.replace(/\*\w+/g, value).replace(/:\w+/g, value).replace(/[{}]/g, '');
 }
 
 export interface ProbeResponse {
@@ -80,7 +77,12 @@ export interface ProbeResponse {
 }
 
 /** One raw HTTP request (any method, a JSON body for methods that take one). */
-export function probe(origin: string, method: string, path: string, headers: Record<string, string> = {}): Promise<ProbeResponse> {
+export function probe(
+  origin: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<ProbeResponse> {
   const withBody = !['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'].includes(method);
   const body = withBody ? '{}' : undefined;
   return new Promise((resolve, reject) => {
@@ -88,7 +90,10 @@ export function probe(origin: string, method: string, path: string, headers: Rec
       new URL(path, origin),
       {
         method,
-        headers: { ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}), ...headers },
+        headers: {
+          ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
+          ...headers,
+        },
         timeout: 10_000,
       },
       (res) => {

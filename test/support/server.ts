@@ -20,7 +20,10 @@ export interface TestServer {
  * `shared.db`, which its owner drops), listening on an ephemeral loopback
  * port; `env` adds or overrides configuration variables.
  */
-export async function startTestServer(env: Record<string, string> = {}, shared?: { db: TestDatabase }): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  shared?: { db: TestDatabase },
+): Promise<TestServer> {
   const db = shared?.db ?? (await createTestDatabase());
   const config = loadConfig({ API_KEYS: API_KEY, DATABASE_URL: db.url, LOG_LEVEL: 'silent', ...env });
   const app = await createServer({ ...config, databaseUrl: config.databaseUrl! }, { logger: false });
@@ -46,7 +49,10 @@ const ANY_METHOD = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
  * API docs). Middleware mounted with `app.use` is not a route and not listed.
  */
 export function listRoutes(app: NestExpressApplication): { method: string; path: string }[] {
-  const express = app.getHttpAdapter().getInstance() as { router?: { stack: RouterLayer[] }; _router?: { stack: RouterLayer[] } };
+  const express = app.getHttpAdapter().getInstance() as {
+    router?: { stack: RouterLayer[] };
+    _router?: { stack: RouterLayer[] };
+  };
   const stack = (express.router ?? express._router)?.stack ?? [];
   return stack
     .filter((layer) => layer.route)

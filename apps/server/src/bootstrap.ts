@@ -17,12 +17,17 @@ export const API_PREFIX = 'api';
 export function buildOpenApi(app: INestApplication) {
   const config = new DocumentBuilder()
     .setTitle('Ensemble')
-    .setDescription("Multi-agent apps over DB-GPT's v2 App API. Every route needs `Authorization: Bearer <key>` except health, readiness and these docs.")
+    .setDescription(
+      "Multi-agent apps over DB-GPT's v2 App API. Every route needs `Authorization: Bearer <key>` except health, readiness and these docs.",
+    )
     .setVersion('0.1.0')
     .addBearerAuth()
     .build();
   const document = SwaggerModule.createDocument(app, config);
-  document.components = { ...document.components, schemas: { ...document.components?.schemas, Error: ERROR_SCHEMA as never } };
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, Error: ERROR_SCHEMA as never },
+  };
   return document;
 }
 
@@ -34,7 +39,10 @@ export interface ServerOptions {
 }
 
 /** Creates the configured Nest application (not yet listening); shared by main.ts and the tests. */
-export async function createServer(config: ResolvedConfig, options: ServerOptions = {}): Promise<NestExpressApplication> {
+export async function createServer(
+  config: ResolvedConfig,
+  options: ServerOptions = {},
+): Promise<NestExpressApplication> {
   const logs = options.logger !== false || options.logDestination !== undefined;
   const logging = { destination: options.logDestination, level: logs ? undefined : 'silent' };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logging), {
@@ -50,9 +58,13 @@ export async function createServer(config: ResolvedConfig, options: ServerOption
   // Responses are dynamic API answers: no ETag (a SHA-1 over every JSON body, for conditional GETs no client makes).
   app.set('etag', false);
   app.setGlobalPrefix(API_PREFIX);
-  SwaggerModule.setup(`${API_PREFIX}/docs`, app, () => buildOpenApi(app), { jsonDocumentUrl: `${API_PREFIX}/docs-json` });
+  SwaggerModule.setup(`${API_PREFIX}/docs`, app, () => buildOpenApi(app), {
+    jsonDocumentUrl: `${API_PREFIX}/docs-json`,
+  });
   if (config.insecureNoAuth) {
-    new Logger('Auth').warn('ENSEMBLE_INSECURE_NO_AUTH is set and API_KEYS is empty: every route is open. Development only.');
+    new Logger('Auth').warn(
+      'ENSEMBLE_INSECURE_NO_AUTH is set and API_KEYS is empty: every route is open. Development only.',
+    );
   }
   return app;
 }

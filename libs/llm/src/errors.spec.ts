@@ -1,4 +1,10 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError, InternalServerError, RateLimitError } from 'openai';
+import {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIUserAbortError,
+  InternalServerError,
+  RateLimitError,
+} from 'openai';
 import { LlmError, retryAfterMs, scrubSecrets, toLlmError } from './errors';
 
 describe('LlmError', () => {
@@ -22,7 +28,13 @@ describe('LlmError', () => {
     const error = new LlmError('rate_limit', 'slow down', { status: 429, model: 'gpt-4o', retryAfterMs: 1000 });
 
     expect(error).toBeInstanceOf(Error);
-    expect(error).toMatchObject({ name: 'LlmError', code: 'rate_limit', status: 429, model: 'gpt-4o', retryAfterMs: 1000 });
+    expect(error).toMatchObject({
+      name: 'LlmError',
+      code: 'rate_limit',
+      status: 429,
+      model: 'gpt-4o',
+      retryAfterMs: 1000,
+    });
   });
 });
 
@@ -51,7 +63,13 @@ describe('toLlmError', () => {
   it('maps plain errors by kind', () => {
     expect(toLlmError(new SyntaxError('Unexpected token')).code).toBe('malformed_stream');
     expect(toLlmError(Object.assign(new Error('gone'), { name: 'AbortError' })).code).toBe('aborted');
-    expect(toLlmError(new TypeError('terminated', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) }))).toMatchObject({
+    expect(
+      toLlmError(
+        new TypeError('terminated', {
+          cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+        }),
+      ),
+    ).toMatchObject({
       code: 'connection',
       message: 'the upstream connection failed (terminated: other side closed [UND_ERR_SOCKET])',
     });
@@ -80,7 +98,9 @@ describe('retryAfterMs', () => {
 describe('scrubSecrets', () => {
   it('removes every occurrence of each secret and any bearer token', () => {
     expect(scrubSecrets('a KEY b KEY', ['KEY'])).toBe('a *** b ***');
-    expect(scrubSecrets('sent Authorization: Bearer abc.def-123, got 401')).toBe('sent Authorization: Bearer ***, got 401');
+    expect(scrubSecrets('sent Authorization: Bearer abc.def-123, got 401')).toBe(
+      'sent Authorization: Bearer ***, got 401',
+    );
     expect(scrubSecrets('nothing to hide', ['', 'absent'])).toBe('nothing to hide');
   });
 });

@@ -4,12 +4,7 @@
  * a fallback and the API can map it to an HTTP status. Messages carry the
  * upstream's words but never an API key.
  */
-import {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-} from 'openai';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 
 export const LLM_ERROR_CODES = [
   // The upstream refused the credentials (401, 403) or the account (402).
@@ -38,12 +33,7 @@ export const LLM_ERROR_CODES = [
 
 export type LlmErrorCode = (typeof LLM_ERROR_CODES)[number];
 
-const RETRYABLE_CODES: ReadonlySet<LlmErrorCode> = new Set([
-  'rate_limit',
-  'timeout',
-  'upstream',
-  'connection',
-]);
+const RETRYABLE_CODES: ReadonlySet<LlmErrorCode> = new Set(['rate_limit', 'timeout', 'upstream', 'connection']);
 
 export interface LlmErrorDetails {
   /** HTTP status the upstream answered with, when there was one. */
@@ -182,7 +172,12 @@ interface ErrorLike {
  * from another realm under some runners (Jest's VM contexts).
  */
 function isErrorLike(err: unknown): err is ErrorLike {
-  return typeof err === 'object' && err !== null && typeof (err as ErrorLike).message === 'string' && typeof (err as ErrorLike).name === 'string';
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as ErrorLike).message === 'string' &&
+    typeof (err as ErrorLike).name === 'string'
+  );
 }
 
 /** What undici throws when a socket fails or closes under a response body. */

@@ -34,17 +34,32 @@ describe('LlmModule', () => {
     expect(registry.usingOfflineOnly).toBe(true);
     expect(port).toBe(moduleRef.get(LlmService));
     expect((await port.generate({ messages })).model).toBe('ensemble-offline');
-    expect(warn).toHaveBeenCalledWith(expect.stringContaining('No model configured; using the offline model "ensemble-offline"'));
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringContaining('No model configured; using the offline model "ensemble-offline"'),
+    );
   });
 
   it('builds from configuration given by a factory, and answers through the configured upstream', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ensemble-module-')), 'models.json');
     writeFileSync(
       file,
-      JSON.stringify({ models: [{ name: 'chatgpt_proxyllm', provider: 'openai', model: 'gpt-4o-mini', base_url: fake.url, api_key_env: 'FAKE_KEY' }] }),
+      JSON.stringify({
+        models: [
+          {
+            name: 'chatgpt_proxyllm',
+            provider: 'openai',
+            model: 'gpt-4o-mini',
+            base_url: fake.url,
+            api_key_env: 'FAKE_KEY',
+          },
+        ],
+      }),
     );
     const CONFIG = Symbol('CONFIG');
-    @Module({ providers: [{ provide: CONFIG, useValue: { modelsFile: file, env: { FAKE_KEY: 'sk-module' } } }], exports: [CONFIG] })
+    @Module({
+      providers: [{ provide: CONFIG, useValue: { modelsFile: file, env: { FAKE_KEY: 'sk-module' } } }],
+      exports: [CONFIG],
+    })
     class ConfigModule {}
 
     const moduleRef = await Test.createTestingModule({
@@ -52,7 +67,10 @@ describe('LlmModule', () => {
         LlmModule.forRootAsync({
           imports: [ConfigModule],
           inject: [CONFIG],
-          useFactory: (config: { modelsFile: string; env: Record<string, string> }) => ({ ...config, strategy: { retries: 0 } }),
+          useFactory: (config: { modelsFile: string; env: Record<string, string> }) => ({
+            ...config,
+            strategy: { retries: 0 },
+          }),
         }),
       ],
     }).compile();
@@ -65,11 +83,16 @@ describe('LlmModule', () => {
 
   it('fails to start on an invalid models file, naming the problem', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ensemble-module-')), 'models.json');
-    writeFileSync(file, JSON.stringify({ models: [{ name: 'm', provider: 'openai', model: 'x', base_url: fake.url, api_key_env: 'MISSING_KEY' }] }));
-
-    await expect(Test.createTestingModule({ imports: [LlmModule.forRoot({ modelsFile: file, env: {} })] }).compile()).rejects.toThrow(
-      'environment variable MISSING_KEY (api_key_env) is not set',
+    writeFileSync(
+      file,
+      JSON.stringify({
+        models: [{ name: 'm', provider: 'openai', model: 'x', base_url: fake.url, api_key_env: 'MISSING_KEY' }],
+      }),
     );
+
+    await expect(
+      Test.createTestingModule({ imports: [LlmModule.forRoot({ modelsFile: file, env: {} })] }).compile(),
+    ).rejects.toThrow('environment variable MISSING_KEY (api_key_env) is not set');
   });
 
   it('accepts a ready registry', async () => {

@@ -46,7 +46,11 @@ export class LlmModule {
     return LlmModule.create([optionsProvider], options.imports ?? [], options.isGlobal);
   }
 
-  private static create(optionsProviders: Provider[], imports: ModuleMetadata['imports'], isGlobal = false): DynamicModule {
+  private static create(
+    optionsProviders: Provider[],
+    imports: ModuleMetadata['imports'],
+    isGlobal = false,
+  ): DynamicModule {
     return {
       module: LlmModule,
       global: isGlobal,
@@ -56,7 +60,8 @@ export class LlmModule {
         { provide: ModelRegistry, useFactory: createRegistry, inject: [LLM_MODULE_OPTIONS] },
         {
           provide: LlmService,
-          useFactory: (registry: ModelRegistry, options: LlmModuleOptions) => new LlmService(registry, options.strategy),
+          useFactory: (registry: ModelRegistry, options: LlmModuleOptions) =>
+            new LlmService(registry, options.strategy),
           inject: [ModelRegistry, LLM_MODULE_OPTIONS],
         },
         { provide: LLM_PORT, useExisting: LlmService },
@@ -70,7 +75,9 @@ function createRegistry(options: LlmModuleOptions): ModelRegistry {
   const registry = options.registry ?? ModelRegistry.fromFile(options.modelsFile, options.env ?? process.env);
   const logger = new Logger(LlmModule.name);
   if (registry.usingOfflineOnly) {
-    logger.warn(`No model configured; using the offline model "${registry.defaultModelName}" (set MODELS_FILE to use a real LLM)`);
+    logger.warn(
+      `No model configured; using the offline model "${registry.defaultModelName}" (set MODELS_FILE to use a real LLM)`,
+    );
   } else {
     const models = registry.list().map((m) => `${m.name} (${m.provider}: ${m.model})`);
     logger.log(`Models: ${models.join(', ')}; default ${registry.defaultModelName}`);

@@ -20,10 +20,12 @@ describe('LlmService', () => {
 
   /** `gpt-4o` on the primary fake, `backup` on the other; `gpt-4o` is the default. */
   const service = (options: LlmServiceOptions = {}, models?: LanguageModel[]) =>
-    new LlmService(
-      ModelRegistry.fromModels(models ?? [upstream('gpt-4o', primary), upstream('backup', backup)]),
-      { retries: 0, baseDelayMs: 1, logger: { warn: (message: string) => warnings.push(message) }, ...options },
-    );
+    new LlmService(ModelRegistry.fromModels(models ?? [upstream('gpt-4o', primary), upstream('backup', backup)]), {
+      retries: 0,
+      baseDelayMs: 1,
+      logger: { warn: (message: string) => warnings.push(message) },
+      ...options,
+    });
 
   beforeAll(async () => {
     [primary, backup] = await Promise.all([startFakeOpenAI(), startFakeOpenAI()]);
@@ -52,7 +54,11 @@ describe('LlmService', () => {
     });
 
     it('lets an explicit model win over the strategy', async () => {
-      const result = await service().generate({ messages, model: 'backup', strategy: { type: 'priority', models: ['gpt-4o'] } });
+      const result = await service().generate({
+        messages,
+        model: 'backup',
+        strategy: { type: 'priority', models: ['gpt-4o'] },
+      });
 
       expect(result).toMatchObject({ model: 'backup', text: 'from backup' });
       expect(primary.chatRequests).toHaveLength(0);
@@ -67,14 +73,18 @@ describe('LlmService', () => {
     });
 
     it('takes the first configured model of a priority list, by exact name', async () => {
-      const parts = await drain(service().stream({ messages, strategy: { type: 'priority', models: ['gpt-4', 'backup', 'gpt-4o'] } }));
+      const parts = await drain(
+        service().stream({ messages, strategy: { type: 'priority', models: ['gpt-4', 'backup', 'gpt-4o'] } }),
+      );
 
       expect(starts(parts)).toEqual([{ type: 'start', model: 'backup' }]);
       expect(primary.chatRequests).toHaveLength(0);
     });
 
     it('fails with no_model_available naming the list when none is configured', async () => {
-      const parts = await drain(service().stream({ messages, strategy: { type: 'priority', models: ['gpt-4', 'claude'] } }));
+      const parts = await drain(
+        service().stream({ messages, strategy: { type: 'priority', models: ['gpt-4', 'claude'] } }),
+      );
 
       expect(errorOf(parts)).toMatchObject({ code: 'no_model_available' });
       expect(errorOf(parts).message).toContain('gpt-4, claude');
@@ -115,7 +125,9 @@ describe('LlmService', () => {
       primary.enqueue({ status: 503 });
       backup.enqueue({ tokens: ['b1', 'b2'], burst: true });
 
-      const batches = await drainBatches(service().streamBatches({ messages, strategy: { type: 'priority', models: ['gpt-4o', 'backup'] } }));
+      const batches = await drainBatches(
+        service().streamBatches({ messages, strategy: { type: 'priority', models: ['gpt-4o', 'backup'] } }),
+      );
 
       expect(batches).toHaveLength(1);
       expect(batches[0][0]).toEqual({ type: 'start', model: 'backup' });
@@ -139,7 +151,12 @@ describe('LlmService', () => {
 
     it('moves to the next model when the first refuses connections', async () => {
       const port = await closedPort();
-      const dead = new OpenAICompatibleModel({ name: 'gpt-4o', model: 'x', baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: 'k' });
+      const dead = new OpenAICompatibleModel({
+        name: 'gpt-4o',
+        model: 'x',
+        baseUrl: `http://127.0.0.1:${port}/v1`,
+        apiKey: 'k',
+      });
 
       const result = await service({}, [dead, upstream('backup', backup)]).generate({ messages, strategy: priority });
 
@@ -186,7 +203,9 @@ describe('LlmService', () => {
     it('never falls back on a context overflow', async () => {
       primary.enqueue({ status: 400, errorBody: { error: { message: 'too long', code: 'context_length_exceeded' } } });
 
-      await expect(service().generate({ messages, strategy: priority })).rejects.toMatchObject({ code: 'context_length' });
+      await expect(service().generate({ messages, strategy: priority })).rejects.toMatchObject({
+        code: 'context_length',
+      });
       expect(backup.chatRequests).toHaveLength(0);
     });
 
@@ -196,7 +215,10 @@ describe('LlmService', () => {
 
       const error = await service()
         .generate({ messages, strategy: priority })
-        .then(() => Promise.reject(new Error('expected a failure')), (e: LlmError) => e);
+        .then(
+          () => Promise.reject(new Error('expected a failure')),
+          (e: LlmError) => e,
+        );
 
       expect(error).toBeInstanceOf(LlmError);
       expect(error).toMatchObject({ code: 'upstream', status: 503, model: 'backup' });
@@ -214,7 +236,10 @@ describe('LlmService', () => {
       expect(errorOf(parts)).toMatchObject({ code: 'upstream', status: 502 });
       expect(primary.chatRequests).toHaveLength(3);
       expect(Date.now() - started).toBeGreaterThanOrEqual(40 + 80 - 10);
-      expect(warnings).toEqual([expect.stringContaining('retrying in 40 ms'), expect.stringContaining('retrying in 80 ms')]);
+      expect(warnings).toEqual([
+        expect.stringContaining('retrying in 40 ms'),
+        expect.stringContaining('retrying in 80 ms'),
+      ]);
     });
 
     it('answers from the same model when a retry succeeds', async () => {
@@ -308,7 +333,11 @@ describe('LlmService', () => {
         strategy: { type: 'priority', models: ['flaky', 'steady'] },
       });
 
-      expect(result).toMatchObject({ model: 'steady', text: '[{"serial_number": 1, "agent": "Summarizer"}]', finishReason: 'stop' });
+      expect(result).toMatchObject({
+        model: 'steady',
+        text: '[{"serial_number": 1, "agent": "Summarizer"}]',
+        finishReason: 'stop',
+      });
       expect(steady.calls).toEqual([{ messages, temperature: 0.1 }]);
     });
 

@@ -125,7 +125,9 @@ export class LlmService implements LlmPort {
     if (answered) return { answered: true };
     return {
       answered: false,
-      error: new LlmError('malformed_stream', `model "${model.name}": the stream ended without an answer`, { model: model.name }),
+      error: new LlmError('malformed_stream', `model "${model.name}": the stream ended without an answer`, {
+        model: model.name,
+      }),
     };
   }
 }

@@ -48,20 +48,23 @@ describe('parseModelsConfig', () => {
   });
 
   it('reads the optional fields and offline entries; the default defaults to the first model', () => {
-    const config = parseModelsConfig({
-      models: [
-        openai({
-          name: 'deepseek',
-          model: 'deepseek-chat',
-          base_url: 'http://127.0.0.1:8000/v1',
-          api_key_env: 'DEEPSEEK_KEY',
-          headers: { 'X-Org': 'acme' },
-          timeout_ms: 30000,
-          defaults: { temperature: 0.3, max_tokens: 512, top_p: 1 },
-        }),
-        { name: 'dry-run', provider: 'offline', token_delay_ms: 0 },
-      ],
-    }, env);
+    const config = parseModelsConfig(
+      {
+        models: [
+          openai({
+            name: 'deepseek',
+            model: 'deepseek-chat',
+            base_url: 'http://127.0.0.1:8000/v1',
+            api_key_env: 'DEEPSEEK_KEY',
+            headers: { 'X-Org': 'acme' },
+            timeout_ms: 30000,
+            defaults: { temperature: 0.3, max_tokens: 512, top_p: 1 },
+          }),
+          { name: 'dry-run', provider: 'offline', token_delay_ms: 0 },
+        ],
+      },
+      env,
+    );
 
     expect(config.defaultModel).toBe('deepseek');
     expect(config.models[0]).toMatchObject({
@@ -74,7 +77,9 @@ describe('parseModelsConfig', () => {
   });
 
   it('accepts the built-in offline model as default', () => {
-    expect(parseModelsConfig({ default: 'ensemble-offline', models: [openai()] }, env).defaultModel).toBe('ensemble-offline');
+    expect(parseModelsConfig({ default: 'ensemble-offline', models: [openai()] }, env).defaultModel).toBe(
+      'ensemble-offline',
+    );
   });
 
   it('names the bad entry in each problem', () => {
@@ -92,7 +97,9 @@ describe('parseModelsConfig', () => {
   });
 
   it('rejects a default that is not in the list', () => {
-    expect(problemsOf({ default: 'gpt-5', models: [openai()] })).toEqual(['"default" names "gpt-5", which is not in "models"']);
+    expect(problemsOf({ default: 'gpt-5', models: [openai()] })).toEqual([
+      '"default" names "gpt-5", which is not in "models"',
+    ]);
   });
 
   it('names a missing API key variable', () => {
@@ -127,7 +134,11 @@ describe('parseModelsConfig', () => {
     const problems = problemsOf({
       models: [
         { provider: 'openai', model: '', base_url: 'https://x', api_key_env: 'OPENAI_API_KEY', timeout_ms: 0 },
-        openai({ name: 'a,b', headers: { 'Bad Header': 'x', ok: 1 }, defaults: { temperature: 3, max_tokens: 1.5, seed: 1 } }),
+        openai({
+          name: 'a,b',
+          headers: { 'Bad Header': 'x', ok: 1 },
+          defaults: { temperature: 3, max_tokens: 1.5, seed: 1 },
+        }),
         'not an object',
       ],
     });

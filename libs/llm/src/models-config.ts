@@ -112,7 +112,11 @@ export function parseModelsConfig(raw: unknown, env: Env = process.env, source =
   const defaultModel = raw.default ?? models[0]?.name;
   if (raw.default !== undefined && typeof raw.default !== 'string') {
     problems.push('"default" must be a model name');
-  } else if (typeof defaultModel === 'string' && defaultModel !== OFFLINE_MODEL_NAME && !firstIndexOf.has(defaultModel)) {
+  } else if (
+    typeof defaultModel === 'string' &&
+    defaultModel !== OFFLINE_MODEL_NAME &&
+    !firstIndexOf.has(defaultModel)
+  ) {
     problems.push(`"default" names "${defaultModel}", which is not in "models"`);
   }
 
@@ -133,7 +137,9 @@ function checkEntry(entry: unknown, index: number, env: Env): { model?: ModelCon
   if (entry.provider === 'offline') {
     problems.push(...unknownKeys(entry, OFFLINE_KEYS, where));
     const tokenDelayMs = optionalInteger(entry, 'token_delay_ms', 0, fail);
-    return problems.length > 0 ? { problems } : { problems, model: { provider: 'offline', name: name as string, tokenDelayMs } };
+    return problems.length > 0
+      ? { problems }
+      : { problems, model: { provider: 'offline', name: name as string, tokenDelayMs } };
   }
   if (entry.provider !== 'openai') {
     fail(`provider must be one of ${PROVIDER_NAMES.join(', ')}`);
@@ -141,7 +147,8 @@ function checkEntry(entry: unknown, index: number, env: Env): { model?: ModelCon
   }
 
   problems.push(...unknownKeys(entry, OPENAI_KEYS, where));
-  if (typeof entry.model !== 'string' || entry.model.trim() === '') fail('model (the upstream model id) must be a non-empty string');
+  if (typeof entry.model !== 'string' || entry.model.trim() === '')
+    fail('model (the upstream model id) must be a non-empty string');
   if (typeof entry.base_url !== 'string' || !isHttpUrl(entry.base_url)) fail('base_url must be an http(s) URL');
   const apiKey = checkApiKeyEnv(entry.api_key_env, env, fail);
   const headers = checkHeaders(entry.headers, fail);
@@ -202,7 +209,8 @@ function checkDefaults(value: unknown, fail: (m: string) => void): GenerationDef
   const inRange = (key: string, min: number, max: number) => {
     const v = value[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !(v >= min && v <= max)) fail(`defaults.${key} must be a number from ${min} to ${max}`);
+    if (typeof v !== 'number' || !(v >= min && v <= max))
+      fail(`defaults.${key} must be a number from ${min} to ${max}`);
     return v as number;
   };
   return {

@@ -9,8 +9,20 @@ const config = parseModelsConfig(
   {
     default: 'gpt-4o',
     models: [
-      { name: 'chatgpt_proxyllm', provider: 'openai', model: 'gpt-4o-mini', base_url: 'https://api.openai.com/v1', api_key_env: 'OPENAI_API_KEY' },
-      { name: 'gpt-4o', provider: 'openai', model: 'gpt-4o-2024-08-06', base_url: 'https://api.openai.com/v1', api_key_env: 'OPENAI_API_KEY' },
+      {
+        name: 'chatgpt_proxyllm',
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        base_url: 'https://api.openai.com/v1',
+        api_key_env: 'OPENAI_API_KEY',
+      },
+      {
+        name: 'gpt-4o',
+        provider: 'openai',
+        model: 'gpt-4o-2024-08-06',
+        base_url: 'https://api.openai.com/v1',
+        api_key_env: 'OPENAI_API_KEY',
+      },
     ],
   },
   env,
@@ -43,7 +55,9 @@ describe('ModelRegistry', () => {
     const registry = ModelRegistry.fromConfig(config);
 
     expect(() => registry.get('gpt-5')).toThrow(LlmError);
-    expect(() => registry.get('gpt-5')).toThrow('unknown model "gpt-5"; configured models: chatgpt_proxyllm, gpt-4o, ensemble-offline');
+    expect(() => registry.get('gpt-5')).toThrow(
+      'unknown model "gpt-5"; configured models: chatgpt_proxyllm, gpt-4o, ensemble-offline',
+    );
     try {
       registry.get('gpt-5');
     } catch (err) {

@@ -33,7 +33,8 @@ export class ModelRegistry {
       if (byName.has(model.name)) throw new Error(`duplicate model name "${model.name}"`);
       byName.set(model.name, model);
     }
-    if (!byName.has(defaultModelName)) throw new Error(`the default model "${defaultModelName}" is not in the registry`);
+    if (!byName.has(defaultModelName))
+      throw new Error(`the default model "${defaultModelName}" is not in the registry`);
     this.models = byName;
   }
 
@@ -58,9 +59,13 @@ export class ModelRegistry {
   get(name: string): LanguageModel {
     const model = this.models.get(name);
     if (!model) {
-      throw new LlmError('unknown_model', `unknown model "${name}"; configured models: ${[...this.models.keys()].join(', ')}`, {
-        model: name,
-      });
+      throw new LlmError(
+        'unknown_model',
+        `unknown model "${name}"; configured models: ${[...this.models.keys()].join(', ')}`,
+        {
+          model: name,
+        },
+      );
     }
     return model;
   }

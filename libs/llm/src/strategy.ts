@@ -25,14 +25,20 @@ export const DEFAULT_STRATEGY_OPTIONS: StrategyOptions = { retries: 1, baseDelay
  * listed names that are configured (exact match), in list order; `default`
  * (or an empty priority list) is the registry default.
  */
-export function resolveCandidates(registry: ModelRegistry, request: Pick<LlmRequest, 'model' | 'strategy'>): LanguageModel[] {
+export function resolveCandidates(
+  registry: ModelRegistry,
+  request: Pick<LlmRequest, 'model' | 'strategy'>,
+): LanguageModel[] {
   if (request.model) return [registry.get(request.model)];
   const strategy = request.strategy ?? { type: 'default' };
   const listed = strategy.type === 'priority' ? strategy.models.map((m) => m.trim()).filter(Boolean) : [];
   if (listed.length === 0) return [registry.defaultModel];
   const configured = [...new Set(listed)].filter((name) => registry.has(name));
   if (configured.length === 0) {
-    throw new LlmError('no_model_available', `none of the models of the priority list is configured: ${listed.join(', ')}`);
+    throw new LlmError(
+      'no_model_available',
+      `none of the models of the priority list is configured: ${listed.join(', ')}`,
+    );
   }
   return configured.map((name) => registry.get(name));
 }
@@ -63,6 +69,7 @@ export function onFailure(error: LlmError, attempt: number, options: StrategyOpt
 }
 
 function retryDelay(error: LlmError, attempt: number, options: StrategyOptions): number | undefined {
-  if (error.retryAfterMs !== undefined) return error.retryAfterMs <= options.maxDelayMs ? error.retryAfterMs : undefined;
+  if (error.retryAfterMs !== undefined)
+    return error.retryAfterMs <= options.maxDelayMs ? error.retryAfterMs : undefined;
   return Math.min(options.baseDelayMs * 2 ** attempt, options.maxDelayMs);
 }

@@ -33,7 +33,12 @@ export function normalizeStrategyValue(value: string | string[] | null | undefin
 
 /** Resources in the wire's key order (jsonb reorders keys), `is_dynamic` defaulted. */
 export function normalizeResources(resources: Omit<AppResourceDto, never>[] | undefined): AppResourceJson[] {
-  return (resources ?? []).map((r) => ({ type: r.type, name: r.name, value: r.value, is_dynamic: r.is_dynamic ?? false }));
+  return (resources ?? []).map((r) => ({
+    type: r.type,
+    name: r.name,
+    value: r.value,
+    is_dynamic: r.is_dynamic ?? false,
+  }));
 }
 
 /**
@@ -86,10 +91,16 @@ export function appView(app: AppEntity, details: AppDetailEntity[], collected: b
 }
 
 /** The columns of a detail a run needs. */
-export type RunnableDetail = Pick<AppDetailEntity, 'agentName' | 'resources' | 'promptTemplate' | 'llmStrategy' | 'llmStrategyValue'>;
+export type RunnableDetail = Pick<
+  AppDetailEntity,
+  'agentName' | 'resources' | 'promptTemplate' | 'llmStrategy' | 'llmStrategyValue'
+>;
 
 /** The columns of an app a run needs. */
-export type RunnableApp = Pick<AppEntity, 'appCode' | 'appName' | 'teamMode' | 'language' | 'teamContext' | 'keepStartRounds' | 'keepEndRounds'>;
+export type RunnableApp = Pick<
+  AppEntity,
+  'appCode' | 'appName' | 'teamMode' | 'language' | 'teamContext' | 'keepStartRounds' | 'keepEndRounds'
+>;
 
 function strategyOf(d: RunnableDetail): LlmStrategy {
   if (d.llmStrategy === 'priority' && d.llmStrategyValue) {
@@ -103,7 +114,9 @@ function teamContextObject(value: AppEntity['teamContext']): string | Record<str
   if (typeof value !== 'string') return value;
   try {
     const parsed: unknown = JSON.parse(value);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : value;
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : value;
   } catch {
     return value;
   }

@@ -17,7 +17,17 @@ export class AppsController {
 
   @Get()
   @ApiOperation({ summary: 'List apps (paged, filtered)' })
-  @ApiOkResponse({ schema: resultSchema({ type: 'object', properties: { app_list: { type: 'array', items: APP }, total_count: { type: 'integer' }, total_page: { type: 'integer' }, current_page: { type: 'integer' } } }) })
+  @ApiOkResponse({
+    schema: resultSchema({
+      type: 'object',
+      properties: {
+        app_list: { type: 'array', items: APP },
+        total_count: { type: 'integer' },
+        total_page: { type: 'integer' },
+        current_page: { type: 'integer' },
+      },
+    }),
+  })
   @ApiErrors(400)
   async list(@Query() query: ListAppsQuery): Promise<Result<AppListView>> {
     return ok(await this.apps.list(query));

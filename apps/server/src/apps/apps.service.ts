@@ -6,7 +6,14 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import type { AppDefinition } from '@ensemble/agents';
 import { poolRows, RowsQuery } from '../database/pool-sql';
 import { ApiError } from '../common/api-error';
-import { appDefinition, appView, normalizeResources, normalizeStrategyValue, RunnableApp, RunnableDetail } from './app.mapper';
+import {
+  appDefinition,
+  appView,
+  normalizeResources,
+  normalizeStrategyValue,
+  RunnableApp,
+  RunnableDetail,
+} from './app.mapper';
 import type { AppListView, AppView } from './app.types';
 import { AppDetailDto, CreateAppDto, UpdateAppDto } from './dto/app.dto';
 import { ListAppsQuery } from './dto/list-apps.query';
@@ -17,10 +24,14 @@ import { AppEntity } from './entities/app.entity';
 /** Escapes LIKE wildcards so a search string is matched literally. */
 export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-const notFound = (appCode: string) => ApiError.notFound('app_not_found', `App ${JSON.stringify(appCode)} was not found.`, 'app_code');
+const notFound = (appCode: string) =>
+  ApiError.notFound('app_not_found', `App ${JSON.stringify(appCode)} was not found.`, 'app_code');
 
 /** The columns of a detail that a PUT may change, as stored. */
-type DetailFields = Pick<AppDetailEntity, 'agentName' | 'nodeId' | 'resources' | 'promptTemplate' | 'llmStrategy' | 'llmStrategyValue'>;
+type DetailFields = Pick<
+  AppDetailEntity,
+  'agentName' | 'nodeId' | 'resources' | 'promptTemplate' | 'llmStrategy' | 'llmStrategyValue'
+>;
 
 function detailFields(d: AppDetailDto): DetailFields {
   return {
@@ -109,7 +120,11 @@ export class AppsService {
     const page = q.page ?? 1;
     const pageSize = q.page_size ?? 20;
     if (q.is_collected !== undefined && !q.user_code) {
-      throw ApiError.badRequest('validation_error', 'user_code is required with is_collected (whose collection?).', 'user_code');
+      throw ApiError.badRequest(
+        'validation_error',
+        'user_code is required with is_collected (whose collection?).',
+        'user_code',
+      );
     }
     // Hand-built SQL (the query builder costs more CPU than the queries): filters, page, and a count when needed.
     const params: unknown[] = [];
@@ -171,7 +186,10 @@ export class AppsService {
     return this.write(async (em) => {
       await em.insert(AppEntity, { ...appFields(dto), appCode });
       if (dto.details?.length) {
-        await em.insert(AppDetailEntity, dto.details.map((d, position) => ({ ...detailFields(d), appCode, position })));
+        await em.insert(
+          AppDetailEntity,
+          dto.details.map((d, position) => ({ ...detailFields(d), appCode, position })),
+        );
       }
       return this.reload(em, appCode);
     });
@@ -179,10 +197,16 @@ export class AppsService {
 
   async update(appCode: string, dto: UpdateAppDto): Promise<AppView> {
     if (dto.app_code !== undefined && dto.app_code !== appCode) {
-      throw ApiError.badRequest('validation_error', `app_code in the body (${JSON.stringify(dto.app_code)}) differs from the path (${JSON.stringify(appCode)}).`, 'app_code');
+      throw ApiError.badRequest(
+        'validation_error',
+        `app_code in the body (${JSON.stringify(dto.app_code)}) differs from the path (${JSON.stringify(appCode)}).`,
+        'app_code',
+      );
     }
     return this.write(async (em) => {
-      const app = await em.getRepository(AppEntity).findOne({ where: { appCode }, lock: { mode: 'pessimistic_write' } });
+      const app = await em
+        .getRepository(AppEntity)
+        .findOne({ where: { appCode }, lock: { mode: 'pessimistic_write' } });
       if (!app) throw notFound(appCode);
       const fields = appFields(dto);
       let touched = changed(app, fields);
@@ -199,9 +223,16 @@ export class AppsService {
 
   async collect(appCode: string, userCode: string): Promise<void> {
     try {
-      await this.db.createQueryBuilder().insert().into(AppCollectionEntity).values({ appCode, userCode }).orIgnore().execute();
+      await this.db
+        .createQueryBuilder()
+        .insert()
+        .into(AppCollectionEntity)
+        .values({ appCode, userCode })
+        .orIgnore()
+        .execute();
     } catch (e) {
-      if (e instanceof QueryFailedError && (e.driverError as { code?: string }).code === '23503') throw notFound(appCode);
+      if (e instanceof QueryFailedError && (e.driverError as { code?: string }).code === '23503')
+        throw notFound(appCode);
       throw e;
     }
   }
@@ -268,7 +299,10 @@ export class AppsService {
   }
 
   private selectLists() {
-    return (this.selects ??= { app: selectList(this.db, AppEntity, 'a'), detail: selectList(this.db, AppDetailEntity, 'd') });
+    return (this.selects ??= {
+      app: selectList(this.db, AppEntity, 'a'),
+      detail: selectList(this.db, AppDetailEntity, 'd'),
+    });
   }
 
   /**
@@ -277,7 +311,10 @@ export class AppsService {
    */
   private async details(read: RowsQuery, codes: string[]): Promise<AppDetailEntity[]> {
     const { select, columns } = this.selectLists().detail;
-    const rows = await read(`SELECT ${select} FROM app_details d WHERE d.app_code = ANY($1) ORDER BY d.app_code ASC, d.position ASC`, [codes]);
+    const rows = await read(
+      `SELECT ${select} FROM app_details d WHERE d.app_code = ANY($1) ORDER BY d.app_code ASC, d.position ASC`,
+      [codes],
+    );
     return rows.map((row) => fromRow<AppDetailEntity>(row, columns));
   }
 

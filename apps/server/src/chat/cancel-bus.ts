@@ -24,9 +24,12 @@ export class CancelBus implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     const client = new Client({ connectionString: this.config.databaseUrl, application_name: 'ensemble-cancel-bus' });
-    client.on('error', (e) => this.logger.error(`Cancel listener connection lost: ${e.message}; cancels now reach local runs only`));
+    client.on('error', (e) =>
+      this.logger.error(`Cancel listener connection lost: ${e.message}; cancels now reach local runs only`),
+    );
     client.on('notification', (n) => {
-      if (n.channel === CANCEL_CHANNEL && n.payload) this.runs.abortLocal(n.payload, 'cancelled by request (another replica)');
+      if (n.channel === CANCEL_CHANNEL && n.payload)
+        this.runs.abortLocal(n.payload, 'cancelled by request (another replica)');
     });
     try {
       await client.connect();

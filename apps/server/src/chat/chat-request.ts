@@ -25,7 +25,8 @@ export interface ChatRequest {
   stop?: string[];
 }
 
-const bad = (code: Parameters<typeof ApiError.badRequest>[0], message: string, param: string) => ApiError.badRequest(code, message, param);
+const bad = (code: Parameters<typeof ApiError.badRequest>[0], message: string, param: string) =>
+  ApiError.badRequest(code, message, param);
 const invalid = (param: string, message: string) => bad('validation_error', `${param} ${message}`, param);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -46,7 +47,13 @@ function optionalBoolean(body: Record<string, unknown>, key: string, fallback: b
   return v;
 }
 
-function optionalNumber(body: Record<string, unknown>, key: string, min: number, max: number, integer = false): number | undefined {
+function optionalNumber(
+  body: Record<string, unknown>,
+  key: string,
+  min: number,
+  max: number,
+  integer = false,
+): number | undefined {
   const v = body[key];
   if (!present(v)) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
@@ -74,20 +81,35 @@ function contentText(content: unknown, path: string): string {
  * Without `stream`, DB-GPT streams and OpenAI does not: a request carrying
  * any DB-GPT field gets DB-GPT's default. An explicit value always wins.
  */
-const DBGPT_FIELDS = ['chat_mode', 'chat_param', 'conv_uid', 'incremental', 'enable_vis', 'user_name', 'sys_code', 'max_new_tokens'];
+const DBGPT_FIELDS = [
+  'chat_mode',
+  'chat_param',
+  'conv_uid',
+  'incremental',
+  'enable_vis',
+  'user_name',
+  'sys_code',
+  'max_new_tokens',
+];
 
 const ROLES = new Set(['system', 'user', 'assistant', 'developer']);
 
 /** `messages` as a string, a list of strings (user turns) or OpenAI `{role, content}` objects. */
 function parseMessages(value: unknown): ChatMessage[] {
   if (typeof value === 'string') return [{ role: 'user', content: value }];
-  if (!Array.isArray(value)) throw bad('invalid_messages', 'messages must be a string or a list of messages.', 'messages');
+  if (!Array.isArray(value))
+    throw bad('invalid_messages', 'messages must be a string or a list of messages.', 'messages');
   if (value.length > 1000) throw bad('invalid_messages', 'messages may hold at most 1000 items.', 'messages');
   return value.map((m, i) => {
     if (typeof m === 'string') return { role: 'user' as const, content: m };
-    if (!isObject(m)) throw bad('invalid_messages', `messages[${i}] must be a string or a {role, content} object.`, `messages[${i}]`);
+    if (!isObject(m))
+      throw bad('invalid_messages', `messages[${i}] must be a string or a {role, content} object.`, `messages[${i}]`);
     if (typeof m.role !== 'string' || !ROLES.has(m.role)) {
-      throw bad('invalid_messages', `messages[${i}].role must be one of: system, user, assistant.`, `messages[${i}].role`);
+      throw bad(
+        'invalid_messages',
+        `messages[${i}].role must be one of: system, user, assistant.`,
+        `messages[${i}].role`,
+      );
     }
     const role = m.role === 'developer' ? 'system' : (m.role as ChatMessage['role']);
     return { role, content: contentText(m.content, `messages[${i}].content`) };
@@ -105,7 +127,11 @@ export function parseChatRequest(raw: unknown): ChatRequest {
   const chatModeRaw = present(body.chat_mode) ? body.chat_mode : 'chat_normal';
   const chatParam = body.chat_param;
   if (chatModeRaw !== 'chat_normal' && (typeof chatParam !== 'string' || chatParam.trim() === '')) {
-    throw bad('invalid_chat_param', `chat_param is required for chat_mode ${JSON.stringify(chatModeRaw)} (for chat_app: the app_code).`, 'chat_param');
+    throw bad(
+      'invalid_chat_param',
+      `chat_param is required for chat_mode ${JSON.stringify(chatModeRaw)} (for chat_app: the app_code).`,
+      'chat_param',
+    );
   }
   if (typeof body.model !== 'string' || body.model.trim() === '') {
     throw bad('invalid_model', 'model is required: the name of a configured model (see GET /api/v2/models).', 'model');
@@ -114,7 +140,11 @@ export function parseChatRequest(raw: unknown): ChatRequest {
     throw bad('invalid_messages', 'messages is required and must not be empty.', 'messages');
   }
   if (typeof chatModeRaw !== 'string' || !(CHAT_MODES as readonly string[]).includes(chatModeRaw)) {
-    throw bad('invalid_chat_mode', `chat_mode must be one of: ${CHAT_MODES.join(', ')} (got ${JSON.stringify(chatModeRaw)}).`, 'chat_mode');
+    throw bad(
+      'invalid_chat_mode',
+      `chat_mode must be one of: ${CHAT_MODES.join(', ')} (got ${JSON.stringify(chatModeRaw)}).`,
+      'chat_mode',
+    );
   }
   const messages = parseMessages(body.messages);
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
@@ -123,20 +153,31 @@ export function parseChatRequest(raw: unknown): ChatRequest {
   }
 
   const stop = body.stop;
-  if (present(stop) && typeof stop !== 'string' && !(Array.isArray(stop) && stop.length <= 4 && stop.every((s) => typeof s === 'string'))) {
+  if (
+    present(stop) &&
+    typeof stop !== 'string' &&
+    !(Array.isArray(stop) && stop.length <= 4 && stop.every((s) => typeof s === 'string'))
+  ) {
     throw invalid('stop', 'must be a string or a list of at most 4 strings');
   }
   const streamOptions = body.stream_options;
   if (present(streamOptions) && !isObject(streamOptions)) throw invalid('stream_options', 'must be an object');
-  const includeUsage = isObject(streamOptions) && present(streamOptions.include_usage) ? streamOptions.include_usage : false;
+  const includeUsage =
+    isObject(streamOptions) && present(streamOptions.include_usage) ? streamOptions.include_usage : false;
   if (typeof includeUsage !== 'boolean') throw invalid('stream_options.include_usage', 'must be a boolean');
 
-  const maxTokens = optionalNumber(body, 'max_tokens', 1, 1_000_000, true) ?? optionalNumber(body, 'max_new_tokens', 1, 1_000_000, true);
+  const maxTokens =
+    optionalNumber(body, 'max_tokens', 1, 1_000_000, true) ??
+    optionalNumber(body, 'max_new_tokens', 1, 1_000_000, true);
   return {
     model: body.model,
     messages,
     input: lastUser.content,
-    stream: optionalBoolean(body, 'stream', DBGPT_FIELDS.some((k) => k in body)),
+    stream: optionalBoolean(
+      body,
+      'stream',
+      DBGPT_FIELDS.some((k) => k in body),
+    ),
     chatMode: chatModeRaw as ChatMode,
     chatParam: typeof chatParam === 'string' ? chatParam : undefined,
     convUid: optionalString(body, 'conv_uid'),

@@ -26,7 +26,12 @@ export class ChatController {
   @Post(':conv_uid/cancel')
   @HttpCode(200)
   @ApiOperation({ summary: 'Cancel the run in progress of a conversation (aborts its LLM calls)' })
-  @ApiOkResponse({ schema: resultSchema({ type: 'object', properties: { conv_uid: { type: 'string' }, cancelled: { type: 'boolean' } } }) })
+  @ApiOkResponse({
+    schema: resultSchema({
+      type: 'object',
+      properties: { conv_uid: { type: 'string' }, cancelled: { type: 'boolean' } },
+    }),
+  })
   @ApiErrors(404)
   async cancel(@Param('conv_uid') convUid: string) {
     return ok(await this.chat.cancel(convUid));

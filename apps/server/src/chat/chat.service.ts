@@ -44,7 +44,8 @@ type DeltaOutput = Extract<ChatOutput, { type: 'delta' }>;
 
 const viewOf = (o: DeltaOutput): string => (typeof o.full === 'string' ? o.full : o.full());
 
-const cancelled = () => new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', 'The run was cancelled before it ended.');
+const cancelled = () =>
+  new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', 'The run was cancelled before it ended.');
 
 /** POST /api/v2/chat/completions: validation, the run, storage, and both answer shapes. */
 @Injectable()
@@ -68,10 +69,18 @@ export class ChatService {
     const request = parseChatRequest(body);
     const app = request.chatMode === 'chat_app' ? await this.apps.definition(request.chatParam!) : undefined;
     if (!app && !this.models.has(request.model)) {
-      throw ApiError.badRequest('model_not_found', `Model ${JSON.stringify(request.model)} is not configured (see GET /api/v2/models).`, 'model');
+      throw ApiError.badRequest(
+        'model_not_found',
+        `Model ${JSON.stringify(request.model)} is not configured (see GET /api/v2/models).`,
+        'model',
+      );
     }
     if (app && app.agents.length === 0 && app.teamMode !== 'native_app') {
-      throw ApiError.badRequest('app_not_runnable', `App ${JSON.stringify(app.appCode)} has no agents (details) to run.`, 'chat_param');
+      throw ApiError.badRequest(
+        'app_not_runnable',
+        `App ${JSON.stringify(app.appCode)} has no agents (details) to run.`,
+        'chat_param',
+      );
     }
     const convUid = request.convUid ?? randomUUID();
     const history = request.convUid ? await this.conversations.history(convUid) : [];
@@ -113,7 +122,10 @@ export class ChatService {
       // Nothing is answered before the run's rows exist; if they cannot be written, the request fails with its status.
       await recorder.opened;
       if (request.stream) {
-        await writeSse(res, this.sseFrames(run.output, frames, ctx), { eagerHeaders: !!app, pingIntervalMs: this.config.ssePingIntervalMs });
+        await writeSse(res, this.sseFrames(run.output, frames, ctx), {
+          eagerHeaders: !!app,
+          pingIntervalMs: this.config.ssePingIntervalMs,
+        });
       } else {
         const answer = await this.completion(run.output, frames);
         await recorder.flush();
@@ -144,7 +156,12 @@ export class ChatService {
   async cancel(convUid: string): Promise<{ conv_uid: string; cancelled: boolean }> {
     if (this.runs.abortLocal(convUid, 'cancelled by request')) return { conv_uid: convUid, cancelled: true };
     const state = await this.conversations.state(convUid);
-    if (!state) throw ApiError.notFound('conversation_not_found', `Conversation ${JSON.stringify(convUid)} was not found.`, 'conv_uid');
+    if (!state)
+      throw ApiError.notFound(
+        'conversation_not_found',
+        `Conversation ${JSON.stringify(convUid)} was not found.`,
+        'conv_uid',
+      );
     if (state !== 'running') return { conv_uid: convUid, cancelled: false };
     await this.bus.publish(convUid);
     return { conv_uid: convUid, cancelled: true };
@@ -198,7 +215,11 @@ export class ChatService {
             if (o.type === 'delta') return { ...acc, view: o };
             return { ...acc, reason: o.reason, usage: o.usage };
           },
-          { view: undefined as DeltaOutput | undefined, reason: 'stop' as WireFinishReason, usage: undefined as Usage | undefined },
+          {
+            view: undefined as DeltaOutput | undefined,
+            reason: 'stop' as WireFinishReason,
+            usage: undefined as Usage | undefined,
+          },
         ),
         map((r) => frames.completion(r.view ? viewOf(r.view) : '', r.reason, r.usage)),
       ),
@@ -206,7 +227,11 @@ export class ChatService {
   }
 
   /** chat_app: the team's events, recorded as they come and rendered as the vis (or plain) view. */
-  private teamOutputs(ctx: RunContext, app: AppDefinition, history: { user: string; assistant: string }[]): Observable<ChatOutput> {
+  private teamOutputs(
+    ctx: RunContext,
+    app: AppDefinition,
+    history: { user: string; assistant: string }[],
+  ): Observable<ChatOutput> {
     const renderer = createRenderer(ctx.request.enableVis);
     const run$ = runTeam({
       app,
@@ -223,7 +248,8 @@ export class ChatService {
         const text = renderer.push(event);
         if (text) out.push({ type: 'delta', text, full: () => renderer.snapshot() });
         if (event.type === 'run-done') out.push({ type: 'end', reason: 'stop', usage: event.usage });
-        if (event.type === 'run-failed') out.push({ type: 'fail', error: new ApiError(500, 'run_failed', event.reason) });
+        if (event.type === 'run-failed')
+          out.push({ type: 'fail', error: new ApiError(500, 'run_failed', event.reason) });
         if (event.type === 'run-cancelled') out.push({ type: 'fail', error: cancelled() });
         return out;
       }),
@@ -237,7 +263,10 @@ export class ChatService {
     const rest = request.messages.filter((m) => m.role !== 'system');
     const messages: ChatMessage[] = [
       ...system,
-      ...history.flatMap((t): ChatMessage[] => [{ role: 'user', content: t.user }, { role: 'assistant', content: t.assistant }]),
+      ...history.flatMap((t): ChatMessage[] => [
+        { role: 'user', content: t.user },
+        { role: 'assistant', content: t.assistant },
+      ]),
       ...rest,
     ];
     let model = request.model;
@@ -255,13 +284,31 @@ export class ChatService {
             out.push({ type: 'delta', text: part.text, full: text });
             break;
           case 'finish':
-            recorder.message({ round: 1, stepNum: null, sender: 'assistant', receiver: 'Human', model, content: text, success: true, usage: part.usage });
+            recorder.message({
+              round: 1,
+              stepNum: null,
+              sender: 'assistant',
+              receiver: 'Human',
+              model,
+              content: text,
+              success: true,
+              usage: part.usage,
+            });
             recorder.end({ state: 'complete', answer: text, usage: part.usage, model });
             out.push({ type: 'end', reason: wireFinishReason(part.finishReason), usage: part.usage });
             break;
           case 'error': {
             const aborted = part.error.code === 'aborted' || signal.aborted;
-            if (text) recorder.message({ round: 1, stepNum: null, sender: 'assistant', receiver: 'Human', model, content: text, success: false });
+            if (text)
+              recorder.message({
+                round: 1,
+                stepNum: null,
+                sender: 'assistant',
+                receiver: 'Human',
+                model,
+                content: text,
+                success: false,
+              });
             recorder.end({ state: aborted ? 'cancelled' : 'failed', error: part.error.message, model });
             const error = aborted ? cancelled() : llmErrorToApi(part.error);
             // Before any text the answer can still carry the real HTTP status.
@@ -272,7 +319,15 @@ export class ChatService {
       }
       return out;
     };
-    const call = { model: request.model, messages, temperature: request.temperature, maxTokens: request.maxTokens, topP: request.topP, stop: request.stop, signal };
+    const call = {
+      model: request.model,
+      messages,
+      temperature: request.temperature,
+      maxTokens: request.maxTokens,
+      topP: request.topP,
+      stop: request.stop,
+      signal,
+    };
     // One loop from the LLM's batches to the subscriber: no from()/concatMap held per stream.
     return new Observable<ChatOutput>((subscriber) => {
       let stopped = false;

@@ -20,7 +20,11 @@ export interface WireUsage {
 }
 
 export function wireUsage(u: Usage | undefined): WireUsage {
-  return { prompt_tokens: u?.inputTokens ?? 0, completion_tokens: u?.outputTokens ?? 0, total_tokens: u?.totalTokens ?? 0 };
+  return {
+    prompt_tokens: u?.inputTokens ?? 0,
+    completion_tokens: u?.outputTokens ?? 0,
+    total_tokens: u?.totalTokens ?? 0,
+  };
 }
 
 /**

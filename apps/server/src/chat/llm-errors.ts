@@ -12,14 +12,24 @@ export function llmErrorToApi(error: LlmError): ApiError {
       return ApiError.badRequest('upstream_error', `The model rejected the request: ${error.message}`);
     case 'rate_limit': {
       const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000));
-      return new ApiError(HttpStatus.TOO_MANY_REQUESTS, 'rate_limit_exceeded', `The model is rate limited: ${error.message}`, null, {
-        'Retry-After': String(seconds),
-      });
+      return new ApiError(
+        HttpStatus.TOO_MANY_REQUESTS,
+        'rate_limit_exceeded',
+        `The model is rate limited: ${error.message}`,
+        null,
+        {
+          'Retry-After': String(seconds),
+        },
+      );
     }
     case 'aborted':
       return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', 'The request was cancelled.');
     default:
       // auth (our upstream key), timeout, upstream 5xx, connection, malformed stream, no model answering
-      return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'upstream_error', `The model is unavailable: ${error.message}`);
+      return new ApiError(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'upstream_error',
+        `The model is unavailable: ${error.message}`,
+      );
   }
 }

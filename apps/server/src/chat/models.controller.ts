@@ -13,12 +13,24 @@ export class ModelsController {
 
   @Get()
   @ApiOperation({ summary: 'List the configured models (names clients send as `model`)' })
-  @ApiOkResponse({ schema: { type: 'object', properties: { object: { type: 'string', enum: ['list'] }, data: { type: 'array', items: { type: 'object' } } } } })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      properties: { object: { type: 'string', enum: ['list'] }, data: { type: 'array', items: { type: 'object' } } },
+    },
+  })
   @ApiErrors()
   list() {
     return {
       object: 'list',
-      data: this.registry.list().map((m) => ({ id: m.name, object: 'model', created: STARTED, owned_by: m.provider, upstream_model: m.model, default: m.isDefault })),
+      data: this.registry.list().map((m) => ({
+        id: m.name,
+        object: 'model',
+        created: STARTED,
+        owned_by: m.provider,
+        upstream_model: m.model,
+        default: m.isDefault,
+      })),
     };
   }
 }

@@ -32,7 +32,8 @@ export class RunRegistry implements BeforeApplicationShutdown {
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
     server?.close();
     server?.closeIdleConnections?.();
-    if (this.runs.size) this.logger.log(`Waiting up to ${this.config.shutdownGraceMs} ms for ${this.runs.size} open run(s)`);
+    if (this.runs.size)
+      this.logger.log(`Waiting up to ${this.config.shutdownGraceMs} ms for ${this.runs.size} open run(s)`);
     const cancelled = await this.drain(this.config.shutdownGraceMs);
     if (cancelled) this.logger.warn(`Cancelled ${cancelled} run(s) still open after the grace period`);
   }
@@ -64,7 +65,10 @@ export class RunRegistry implements BeforeApplicationShutdown {
   async drain(graceMs: number): Promise<number> {
     const pending = () => [...this.runs.values()];
     if (pending().length) {
-      await Promise.race([Promise.all(pending().map((r) => r.done)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      await Promise.race([
+        Promise.all(pending().map((r) => r.done)),
+        new Promise((r) => setTimeout(r, graceMs).unref()),
+      ]);
     }
     const left = pending();
     for (const run of left) run.controller.abort('server shutting down');

@@ -32,25 +32,55 @@ export class AllExceptionsFilter implements ExceptionFilter {
   private describe(exception: unknown, req: Request) {
     const none: Record<string, string> = {};
     if (exception instanceof ApiError) {
-      return { status: exception.getStatus(), code: exception.code, message: exception.message, param: exception.param, headers: exception.headers };
+      return {
+        status: exception.getStatus(),
+        code: exception.code,
+        message: exception.message,
+        param: exception.param,
+        headers: exception.headers,
+      };
     }
     if (exception instanceof QueryFailedError) {
       // Postgres text cannot hold NUL; the input is at fault, not the server.
       const code = (exception.driverError as { code?: string }).code;
       if (code === '22021' || code === '22P05') {
-        return { status: 400, code: 'validation_error', message: 'Text must not contain NUL (\\u0000) characters.', param: null, headers: none };
+        return {
+          status: 400,
+          code: 'validation_error',
+          message: 'Text must not contain NUL (\\u0000) characters.',
+          param: null,
+          headers: none,
+        };
       }
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       if (status === HttpStatus.NOT_FOUND) {
-        return { status, code: 'route_not_found', message: `No route ${req.method} ${req.path}.`, param: null, headers: none };
+        return {
+          status,
+          code: 'route_not_found',
+          message: `No route ${req.method} ${req.path}.`,
+          param: null,
+          headers: none,
+        };
       }
       if (status === HttpStatus.TOO_MANY_REQUESTS) {
-        return { status, code: 'rate_limit_exceeded', message: 'Too many requests; retry later.', param: null, headers: none };
+        return {
+          status,
+          code: 'rate_limit_exceeded',
+          message: 'Too many requests; retry later.',
+          param: null,
+          headers: none,
+        };
       }
       // Framework-raised (e.g. a malformed URL): its message is safe and short.
-      return { status, code: status >= 500 ? 'internal_error' : 'invalid_request', message: exception.message, param: null, headers: none };
+      return {
+        status,
+        code: status >= 500 ? 'internal_error' : 'invalid_request',
+        message: exception.message,
+        param: null,
+        headers: none,
+      };
     }
     return { status: 500, code: 'internal_error', message: 'Internal server error.', param: null, headers: none };
   }

@@ -14,7 +14,10 @@ export const ERROR_SCHEMA = {
       type: 'object',
       properties: {
         message: { type: 'string' },
-        type: { type: 'string', enum: ['invalid_request_error', 'authentication_error', 'not_found_error', 'server_error'] },
+        type: {
+          type: 'string',
+          enum: ['invalid_request_error', 'authentication_error', 'not_found_error', 'server_error'],
+        },
         param: { type: 'string', nullable: true },
         code: { type: 'string' },
       },
@@ -39,6 +42,8 @@ export function resultSchema(data: Record<string, unknown>) {
 export function ApiErrors(...statuses: number[]) {
   return applyDecorators(
     ApiBearerAuth(),
-    ...[401, ...statuses].map((status) => ApiResponse({ status, description: 'Error (dual shape)', schema: ERROR_SCHEMA })),
+    ...[401, ...statuses].map((status) =>
+      ApiResponse({ status, description: 'Error (dual shape)', schema: ERROR_SCHEMA }),
+    ),
   );
 }

@@ -5,7 +5,11 @@ import { ApiError } from './api-error';
 export function flattenValidationErrors(errors: ValidationError[], prefix = ''): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
   for (const e of errors) {
-    const path = /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : prefix ? `${prefix}.${e.property}` : e.property;
+    const path = /^\d+$/.test(e.property)
+      ? `${prefix}[${e.property}]`
+      : prefix
+        ? `${prefix}.${e.property}`
+        : e.property;
     for (const raw of Object.values(e.constraints ?? {})) {
       // class-validator starts messages with the bare property name; show the full path instead.
       const message = raw.startsWith(`property ${e.property} `)

@@ -88,7 +88,11 @@ describe('loadConfig', () => {
       ['PORT', '1.5', /^PORT must be an integer number/],
       ['PORT', '70000', /^PORT must not be greater than 65535 \(got 70000\)$/],
       ['PORT', '-1', /^PORT must not be less than 0/],
-      ['DATABASE_URL', 'mysql://root@localhost/ensemble', /^DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL \(got "mysql:\/\/root@localhost\/ensemble"\)$/],
+      [
+        'DATABASE_URL',
+        'mysql://root@localhost/ensemble',
+        /^DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL \(got "mysql:\/\/root@localhost\/ensemble"\)$/,
+      ],
       ['DATABASE_URL', 'postgres://', /^DATABASE_URL must be a postgres/],
       ['BODY_LIMIT', 'lots', /^BODY_LIMIT must look like 1mb, 512kb or a number of bytes \(got "lots"\)$/],
       ['BODY_LIMIT', '-1mb', /^BODY_LIMIT must look like/],
@@ -109,7 +113,13 @@ describe('loadConfig', () => {
     it('reports several bad settings at once, each by name, in one message', () => {
       let error: unknown;
       try {
-        loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', BODY_LIMIT: 'lots', LOG_LEVEL: 'loud', DB_POOL_SIZE: '0' });
+        loadConfig({
+          PORT: 'abc',
+          DATABASE_URL: 'mysql://x',
+          BODY_LIMIT: 'lots',
+          LOG_LEVEL: 'loud',
+          DB_POOL_SIZE: '0',
+        });
       } catch (e) {
         error = e;
       }
@@ -127,7 +137,9 @@ describe('loadConfig', () => {
   describe('API keys', () => {
     it('refuses to start without a key, saying how to fix it', () => {
       const problems = problemsOf({});
-      expect(problems).toEqual([expect.stringMatching(/^API_KEYS is empty: set API_KEYS .*ENSEMBLE_INSECURE_NO_AUTH=true/)]);
+      expect(problems).toEqual([
+        expect.stringMatching(/^API_KEYS is empty: set API_KEYS .*ENSEMBLE_INSECURE_NO_AUTH=true/),
+      ]);
     });
 
     it('refuses a list of blanks and commas as no key', () => {

@@ -19,62 +19,101 @@ const toInt = ({ value }: { value: unknown }) =>
  * (nearest the property): `PORT=abc` says "must be an integer", not "> 65535".
  */
 export class EnvironmentVariables {
-  @IsOptional() @Transform(toInt) @Min(0) @Max(65535) @IsInt()
+  @IsOptional()
+  @Transform(toInt)
+  @Min(0)
+  @Max(65535)
+  @IsInt()
   PORT?: number;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   HOST?: string;
 
   /** Comma-separated API keys accepted by the guard. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   API_KEYS?: string;
 
   /** Explicit development flag: allow starting with no API key (every route open). */
-  @IsOptional() @Transform(toBool) @IsBoolean()
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
   ENSEMBLE_INSECURE_NO_AUTH?: boolean;
 
-  @IsOptional() @ValidateIf((o: EnvironmentVariables) => !!o.DATABASE_URL)
+  @IsOptional()
+  @ValidateIf((o: EnvironmentVariables) => !!o.DATABASE_URL)
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
   DATABASE_URL?: string;
 
   /** Folder of the embedded database used when DATABASE_URL is unset. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   DATA_DIR?: string;
 
-  @IsOptional() @Transform(toInt) @Min(1) @Max(200) @IsInt()
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1)
+  @Max(200)
+  @IsInt()
   DB_POOL_SIZE?: number;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   MODELS_FILE?: string;
 
   /** Largest accepted request body, e.g. `1mb`, `512kb` or a number of bytes. */
-  @IsOptional() @Matches(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, { message: 'BODY_LIMIT must look like 1mb, 512kb or a number of bytes' })
+  @IsOptional()
+  @Matches(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, { message: 'BODY_LIMIT must look like 1mb, 512kb or a number of bytes' })
   BODY_LIMIT?: string;
 
-  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 
   /** Log prompt and completion text (off by default). */
-  @IsOptional() @Transform(toBool) @IsBoolean()
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
   LOG_PROMPTS?: boolean;
 
   /** Interval of `: ping` keep-alive comments on silent SSE streams. */
-  @IsOptional() @Transform(toInt) @Min(100) @Max(600000) @IsInt()
+  @IsOptional()
+  @Transform(toInt)
+  @Min(100)
+  @Max(600000)
+  @IsInt()
   SSE_PING_INTERVAL_MS?: number;
 
   /** Also serve the metrics without a key on this separate port (for a scraper on a private network). */
-  @IsOptional() @Transform(toInt) @Min(1) @Max(65535) @IsInt()
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1)
+  @Max(65535)
+  @IsInt()
   METRICS_PORT?: number;
 
   /** Requests per minute per API key (per replica); 0 disables rate limiting. */
-  @IsOptional() @Transform(toInt) @Min(0) @Max(1000000) @IsInt()
+  @IsOptional()
+  @Transform(toInt)
+  @Min(0)
+  @Max(1000000)
+  @IsInt()
   RATE_LIMIT_PER_MINUTE?: number;
 
   /** Chat runs in flight at once per API key (per replica); 0 means unlimited. */
-  @IsOptional() @Transform(toInt) @Min(0) @Max(100000) @IsInt()
+  @IsOptional()
+  @Transform(toInt)
+  @Min(0)
+  @Max(100000)
+  @IsInt()
   MAX_CONCURRENT_RUNS_PER_KEY?: number;
 
   /** On SIGTERM: how long open streams may go on before they are cancelled. */
-  @IsOptional() @Transform(toInt) @Min(0) @Max(3600000) @IsInt()
+  @IsOptional()
+  @Transform(toInt)
+  @Min(0)
+  @Max(3600000)
+  @IsInt()
   SHUTDOWN_GRACE_MS?: number;
 }

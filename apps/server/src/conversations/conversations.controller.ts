@@ -8,11 +8,15 @@ import { ConversationsService } from './conversations.service';
 
 export class ListConversationsQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'Only conversations of this app.' })
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   app_code?: string;
 
   @ApiPropertyOptional({ description: 'Only conversations of this user (`user_name` of the chat request).' })
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   user_name?: string;
 }
 

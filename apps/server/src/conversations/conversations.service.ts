@@ -100,16 +100,36 @@ export class ConversationsService implements OnApplicationBootstrap {
        INSERT INTO conversation_runs (id, conv_uid, turn, chat_mode, app_code, team_mode, model, input, state, instance_id)
        SELECT $7, $1, conv.turns, $2, $3, $8, $9, $10, 'running', $11 FROM conv
        RETURNING turn`,
-      [s.convUid, s.chatMode, s.appCode, s.userName, s.sysCode, s.input.slice(0, 200), runId, s.teamMode, s.model, s.input, this.lock.instanceId],
+      [
+        s.convUid,
+        s.chatMode,
+        s.appCode,
+        s.userName,
+        s.sysCode,
+        s.input.slice(0, 200),
+        runId,
+        s.teamMode,
+        s.model,
+        s.input,
+        this.lock.instanceId,
+      ],
     );
     if (started.length === 0) {
       const [conv] = await this.rows('SELECT chat_mode, app_code FROM conversations WHERE conv_uid = $1', [s.convUid]);
       if (!conv) throw notFound(s.convUid);
       if (conv.chat_mode !== s.chatMode || conv.app_code !== s.appCode) {
         const owner = conv.app_code ? `app ${JSON.stringify(conv.app_code)}` : String(conv.chat_mode);
-        throw ApiError.conflict('conversation_conflict', `Conversation ${JSON.stringify(s.convUid)} belongs to ${owner}; use another conv_uid.`, 'conv_uid');
+        throw ApiError.conflict(
+          'conversation_conflict',
+          `Conversation ${JSON.stringify(s.convUid)} belongs to ${owner}; use another conv_uid.`,
+          'conv_uid',
+        );
       }
-      throw ApiError.conflict('conversation_busy', `Conversation ${JSON.stringify(s.convUid)} has a run in progress; wait for it or cancel it.`, 'conv_uid');
+      throw ApiError.conflict(
+        'conversation_busy',
+        `Conversation ${JSON.stringify(s.convUid)} has a run in progress; wait for it or cancel it.`,
+        'conv_uid',
+      );
     }
     return new RunRecorder(this.send, runId, s.convUid);
   }
@@ -127,7 +147,10 @@ export class ConversationsService implements OnApplicationBootstrap {
     const qb = this.db.getRepository(ConversationEntity).createQueryBuilder('c');
     if (q.app_code !== undefined) qb.andWhere('c.app_code = :app', { app: q.app_code });
     if (q.user_name !== undefined) qb.andWhere('c.user_name = :user', { user: q.user_name });
-    qb.orderBy('c.updated_at', 'DESC').addOrderBy('c.conv_uid', 'ASC').skip((q.page - 1) * q.page_size).take(q.page_size);
+    qb.orderBy('c.updated_at', 'DESC')
+      .addOrderBy('c.conv_uid', 'ASC')
+      .skip((q.page - 1) * q.page_size)
+      .take(q.page_size);
     const [rows, total] = await qb.getManyAndCount();
     return {
       conversations: rows.map(conversationView),
@@ -145,8 +168,12 @@ export class ConversationsService implements OnApplicationBootstrap {
     const ids = runs.map((r) => r.id);
     const [messages, steps] = ids.length
       ? await Promise.all([
-          this.db.getRepository(MessageEntity).find({ where: { runId: In(ids) }, order: { runId: 'ASC', round: 'ASC', id: 'ASC' } }),
-          this.db.getRepository(PlanStepEntity).find({ where: { runId: In(ids) }, order: { runId: 'ASC', num: 'ASC' } }),
+          this.db
+            .getRepository(MessageEntity)
+            .find({ where: { runId: In(ids) }, order: { runId: 'ASC', round: 'ASC', id: 'ASC' } }),
+          this.db
+            .getRepository(PlanStepEntity)
+            .find({ where: { runId: In(ids) }, order: { runId: 'ASC', num: 'ASC' } }),
         ])
       : [[], []];
     return {
@@ -174,14 +201,20 @@ export class ConversationsService implements OnApplicationBootstrap {
     const conv = await this.db.getRepository(ConversationEntity).findOneBy({ convUid });
     if (!conv) throw notFound(convUid);
     if (conv.state === 'running' && conv.turns > 0) {
-      throw ApiError.conflict('conversation_busy', 'The conversation has a run in progress; cancel it first.', 'conv_uid');
+      throw ApiError.conflict(
+        'conversation_busy',
+        'The conversation has a run in progress; cancel it first.',
+        'conv_uid',
+      );
     }
     await this.db.getRepository(ConversationEntity).delete({ convUid });
   }
 
   /** A conversation's state, or undefined when it does not exist. */
   async state(convUid: string): Promise<RunState | undefined> {
-    const rows: { state: RunState }[] = await this.db.query('SELECT state FROM conversations WHERE conv_uid = $1', [convUid]);
+    const rows: { state: RunState }[] = await this.db.query('SELECT state FROM conversations WHERE conv_uid = $1', [
+      convUid,
+    ]);
     return rows[0]?.state;
   }
 
@@ -207,8 +240,14 @@ export class ConversationsService implements OnApplicationBootstrap {
         [instanceId, reason],
       );
       if (!runs.length) return 0;
-      await em.query(`UPDATE conversation_plan_steps SET state = 'failed', updated_at = now() WHERE run_id = ANY($1) AND state IN ('todo', 'running')`, [runs.map((r) => r.id)]);
-      await em.query(`UPDATE conversations SET state = 'failed', updated_at = now() WHERE conv_uid = ANY($1) AND state = 'running'`, [runs.map((r) => r.conv_uid)]);
+      await em.query(
+        `UPDATE conversation_plan_steps SET state = 'failed', updated_at = now() WHERE run_id = ANY($1) AND state IN ('todo', 'running')`,
+        [runs.map((r) => r.id)],
+      );
+      await em.query(
+        `UPDATE conversations SET state = 'failed', updated_at = now() WHERE conv_uid = ANY($1) AND state = 'running'`,
+        [runs.map((r) => r.conv_uid)],
+      );
       return runs.length;
     });
   }
@@ -231,7 +270,11 @@ function conversationView(c: ConversationEntity) {
 
 /** Stored token counts in OpenAI's usage shape. */
 function usageView(row: { inputTokens: number; outputTokens: number }) {
-  return { prompt_tokens: row.inputTokens, completion_tokens: row.outputTokens, total_tokens: row.inputTokens + row.outputTokens };
+  return {
+    prompt_tokens: row.inputTokens,
+    completion_tokens: row.outputTokens,
+    total_tokens: row.inputTokens + row.outputTokens,
+  };
 }
 
 function messageView(m: MessageEntity) {

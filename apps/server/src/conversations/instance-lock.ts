@@ -29,7 +29,10 @@ export class InstanceLock implements OnModuleInit, OnApplicationShutdown {
   /** True when `instanceId`'s process is gone (its lock is free). */
   async isDead(instanceId: string): Promise<boolean> {
     if (instanceId === this.instanceId || !this.client) return false;
-    const { rows } = await this.client.query<{ free: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS free', [LOCK_SPACE, instanceId]);
+    const { rows } = await this.client.query<{ free: boolean }>(
+      'SELECT pg_try_advisory_lock($1, hashtext($2)) AS free',
+      [LOCK_SPACE, instanceId],
+    );
     if (rows[0]?.free) await this.client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_SPACE, instanceId]);
     return rows[0]?.free === true;
   }

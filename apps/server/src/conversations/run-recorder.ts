@@ -81,7 +81,10 @@ export class RunRecorder {
   record(event: TeamEvent): void {
     switch (event.type) {
       case 'plan-made':
-        return this.enqueue({ kind: 'plan', steps: event.steps.map((s) => ({ num: s.num, title: s.title, agent: s.agent, rely: s.rely })) });
+        return this.enqueue({
+          kind: 'plan',
+          steps: event.steps.map((s) => ({ num: s.num, title: s.title, agent: s.agent, rely: s.rely })),
+        });
       case 'step-started':
         return this.enqueue({ kind: 'step', num: event.num, set: { state: 'running' } });
       case 'message-done':
@@ -230,18 +233,33 @@ export class RunRecorder {
     const run = () => s.p(this.runId, '::uuid');
     switch (w.kind) {
       case 'plan': {
-        const rows = w.steps.map((st) => `(${run()}, ${s.p(st.num)}, ${s.p(st.title)}, ${s.p(st.agent)}, ${s.p(st.rely, '::int[]')}, 'todo')`);
-        s.parts.push(`INSERT INTO conversation_plan_steps (run_id, num, title, agent, rely, state) VALUES ${rows.join(', ')}`);
+        const rows = w.steps.map(
+          (st) => `(${run()}, ${s.p(st.num)}, ${s.p(st.title)}, ${s.p(st.agent)}, ${s.p(st.rely, '::int[]')}, 'todo')`,
+        );
+        s.parts.push(
+          `INSERT INTO conversation_plan_steps (run_id, num, title, agent, rely, state) VALUES ${rows.join(', ')}`,
+        );
         return;
       }
       case 'step': {
         const set = Object.entries(w.set).map(([column, value]) => `${column} = ${s.p(value)}`);
-        s.parts.push(`UPDATE conversation_plan_steps SET ${[...set, 'updated_at = now()'].join(', ')} WHERE run_id = ${run()} AND num = ${s.p(w.num)}`);
+        s.parts.push(
+          `UPDATE conversation_plan_steps SET ${[...set, 'updated_at = now()'].join(', ')} WHERE run_id = ${run()} AND num = ${s.p(w.num)}`,
+        );
         return;
       }
       case 'message': {
         const m = w.message;
-        const values = [run(), s.p(m.round), s.p(m.stepNum), s.p(m.sender), s.p(m.receiver), s.p(m.model), s.p(m.content), s.p(m.success)];
+        const values = [
+          run(),
+          s.p(m.round),
+          s.p(m.stepNum),
+          s.p(m.sender),
+          s.p(m.receiver),
+          s.p(m.model),
+          s.p(m.content),
+          s.p(m.success),
+        ];
         values.push(s.p(m.usage?.inputTokens ?? 0), s.p(m.usage?.outputTokens ?? 0));
         s.parts.push(
           `INSERT INTO conversation_messages (run_id, round, step_num, sender, receiver, model, content, success, input_tokens, output_tokens) VALUES (${values.join(', ')})`,
@@ -261,9 +279,13 @@ export class RunRecorder {
         ];
         s.parts.push(`UPDATE conversation_runs SET ${set.join(', ')} WHERE id = ${run()}`);
         if (e.state !== 'complete') {
-          s.parts.push(`UPDATE conversation_plan_steps SET state = 'failed', updated_at = now() WHERE run_id = ${run()} AND state IN ('todo', 'running')`);
+          s.parts.push(
+            `UPDATE conversation_plan_steps SET state = 'failed', updated_at = now() WHERE run_id = ${run()} AND state IN ('todo', 'running')`,
+          );
         }
-        s.parts.push(`UPDATE conversations SET state = ${s.p(e.state)}, updated_at = now() WHERE conv_uid = ${s.p(this.convUid)}`);
+        s.parts.push(
+          `UPDATE conversations SET state = ${s.p(e.state)}, updated_at = now() WHERE conv_uid = ${s.p(this.convUid)}`,
+        );
         return;
       }
     }

@@ -16,7 +16,11 @@ describe('SqlStatement', () => {
 
     first.append(second);
 
-    expect(first.parts).toEqual(['INSERT INTO a VALUES ($1, $2)', 'INSERT INTO c VALUES ($3)', 'INSERT INTO d VALUES ($3, $4, $12)']);
+    expect(first.parts).toEqual([
+      'INSERT INTO a VALUES ($1, $2)',
+      'INSERT INTO c VALUES ($3)',
+      'INSERT INTO d VALUES ($3, $4, $12)',
+    ]);
     expect(first.params).toEqual(['a1', 'a2', 'c1', 'd2']);
     expect(second.parts[1]).toBe('INSERT INTO d VALUES ($1, $2, $10)');
   });

@@ -17,7 +17,8 @@ export class SqlStatement {
   /** Adds `other`'s parts after these, its placeholders renumbered. */
   append(other: SqlStatement): this {
     const offset = this.params.length;
-    for (const part of other.parts) this.parts.push(offset === 0 ? part : part.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`));
+    for (const part of other.parts)
+      this.parts.push(offset === 0 ? part : part.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`));
     this.params.push(...other.params);
     return this;
   }

@@ -11,7 +11,15 @@ import { CreateApps1764400000000 } from './migrations/1764400000000-CreateApps';
 import { CreateConversations1764500000000 } from './migrations/1764500000000-CreateConversations';
 
 /** Every entity of every module; the one list the app and the migration CLI share. */
-export const ENTITIES = [AppEntity, AppDetailEntity, AppCollectionEntity, ConversationEntity, RunEntity, MessageEntity, PlanStepEntity];
+export const ENTITIES = [
+  AppEntity,
+  AppDetailEntity,
+  AppCollectionEntity,
+  ConversationEntity,
+  RunEntity,
+  MessageEntity,
+  PlanStepEntity,
+];
 
 /** Migrations in order. */
 export const MIGRATIONS = [CreateApps1764400000000, CreateConversations1764500000000];

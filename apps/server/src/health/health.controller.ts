@@ -33,7 +33,9 @@ export class HealthController {
       () => this.db.pingCheck('database', { timeout: 2000 }),
       async () => {
         const indicator = this.indicators.check('migrations');
-        return (await migrationsApplied(this.dataSource)) ? indicator.up() : indicator.down({ message: 'pending migrations' });
+        return (await migrationsApplied(this.dataSource))
+          ? indicator.up()
+          : indicator.down({ message: 'pending migrations' });
       },
     ]);
   }

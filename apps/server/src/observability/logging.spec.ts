@@ -16,7 +16,13 @@ describe('createRootLogger', () => {
   it('writes JSON lines with level names, ISO time and the service name', () => {
     const { logger, parsed } = capture();
     logger.info({ a: 1 }, 'hello');
-    expect(parsed()[0]).toMatchObject({ level: 'info', name: 'ensemble', msg: 'hello', a: 1, time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(parsed()[0]).toMatchObject({
+      level: 'info',
+      name: 'ensemble',
+      msg: 'hello',
+      a: 1,
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
   });
 
   it('honours the level, silent included', () => {
@@ -31,7 +37,11 @@ describe('createRootLogger', () => {
 
   it('redacts credentials by path', () => {
     const { logger, parsed } = capture();
-    logger.info({ req: { headers: { authorization: 'Bearer x', 'x-api-key': 'y', cookie: 'z', accept: '*/*' } }, apiKey: 'k', config: { apiKeys: ['k'] } });
+    logger.info({
+      req: { headers: { authorization: 'Bearer x', 'x-api-key': 'y', cookie: 'z', accept: '*/*' } },
+      apiKey: 'k',
+      config: { apiKeys: ['k'] },
+    });
     expect(parsed()[0]).toMatchObject({
       req: { headers: { authorization: '[REDACTED]', 'x-api-key': '[REDACTED]', cookie: '[REDACTED]', accept: '*/*' } },
       apiKey: '[REDACTED]',
@@ -44,12 +54,19 @@ describe('createRootLogger', () => {
     logger.info({ url: '/x?key=sk-live-123', note: 'we"ird' }, 'pasted sk-live-123 in a message');
     expect(lines.join('')).not.toContain('sk-live-123');
     expect(lines.join('')).not.toContain('we\\"ird');
-    expect(JSON.parse(lines[0])).toMatchObject({ url: '/x?key=[REDACTED]', note: '[REDACTED]', msg: 'pasted [REDACTED] in a message' });
+    expect(JSON.parse(lines[0])).toMatchObject({
+      url: '/x?key=[REDACTED]',
+      note: '[REDACTED]',
+      msg: 'pasted [REDACTED] in a message',
+    });
   });
 
   it('redacts prompt and completion fields unless LOG_PROMPTS is on', () => {
     const off = capture();
-    off.logger.info({ messages: [{ role: 'user', content: 'secret plan' }], run: { prompt: 'p', completion: 'c' } }, 'llm call');
+    off.logger.info(
+      { messages: [{ role: 'user', content: 'secret plan' }], run: { prompt: 'p', completion: 'c' } },
+      'llm call',
+    );
     expect(off.lines.join('')).not.toMatch(/secret plan|"p"|"c"/);
     const on = capture({ logPrompts: true });
     on.logger.info({ messages: [{ role: 'user', content: 'secret plan' }] }, 'llm call');
@@ -74,9 +91,12 @@ describe('scrubbingStream', () => {
 describe('requestIdFrom', () => {
   it('keeps sane ids and replaces others with a UUID', () => {
     expect(requestIdFrom('abc-123')).toBe('abc-123');
-    expect(requestIdFrom('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toBe('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+    expect(requestIdFrom('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toBe(
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    );
     const uuid = /^[0-9a-f-]{36}$/;
-    for (const bad of [undefined, '', 'a b', 'x'.repeat(129), 'line\nbreak', ['a', 'b']]) expect(requestIdFrom(bad as never)).toMatch(uuid);
+    for (const bad of [undefined, '', 'a b', 'x'.repeat(129), 'line\nbreak', ['a', 'b']])
+      expect(requestIdFrom(bad as never)).toMatch(uuid);
   });
 });
 
@@ -125,7 +145,12 @@ describe('AccessLog over a real server', () => {
         ['warn', 'request completed', 404],
         ['error', 'request errored', 500],
       ]);
-      expect(s.parsed()[0]).toMatchObject({ reqId: 'rid-1', req: { method: 'GET', url: '/ok?x=1' }, route: 'unmatched', responseTime: expect.any(Number) });
+      expect(s.parsed()[0]).toMatchObject({
+        reqId: 'rid-1',
+        req: { method: 'GET', url: '/ok?x=1' },
+        route: 'unmatched',
+        responseTime: expect.any(Number),
+      });
     } finally {
       await s.close();
     }

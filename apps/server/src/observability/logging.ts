@@ -33,7 +33,16 @@ export const SECRET_PATHS = [
  * under one of these names, or checks `config.logPrompts` itself (see
  * `promptForLog`). Request bodies are never logged by the access log.
  */
-export const PROMPT_PATHS = ['req.body', 'body', 'prompt', 'messages', 'completion', '*.prompt', '*.messages', '*.completion'];
+export const PROMPT_PATHS = [
+  'req.body',
+  'body',
+  'prompt',
+  'messages',
+  'completion',
+  '*.prompt',
+  '*.messages',
+  '*.completion',
+];
 
 /** Health, readiness and metrics: scraped every few seconds, so logged at `debug` when they succeed. */
 const PROBE_PATHS = new Set(['/api/health', '/api/ready', '/api/metrics']);
@@ -51,7 +60,10 @@ export interface LoggingOptions {
  * scrubbed from the final text wherever it appears (a key pasted into a
  * message or a URL is not printed either).
  */
-export function createRootLogger(config: Pick<AppConfig, 'logLevel' | 'logPrompts' | 'apiKeys'>, options: LoggingOptions = {}): Logger {
+export function createRootLogger(
+  config: Pick<AppConfig, 'logLevel' | 'logPrompts' | 'apiKeys'>,
+  options: LoggingOptions = {},
+): Logger {
   const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 0 });
   return pino(
     {

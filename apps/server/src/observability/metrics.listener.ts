@@ -26,7 +26,8 @@ export class MetricsListener implements OnApplicationBootstrap, OnApplicationShu
         return;
       }
       this.metrics.metrics().then(
-        (text) => res.writeHead(200, { 'Content-Type': this.metrics.contentType, 'Cache-Control': 'no-store' }).end(text),
+        (text) =>
+          res.writeHead(200, { 'Content-Type': this.metrics.contentType, 'Cache-Control': 'no-store' }).end(text),
         () => res.writeHead(500).end(),
       );
     });

@@ -2,10 +2,17 @@ import { MetricsService } from './metrics.service';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function value(metrics: MetricsService, name: string, labels: Record<string, string>, suffix = ''): Promise<number | undefined> {
+async function value(
+  metrics: MetricsService,
+  name: string,
+  labels: Record<string, string>,
+  suffix = '',
+): Promise<number | undefined> {
   const json = await metrics.registry.getMetricsAsJSON();
   const metric = json.find((m) => m.name === name);
-  const v = (metric?.values as Array<{ metricName?: string; labels: Record<string, string | number>; value: number }> | undefined)?.find(
+  const v = (
+    metric?.values as Array<{ metricName?: string; labels: Record<string, string | number>; value: number }> | undefined
+  )?.find(
     (x) => (x.metricName ?? name) === name + suffix && Object.entries(labels).every(([k, l]) => x.labels[k] === l),
   );
   return v?.value;
@@ -39,7 +46,9 @@ describe('MetricsService', () => {
     expect(overhead).toBeLessThan(0.1);
     expect(await value(metrics, 'ensemble_chat_runs_total', { mode: 'chat_app', outcome: 'complete' })).toBe(1);
     expect(await value(metrics, 'ensemble_llm_tokens_total', { model: 'm1', kind: 'output' })).toBe(7);
-    expect(await value(metrics, 'ensemble_llm_call_duration_seconds', { model: 'm2', outcome: 'cancelled' }, '_count')).toBe(1);
+    expect(
+      await value(metrics, 'ensemble_llm_call_duration_seconds', { model: 'm2', outcome: 'cancelled' }, '_count'),
+    ).toBe(1);
     expect(await value(metrics, 'ensemble_llm_time_to_first_token_seconds', { model: 'm2' }, '_count')).toBeUndefined();
   });
 
@@ -49,7 +58,11 @@ describe('MetricsService', () => {
     call.answeredBy('fallback');
     call.end('ok');
     call.end('error');
-    expect(await value(metrics, 'ensemble_llm_call_duration_seconds', { model: 'fallback', outcome: 'ok' }, '_count')).toBe(1);
-    expect(await value(metrics, 'ensemble_llm_call_duration_seconds', { model: 'fallback', outcome: 'error' }, '_count')).toBeUndefined();
+    expect(
+      await value(metrics, 'ensemble_llm_call_duration_seconds', { model: 'fallback', outcome: 'ok' }, '_count'),
+    ).toBe(1);
+    expect(
+      await value(metrics, 'ensemble_llm_call_duration_seconds', { model: 'fallback', outcome: 'error' }, '_count'),
+    ).toBeUndefined();
   });
 });

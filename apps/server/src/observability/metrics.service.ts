@@ -144,7 +144,13 @@ export class MetricsService {
    * `ttftSeconds`, when the call produced text, to the first token; `usage`
    * adds the reported input and output tokens.
    */
-  llmCall(model: string, outcome: LlmCallOutcome, durationSeconds: number, ttftSeconds?: number, usage?: TokenUsage): void {
+  llmCall(
+    model: string,
+    outcome: LlmCallOutcome,
+    durationSeconds: number,
+    ttftSeconds?: number,
+    usage?: TokenUsage,
+  ): void {
     this.llmDuration.observe({ model, outcome }, durationSeconds);
     if (ttftSeconds !== undefined) this.llmTtft.observe({ model }, ttftSeconds);
     if (usage?.inputTokens) this.llmTokens.inc({ model, kind: 'input' }, usage.inputTokens);

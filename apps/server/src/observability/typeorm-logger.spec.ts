@@ -15,11 +15,16 @@ describe('TypeOrmLogger', () => {
 
   it('logs failed queries without their parameters; constraint violations at debug', () => {
     const logger = new TypeOrmLogger();
-    const unique = Object.assign(new Error('duplicate key value violates unique constraint "apps_app_name_key"'), { code: '23505' });
+    const unique = Object.assign(new Error('duplicate key value violates unique constraint "apps_app_name_key"'), {
+      code: '23505',
+    });
     logger.logQueryError(unique, 'UPDATE "apps" SET "app_name" = $1', ['secret user text']);
     logger.logQueryError(new Error('connection reset'), 'SELECT 1', ['p']);
     expect(calls).toEqual([
-      ['debug', { msg: 'query failed', query: 'UPDATE "apps" SET "app_name" = $1', error: unique.message, code: '23505' }],
+      [
+        'debug',
+        { msg: 'query failed', query: 'UPDATE "apps" SET "app_name" = $1', error: unique.message, code: '23505' },
+      ],
       ['warn', { msg: 'query failed', query: 'SELECT 1', error: 'connection reset', code: undefined }],
     ]);
     expect(JSON.stringify(calls)).not.toContain('secret user text');

@@ -22,7 +22,12 @@ export class TypeOrmLogger implements TypeOrmLoggerPort {
 
   logQueryError(error: string | Error, query: string, _parameters?: unknown): void {
     const code = typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
-    const entry = { msg: 'query failed', query: clip(query), error: typeof error === 'string' ? error : error.message, code };
+    const entry = {
+      msg: 'query failed',
+      query: clip(query),
+      error: typeof error === 'string' ? error : error.message,
+      code,
+    };
     if (typeof code === 'string' && code.startsWith('23')) this.logger.debug(entry);
     else this.logger.warn(entry);
   }

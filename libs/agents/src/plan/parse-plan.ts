@@ -81,7 +81,11 @@ function relyList(value: unknown): number[] | undefined {
   let parts: unknown[];
   if (Array.isArray(value)) parts = value;
   else if (typeof value === 'number') parts = [value];
-  else if (typeof value === 'string') parts = value.replace(/[[\]]/g, '').split(/[\s,;]+/).filter(Boolean);
+  else if (typeof value === 'string')
+    parts = value
+      .replace(/[[\]]/g, '')
+      .split(/[\s,;]+/)
+      .filter(Boolean);
   else return undefined;
   const numbers = parts.map(wholeNumber);
   if (numbers.some((n) => n === undefined)) return undefined;

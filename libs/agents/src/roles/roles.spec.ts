@@ -61,7 +61,11 @@ describe('role actions', () => {
 describe('Planner prompt', () => {
   it('lists the team agents with their descriptions and resources', () => {
     const section = planner.teamSection([
-      { name: 'Summarizer', description: summarizer.description, resources: [{ type: 'knowledge', name: 'docs', value: 'awel' }] },
+      {
+        name: 'Summarizer',
+        description: summarizer.description,
+        resources: [{ type: 'knowledge', name: 'docs', value: 'awel' }],
+      },
       { name: 'CodeEngineer', description: codeEngineer.description, resources: [] },
     ]);
     expect(section).toBe(

@@ -38,7 +38,9 @@ describe('aborting a run', () => {
       generate: () => new Promise(() => undefined),
     };
     const controller = new AbortController();
-    const run = lastValueFrom(runTeam({ app, input: 'x', history: [], llm: hanging, signal: controller.signal }).pipe(toArray()));
+    const run = lastValueFrom(
+      runTeam({ app, input: 'x', history: [], llm: hanging, signal: controller.signal }).pipe(toArray()),
+    );
     setTimeout(() => controller.abort(), 10);
     const events = await run;
     expect(events.map((e) => e.type)).toEqual([

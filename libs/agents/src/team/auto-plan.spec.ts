@@ -7,7 +7,8 @@ import type { TeamEvent } from '../types';
 const ofType = <T extends TeamEvent['type']>(events: TeamEvent[], type: T) =>
   events.filter((e): e is Extract<TeamEvent, { type: T }> => e.type === type);
 const last = (events: TeamEvent[]) => events[events.length - 1];
-const userMessage = (llm: ScriptedLlm, call: number) => llm.calls[call].messages[llm.calls[call].messages.length - 1].content;
+const userMessage = (llm: ScriptedLlm, call: number) =>
+  llm.calls[call].messages[llm.calls[call].messages.length - 1].content;
 const TWO_STEPS = [
   { num: 1, title: 'List the facts', agent: 'AI Assistant', rely: [] },
   { num: 2, title: 'Summarise the facts', agent: 'Summarizer', rely: [1] },
@@ -50,7 +51,11 @@ describe('auto_plan', () => {
   it('has the Summarizer answer from every result when the last step is not a summary', async () => {
     const { events, llm } = await playScenario(scenario('auto_plan code step then summary'));
     const afterSteps = events.slice(events.findIndex((e) => e.type === 'step-done') + 1);
-    expect(afterSteps.map((e) => e.type).filter((t) => t !== 'token')).toEqual(['message-started', 'message-done', 'run-done']);
+    expect(afterSteps.map((e) => e.type).filter((t) => t !== 'token')).toEqual([
+      'message-started',
+      'message-done',
+      'run-done',
+    ]);
     const messages = ofType(events, 'message-done').map((e) => [e.num, e.sender, e.receiver]);
     expect(messages).toEqual([
       [0, 'Planner', 'PlanManager'],
@@ -65,7 +70,9 @@ describe('auto_plan', () => {
     const { events, llm } = await playScenario(scenario('auto_plan diamond'));
     expect(ofType(events, 'plan-made')[0].steps.map((s) => s.rely)).toEqual([[], [1], [1], [2, 3]]);
     expect(ofType(events, 'step-started').map((e) => e.num)).toEqual([1, 2, 3, 4]);
-    expect(userMessage(llm, 1)).toBe("The user's request: Explain and code\n\nYour task (step 1 of 4): Collect the facts");
+    expect(userMessage(llm, 1)).toBe(
+      "The user's request: Explain and code\n\nYour task (step 1 of 4): Collect the facts",
+    );
     for (const call of [2, 3]) {
       expect(userMessage(llm, call)).toContain('### Step 1 (AI Assistant): Collect the facts\nFACTS-1');
     }
@@ -78,7 +85,7 @@ describe('auto_plan', () => {
     expect(last(events)).toMatchObject({ type: 'run-done', answer: 'FINAL-4' });
   });
 
-  it('gives the Planner the team and the first detail\'s strategy, and each step its agent\'s', async () => {
+  it("gives the Planner the team and the first detail's strategy, and each step its agent's", async () => {
     const first = { type: 'priority' as const, models: ['planner-first'] };
     const code = { type: 'priority' as const, models: ['coder'] };
     const llm = new ScriptedLlm([PLANS.codeOnly, '```sh\necho hi\n```', 'Summary']);
@@ -116,12 +123,18 @@ describe('auto_plan', () => {
     });
 
     it.each([
-      ['auto_plan planner invalid JSON then valid', /^That plan is not valid: the plan is not valid JSON \(.+\)\. Reply/],
+      [
+        'auto_plan planner invalid JSON then valid',
+        /^That plan is not valid: the plan is not valid JSON \(.+\)\. Reply/,
+      ],
       [
         'auto_plan planner unknown agent then valid',
         /^That plan is not valid: step 1: unknown agent "DataScientist"; the team's agents are "AI Assistant", "CodeEngineer", "Summarizer"\. Reply with the corrected plan, as the JSON array only\.$/,
       ],
-      ['auto_plan planner cycle then valid', /^That plan is not valid: steps 2 → 3 → 2 rely on each other in a cycle\. /],
+      [
+        'auto_plan planner cycle then valid',
+        /^That plan is not valid: steps 2 → 3 → 2 rely on each other in a cycle\. /,
+      ],
     ])('re-asks after %s with the precise error', async (name, feedback) => {
       const { events, llm } = await playScenario(scenario(name));
       const replan = llm.calls[1].messages;

@@ -12,7 +12,11 @@ const ofType = <T extends TeamEvent['type']>(events: TeamEvent[], type: T) =>
 describe('single_agent', () => {
   it('emits the exact event sequence for a Summarizer answer', async () => {
     const llm = new ScriptedLlm([{ text: 'AWEL is great.', model: 'chatgpt_proxyllm', usage }]);
-    const events = await collectRun({ app: testApp('single_agent', [testAgent('Summarizer')]), input: 'Introduce AWEL', llm });
+    const events = await collectRun({
+      app: testApp('single_agent', [testAgent('Summarizer')]),
+      input: 'Introduce AWEL',
+      llm,
+    });
     const message = { num: 1, sender: 'Summarizer', receiver: 'Human', model: 'chatgpt_proxyllm', round: 1 };
     expect(events).toEqual([
       { type: 'run-started', mode: 'single_agent', input: 'Introduce AWEL' },
@@ -29,8 +33,14 @@ describe('single_agent', () => {
   });
 
   it('renders the seed example exactly', async () => {
-    const llm = new ScriptedLlm([{ text: 'AWEL is "Agentic Workflow Expression Language".', model: 'chatgpt_proxyllm' }]);
-    const events = await collectRun({ app: testApp('single_agent', [testAgent('Summarizer')]), input: 'Introduce AWEL', llm });
+    const llm = new ScriptedLlm([
+      { text: 'AWEL is "Agentic Workflow Expression Language".', model: 'chatgpt_proxyllm' },
+    ]);
+    const events = await collectRun({
+      app: testApp('single_agent', [testAgent('Summarizer')]),
+      input: 'Introduce AWEL',
+      llm,
+    });
     expect(renderVis(events)).toBe(
       '```agent-plans\n' +
         '[{"name":"Introduce AWEL","num":1,"agent":"Human","markdown":"```agent-messages\\n' +
@@ -111,7 +121,13 @@ describe('single_agent', () => {
   it('fails at once on an error retrying cannot fix, naming the step', async () => {
     const { events, llm } = await playScenario(scenario('single_agent auth error fails at once'));
     expect(llm.calls).toHaveLength(1);
-    expect(events.map((e) => e.type)).toEqual(['run-started', 'plan-made', 'step-started', 'step-failed', 'run-failed']);
+    expect(events.map((e) => e.type)).toEqual([
+      'run-started',
+      'plan-made',
+      'step-started',
+      'step-failed',
+      'run-failed',
+    ]);
     expect(events[3]).toEqual({
       type: 'step-failed',
       num: 1,
@@ -121,7 +137,8 @@ describe('single_agent', () => {
     });
     expect(events[4]).toEqual({
       type: 'run-failed',
-      reason: 'Step 1 (AI Assistant) failed after 1 attempt: the LLM call failed (auth): the upstream answered 401: bad key',
+      reason:
+        'Step 1 (AI Assistant) failed after 1 attempt: the LLM call failed (auth): the upstream answered 401: bad key',
       usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
     });
   });
@@ -142,7 +159,10 @@ describe('single_agent', () => {
   it('fails without calling the LLM when the app has no agents or an unknown role', async () => {
     const llm = new ScriptedLlm([]);
     const none = await collectRun({ app: testApp('single_agent', []), input: 'x', llm });
-    expect(none[none.length - 1]).toMatchObject({ type: 'run-failed', reason: 'The app "Test App" has no agents to run.' });
+    expect(none[none.length - 1]).toMatchObject({
+      type: 'run-failed',
+      reason: 'The app "Test App" has no agents to run.',
+    });
     const unknown = await collectRun({ app: testApp('single_agent', [testAgent('Planner')]), input: 'x', llm });
     expect(unknown[unknown.length - 1]).toMatchObject({
       type: 'run-failed',

@@ -129,4 +129,3 @@ function countedUsage(messages: ChatMessage[], outputTokens: number): Usage {
   const inputTokens = messages.reduce((sum, m) => sum + m.content.split(/\s+/).filter(Boolean).length, 0);
   return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
 }
-

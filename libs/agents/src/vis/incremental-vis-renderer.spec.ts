@@ -96,7 +96,9 @@ describe('IncrementalVisRenderer layout', () => {
   it('the document before any message is already a complete view for a single agent', () => {
     const renderer = new IncrementalVisRenderer();
     const start: TeamEvent = { type: 'run-started', mode: 'single_agent', input: 'Hi' };
-    expect(renderer.push(start)).toBe('```agent-plans\n[{"name":"Hi","num":1,"agent":"Human","markdown":"```agent-messages\\n[');
+    expect(renderer.push(start)).toBe(
+      '```agent-plans\n[{"name":"Hi","num":1,"agent":"Human","markdown":"```agent-messages\\n[',
+    );
     expect(renderer.snapshot()).toBe(
       '```agent-plans\n[{"name":"Hi","num":1,"agent":"Human","markdown":"```agent-messages\\n[]\\n```","status":"running"}]\n```',
     );

@@ -24,12 +24,16 @@ describe('parseVis', () => {
     ['a message without resource', messagesBlock([{ ...message, resource: undefined }]), /message 1 needs/],
     [
       'a plan item with a bad status',
-      '```agent-plans\n' + JSON.stringify([{ name: 'n', num: 1, agent: 'a', markdown: messagesBlock([]), status: 'done' }]) + '\n```',
+      '```agent-plans\n' +
+        JSON.stringify([{ name: 'n', num: 1, agent: 'a', markdown: messagesBlock([]), status: 'done' }]) +
+        '\n```',
       /unknown status "done"/,
     ],
     [
       'a plan item whose markdown is not a messages block',
-      '```agent-plans\n' + JSON.stringify([{ name: 'n', num: 1, agent: 'a', markdown: 'text', status: 'todo' }]) + '\n```',
+      '```agent-plans\n' +
+        JSON.stringify([{ name: 'n', num: 1, agent: 'a', markdown: 'text', status: 'todo' }]) +
+        '\n```',
       /expected a fenced block/,
     ],
   ])('rejects %s', (_, doc, error) => {

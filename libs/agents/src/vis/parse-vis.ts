@@ -69,7 +69,12 @@ function parseBlock(tag: string, body: string): VisBlock {
 function planItem(value: unknown, index: number): VisPlanItem {
   const item = record(value, `plan item ${index + 1}`);
   const { name, num, agent, markdown, status } = item;
-  if (typeof name !== 'string' || typeof agent !== 'string' || typeof markdown !== 'string' || typeof num !== 'number') {
+  if (
+    typeof name !== 'string' ||
+    typeof agent !== 'string' ||
+    typeof markdown !== 'string' ||
+    typeof num !== 'number'
+  ) {
     throw new VisParseError(`plan item ${index + 1} needs string name, agent, markdown and a number num`);
   }
   if (typeof status !== 'string' || !STATES.includes(status)) {

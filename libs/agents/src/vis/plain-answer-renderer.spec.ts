@@ -10,7 +10,15 @@ describe('PlainAnswerRenderer', () => {
     const { events } = await playScenario(scenario('single_agent seed'));
     const renderer = new PlainAnswerRenderer();
     const deltas = events.map((e) => renderer.push(e));
-    expect(deltas.filter(Boolean)).toEqual(['AWEL ', 'is ', 'the ', 'Agentic ', 'Workflow ', 'Expression ', 'Language.']);
+    expect(deltas.filter(Boolean)).toEqual([
+      'AWEL ',
+      'is ',
+      'the ',
+      'Agentic ',
+      'Workflow ',
+      'Expression ',
+      'Language.',
+    ]);
     expect(renderer.snapshot()).toBe(renderer.document());
   });
 

@@ -52,7 +52,11 @@ function checkVis(events: TeamEvent[]): string {
   }).join('');
   expect(renderVis(events)).toBe(doc);
   const blocks = parseVis(doc);
-  expect(messagesOf(blocks).filter((m) => m.model !== null).map((m) => m.markdown)).toEqual(contents);
+  expect(
+    messagesOf(blocks)
+      .filter((m) => m.model !== null)
+      .map((m) => m.markdown),
+  ).toEqual(contents);
   const statuses = blocks.flatMap((b) => (b.tag === 'agent-plans' ? b.items.map((i) => i.status) : []));
   expect(statuses).not.toContain('running');
   return doc;

@@ -26,7 +26,9 @@ describe('offline model', () => {
 
     expect(first).toEqual(second);
     expect(first.model).toBe('ensemble-offline');
-    expect(first.text).toBe('[ensemble-offline] No language model is configured, so this is an offline echo. You said: "What is AWEL?"');
+    expect(first.text).toBe(
+      '[ensemble-offline] No language model is configured, so this is an offline echo. You said: "What is AWEL?"',
+    );
     expect(first.finishReason).toBe('stop');
     expect((await model.generate(ask('Something else'))).text).toContain('You said: "Something else"');
   });
@@ -72,8 +74,15 @@ describe('offline model', () => {
     const short = await model.generate({ ...ask('x'), maxTokens: 3 });
     const stopped = await model.generate({ ...ask('x'), stop: [' offline'] });
 
-    expect(short).toMatchObject({ text: '[ensemble-offline] No language ', finishReason: 'length', usage: { outputTokens: 3 } });
-    expect(stopped).toMatchObject({ text: '[ensemble-offline] No language model is configured, so this is an', finishReason: 'stop' });
+    expect(short).toMatchObject({
+      text: '[ensemble-offline] No language ',
+      finishReason: 'length',
+      usage: { outputTokens: 3 },
+    });
+    expect(stopped).toMatchObject({
+      text: '[ensemble-offline] No language model is configured, so this is an',
+      finishReason: 'stop',
+    });
   });
 });
 
@@ -87,7 +96,11 @@ describe('scripted model', () => {
 
     expect([first.text, second.text]).toEqual(['[{"serial_number": 1}]', 'second']);
     await expect(third).rejects.toMatchObject({ code: 'bad_request', model: 'planner' });
-    expect(planner.calls.map((c) => c.messages[c.messages.length - 1].content)).toEqual(['plan it', 'again', 'once more']);
+    expect(planner.calls.map((c) => c.messages[c.messages.length - 1].content)).toEqual([
+      'plan it',
+      'again',
+      'once more',
+    ]);
   });
 
   it('keeps whitespace exactly when streaming a reply', async () => {
@@ -125,6 +138,9 @@ describe('scripted model', () => {
 
     const parts = await drain(model.stream(ask('x')));
 
-    expect(parts[1]).toMatchObject({ type: 'error', error: { code: 'upstream', message: 'model "thrower": script bug' } });
+    expect(parts[1]).toMatchObject({
+      type: 'error',
+      error: { code: 'upstream', message: 'model "thrower": script bug' },
+    });
   });
 });

@@ -94,7 +94,11 @@ export class OfflineModel implements LanguageModel {
     }
     const inputTokens = options.messages.reduce((sum, m) => sum + countWords(m.content), 0);
     const outputTokens = countWords(words.join(''));
-    yield { type: 'finish', finishReason, usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens } };
+    yield {
+      type: 'finish',
+      finishReason,
+      usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens },
+    };
   }
 }
 
@@ -119,7 +123,11 @@ export function createOfflineModel(name = OFFLINE_MODEL_NAME, options: OfflineMo
 
 /** The offline model's deterministic answer to `messages`. */
 export function offlineReply(name: string, messages: readonly ChatMessage[]): string {
-  const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content.trim() ?? '';
+  const lastUser =
+    [...messages]
+      .reverse()
+      .find((m) => m.role === 'user')
+      ?.content.trim() ?? '';
   const quoted = lastUser.length > 200 ? `${lastUser.slice(0, 200)}…` : lastUser;
   return `[${name}] No language model is configured, so this is an offline echo. You said: "${quoted}"`;
 }
@@ -136,6 +144,10 @@ export function createScriptedModel(name: string, script: Script, options: Offli
       : async (_: LlmCallOptions, index: number) =>
           index < script.length
             ? script[index]
-            : new LlmError('bad_request', `scripted model "${name}" has no reply for call #${index + 1} (script has ${script.length})`, { model: name });
+            : new LlmError(
+                'bad_request',
+                `scripted model "${name}" has no reply for call #${index + 1} (script has ${script.length})`,
+                { model: name },
+              );
   return new OfflineModel(name, reply, { tokenDelayMs: 0, ...options });
 }

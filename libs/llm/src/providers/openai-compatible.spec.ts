@@ -13,7 +13,13 @@ const messages: LlmCallOptions['messages'] = [
 describe('OpenAICompatibleModel', () => {
   let fake: FakeOpenAI;
   const model = (config: Partial<OpenAICompatibleModelConfig> = {}) =>
-    new OpenAICompatibleModel({ name: 'chatgpt_proxyllm', model: 'gpt-4o-mini', baseUrl: fake.url, apiKey: API_KEY, ...config });
+    new OpenAICompatibleModel({
+      name: 'chatgpt_proxyllm',
+      model: 'gpt-4o-mini',
+      baseUrl: fake.url,
+      apiKey: API_KEY,
+      ...config,
+    });
 
   beforeAll(async () => {
     fake = await startFakeOpenAI({ apiKey: API_KEY });
@@ -23,7 +29,10 @@ describe('OpenAICompatibleModel', () => {
 
   describe('stream', () => {
     it('streams the text deltas, then the finish reason and usage', async () => {
-      fake.enqueue({ tokens: ['Hello', ', ', 'world', '!'], usage: { prompt_tokens: 11, completion_tokens: 4, total_tokens: 15 } });
+      fake.enqueue({
+        tokens: ['Hello', ', ', 'world', '!'],
+        usage: { prompt_tokens: 11, completion_tokens: 4, total_tokens: 15 },
+      });
 
       const parts = await drain(model().stream({ messages }));
 
@@ -38,7 +47,11 @@ describe('OpenAICompatibleModel', () => {
     });
 
     it('groups the parts of one network read into one batch, the finish with the last text', async () => {
-      fake.enqueue({ tokens: ['a', 'b', 'c'], burst: true, usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 } });
+      fake.enqueue({
+        tokens: ['a', 'b', 'c'],
+        burst: true,
+        usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 },
+      });
 
       const batches = await drainBatches(model().streamBatches({ messages }));
 
@@ -70,11 +83,15 @@ describe('OpenAICompatibleModel', () => {
 
       const batches = await drainBatches(model().streamBatches({ messages }));
 
-      expect(batches.slice(1, -1)).toEqual([[
-        { type: 'text-delta', text: 'fine ' },
-        { type: 'text-delta', text: 'so far' },
-      ]]);
-      expect(batches[batches.length - 1]).toEqual([expect.objectContaining({ type: 'error', error: expect.objectContaining({ code: 'malformed_stream' }) })]);
+      expect(batches.slice(1, -1)).toEqual([
+        [
+          { type: 'text-delta', text: 'fine ' },
+          { type: 'text-delta', text: 'so far' },
+        ],
+      ]);
+      expect(batches[batches.length - 1]).toEqual([
+        expect.objectContaining({ type: 'error', error: expect.objectContaining({ code: 'malformed_stream' }) }),
+      ]);
     });
 
     it('sends the text of the last read before reporting a missing finish reason', async () => {

@@ -14,7 +14,15 @@ import type {
 } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 import { LlmError, toLlmError } from '../errors';
-import type { FinishReason, GenerateResult, LanguageModel, LlmCallOptions, PartBatch, StreamPart, Usage } from '../port';
+import type {
+  FinishReason,
+  GenerateResult,
+  LanguageModel,
+  LlmCallOptions,
+  PartBatch,
+  StreamPart,
+  Usage,
+} from '../port';
 import { flattenBatches } from '../util/batches';
 import { collectStream } from '../util/collect';
 import { postForStream, SseTarget, sseEvents, sseTarget, streamError } from './sse-request';
@@ -89,10 +97,7 @@ export class OpenAICompatibleModel implements LanguageModel {
 
   /** One non-stream request, mapped by the same code as `stream`. */
   generate(options: LlmCallOptions): Promise<GenerateResult> {
-    return collectStream(
-      flattenBatches(this.run(options, (call) => this.fetchCompletion(options, call))),
-      this.name,
-    );
+    return collectStream(flattenBatches(this.run(options, (call) => this.fetchCompletion(options, call))), this.name);
   }
 
   private async *run(
@@ -109,7 +114,9 @@ export class OpenAICompatibleModel implements LanguageModel {
       }
       yield* request(call);
     } catch (err) {
-      yield [{ type: 'error', error: call.interruption() ?? toLlmError(err, { model: this.name, secrets: this.secrets }) }];
+      yield [
+        { type: 'error', error: call.interruption() ?? toLlmError(err, { model: this.name, secrets: this.secrets }) },
+      ];
     } finally {
       call.end();
     }
@@ -166,7 +173,8 @@ export class OpenAICompatibleModel implements LanguageModel {
       // Stopped early (an error, or the consumer left): close the body before the call's abort reaches it.
       if (!done) res.destroy();
     }
-    const failure = call.interruption() ?? (finishReason ? undefined : this.malformed('the stream ended before a finish reason'));
+    const failure =
+      call.interruption() ?? (finishReason ? undefined : this.malformed('the stream ended before a finish reason'));
     if (failure) {
       if (tail.length) yield tail;
       throw failure;
@@ -186,7 +194,10 @@ export class OpenAICompatibleModel implements LanguageModel {
     call.complete();
     const choice = completion.choices[0];
     const text = choice.message?.content ?? '';
-    const finish = finishPart(mapFinishReason(choice.finish_reason), completion.usage ? mapUsage(completion.usage) : undefined);
+    const finish = finishPart(
+      mapFinishReason(choice.finish_reason),
+      completion.usage ? mapUsage(completion.usage) : undefined,
+    );
     yield text ? [{ type: 'text-delta', text }, finish] : [finish];
   }
 
@@ -202,7 +213,8 @@ export class OpenAICompatibleModel implements LanguageModel {
   }
 
   private checkChunk(value: unknown): ChatCompletionChunk {
-    if (isObject(value) && (Array.isArray(value.choices) || isObject(value.error))) return value as unknown as ChatCompletionChunk;
+    if (isObject(value) && (Array.isArray(value.choices) || isObject(value.error)))
+      return value as unknown as ChatCompletionChunk;
     throw this.malformed('a stream chunk has no "choices" list');
   }
 

@@ -22,12 +22,21 @@ export function sseTarget(baseUrl: string, apiKey: string, extra: Record<string,
   return {
     url,
     agent,
-    headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', Authorization: `Bearer ${apiKey}`, ...extra },
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'text/event-stream',
+      Authorization: `Bearer ${apiKey}`,
+      ...extra,
+    },
   };
 }
 
 const headersOf = (res: IncomingMessage) =>
-  new Headers(Object.entries(res.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, Array.isArray(v) ? v.join(', ') : v] as [string, string]])));
+  new Headers(
+    Object.entries(res.headers).flatMap(([k, v]) =>
+      v === undefined ? [] : [[k, Array.isArray(v) ? v.join(', ') : v] as [string, string]],
+    ),
+  );
 
 /**
  * Sends the request; resolves with the response once its status is 2xx, else
@@ -35,13 +44,21 @@ const headersOf = (res: IncomingMessage) =>
  * that destroys the request (an abort or a timeout): a plain callback, as an
  * AbortSignal on the request costs memory for as long as the stream is open.
  */
-export function postForStream(target: SseTarget, body: unknown, onClose: (close: () => void) => void): Promise<IncomingMessage> {
+export function postForStream(
+  target: SseTarget,
+  body: unknown,
+  onClose: (close: () => void) => void,
+): Promise<IncomingMessage> {
   let payload: string | undefined = JSON.stringify(body);
   const send = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = send(
       target.url,
-      { method: 'POST', agent: target.agent, headers: { ...target.headers, 'Content-Length': Buffer.byteLength(payload!) } },
+      {
+        method: 'POST',
+        agent: target.agent,
+        headers: { ...target.headers, 'Content-Length': Buffer.byteLength(payload!) },
+      },
       (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
@@ -62,7 +79,9 @@ export function postForStream(target: SseTarget, body: unknown, onClose: (close:
             json = undefined;
           }
           // generate() takes the whole body and reads its `error`, as the SDK does.
-          reject(APIError.generate(status, json as object | undefined, text.slice(0, 500) || undefined, headersOf(res)));
+          reject(
+            APIError.generate(status, json as object | undefined, text.slice(0, 500) || undefined, headersOf(res)),
+          );
         });
         res.on('error', reject);
       },
@@ -89,7 +108,9 @@ export function sseEvents(res: IncomingMessage): () => Promise<EventSourceMessag
   let pending: EventSourceMessage[] = [];
   let ended = false;
   let failure: unknown;
-  let waiter: { resolve: (events: EventSourceMessage[] | undefined) => void; reject: (err: unknown) => void } | undefined;
+  let waiter:
+    | { resolve: (events: EventSourceMessage[] | undefined) => void; reject: (err: unknown) => void }
+    | undefined;
   const parser = createParser({ onEvent: (event) => pending.push(event) });
   const settle = () => {
     const w = waiter;
@@ -118,7 +139,9 @@ export function sseEvents(res: IncomingMessage): () => Promise<EventSourceMessag
   };
   const lost = (err?: unknown) => {
     if (ended) return;
-    failure ??= err ?? Object.assign(new Error('the upstream connection closed before the response ended'), { code: 'ECONNRESET' });
+    failure ??=
+      err ??
+      Object.assign(new Error('the upstream connection closed before the response ended'), { code: 'ECONNRESET' });
     settle();
   };
   res.on('data', (chunk: string) => {

@@ -51,9 +51,14 @@ export class UpstreamCall {
   interruption(): LlmError | undefined {
     const details = { model: this.model };
     if (this.interruptedBy === 'timeout') {
-      return new LlmError('timeout', `model "${this.model}": no answer from the upstream within ${this.timeoutMs} ms`, details);
+      return new LlmError(
+        'timeout',
+        `model "${this.model}": no answer from the upstream within ${this.timeoutMs} ms`,
+        details,
+      );
     }
-    if (this.interruptedBy === 'aborted') return new LlmError('aborted', `model "${this.model}": the request was aborted`, details);
+    if (this.interruptedBy === 'aborted')
+      return new LlmError('aborted', `model "${this.model}": the request was aborted`, details);
     return undefined;
   }
 

@@ -24,78 +24,111 @@ export const toBoolean = ({ value }: { value: unknown }) =>
 
 export class AppResourceDto {
   @ApiProperty({ example: 'database' })
-  @IsString() @MinLength(1) @MaxLength(64)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(64)
   type: string;
 
   @ApiProperty({ example: 'sales_db' })
-  @IsString() @MaxLength(255)
+  @IsString()
+  @MaxLength(255)
   name: string;
 
   @ApiProperty({ description: 'Always a string on the wire (JSON-encode structured values).' })
-  @IsString() @MaxLength(65536)
+  @IsString()
+  @MaxLength(65536)
   value: string;
 
   @ApiPropertyOptional({ default: false })
-  @IsOptional() @Transform(toBoolean) @IsBoolean()
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
   is_dynamic?: boolean;
 }
 
 export class AppDetailDto {
   @ApiPropertyOptional({ description: 'Ignored on input: the app it belongs to.' })
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   app_code?: string;
 
   @ApiPropertyOptional({ description: 'Ignored on input: the app it belongs to.' })
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   app_name?: string;
 
   @ApiProperty({ example: 'Summarizer', description: 'An agent role known to the server.' })
-  @IsString() @IsKnownRole()
+  @IsString()
+  @IsKnownRole()
   agent_name: string;
 
   @ApiPropertyOptional()
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   node_id?: string | null;
 
   @ApiPropertyOptional({ type: [AppResourceDto] })
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => AppResourceDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => AppResourceDto)
   resources?: AppResourceDto[];
 
   @ApiPropertyOptional({ description: "Replaces the role's system prompt when set." })
-  @IsOptional() @IsString() @MaxLength(65536)
+  @IsOptional()
+  @IsString()
+  @MaxLength(65536)
   prompt_template?: string | null;
 
   @ApiPropertyOptional({ enum: LLM_STRATEGY_TYPES, default: 'default' })
-  @IsOptional() @IsIn(LLM_STRATEGY_TYPES as unknown as string[], { message: `llm_strategy must be one of: ${LLM_STRATEGY_TYPES.join(', ')}` })
+  @IsOptional()
+  @IsIn(LLM_STRATEGY_TYPES as unknown as string[], {
+    message: `llm_strategy must be one of: ${LLM_STRATEGY_TYPES.join(', ')}`,
+  })
   llm_strategy?: string;
 
   @ApiPropertyOptional({
     description: 'Priority list of model names: a comma-separated string (or a JSON array, stored the same way).',
     example: 'chatgpt_proxyllm,gpt-4o',
   })
-  @IsOptional() @IsStringOrStringArray({ maxLength: 4096 })
+  @IsOptional()
+  @IsStringOrStringArray({ maxLength: 4096 })
   llm_strategy_value?: string | string[] | null;
 
   @ApiPropertyOptional({ description: 'Output only; ignored on input.' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   created_at?: string;
 
   @ApiPropertyOptional({ description: 'Output only; ignored on input.' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   updated_at?: string;
 }
 
 export class CreateAppDto {
   @ApiPropertyOptional({ description: 'Generated (UUID) when absent.' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(255) @Matches(/^[A-Za-z0-9._:-]+$/, { message: 'app_code may contain only letters, digits, ".", "_", ":" and "-"' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
+  @Matches(/^[A-Za-z0-9._:-]+$/, { message: 'app_code may contain only letters, digits, ".", "_", ":" and "-"' })
   app_code?: string;
 
   @ApiProperty({ example: 'awel-helper' })
-  @IsString() @MinLength(1) @MaxLength(255)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
   app_name: string;
 
   @ApiPropertyOptional()
-  @IsOptional() @IsString() @MaxLength(65536)
+  @IsOptional()
+  @IsString()
+  @MaxLength(65536)
   app_describe?: string;
 
   @ApiProperty({ enum: TEAM_MODES })
@@ -103,63 +136,98 @@ export class CreateAppDto {
   team_mode: string;
 
   @ApiPropertyOptional({ default: 'en' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(16)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(16)
   language?: string;
 
   @ApiPropertyOptional({ description: 'A string or an object (e.g. `{"chat_scene": "chat_normal"}` for native apps).' })
-  @IsOptional() @IsStringOrObject({ maxLength: 65536 })
+  @IsOptional()
+  @IsStringOrObject({ maxLength: 65536 })
   team_context?: string | Record<string, unknown> | null;
 
   @ApiPropertyOptional()
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   user_code?: string | null;
 
   @ApiPropertyOptional()
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   sys_code?: string | null;
 
   @ApiPropertyOptional({ description: 'Output only (per user); ignored on input.' })
-  @IsOptional() @IsIn(['true', 'false'])
+  @IsOptional()
+  @IsIn(['true', 'false'])
   is_collected?: string;
 
   @ApiPropertyOptional()
-  @IsOptional() @IsString() @MaxLength(65536)
+  @IsOptional()
+  @IsString()
+  @MaxLength(65536)
   icon?: string | null;
 
   @ApiPropertyOptional({ description: 'A boolean or "true"/"false".', default: false })
-  @IsOptional() @Transform(toBoolean) @IsBoolean()
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
   published?: boolean;
 
   @ApiPropertyOptional({ type: 'array', items: { type: 'object' } })
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsStringArrayOrObjectArray()
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsStringArrayOrObjectArray()
   param_need?: unknown[];
 
   @ApiPropertyOptional({ type: 'array', items: { type: 'object' } })
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsStringArrayOrObjectArray()
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsStringArrayOrObjectArray()
   recommend_questions?: unknown[];
 
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @MaxLength(255, { each: true })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @MaxLength(255, { each: true })
   admins?: string[];
 
   @ApiPropertyOptional({ default: 0, description: 'Earliest rounds of history kept in context.' })
-  @IsOptional() @IsInt() @Min(0) @Max(1000)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1000)
   keep_start_rounds?: number;
 
   @ApiPropertyOptional({ default: 0, description: 'Latest rounds of history kept in context.' })
-  @IsOptional() @IsInt() @Min(0) @Max(1000)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1000)
   keep_end_rounds?: number;
 
   @ApiPropertyOptional({ description: 'Output only; ignored on input.' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   created_at?: string;
 
   @ApiPropertyOptional({ description: 'Output only; ignored on input.' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   updated_at?: string;
 
   @ApiPropertyOptional({ type: [AppDetailDto], description: 'The agents, in order; replaced as a whole.' })
-  @IsOptional() @IsArray() @ArrayMaxSize(50) @ValidateNested({ each: true }) @Type(() => AppDetailDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ValidateNested({ each: true })
+  @Type(() => AppDetailDto)
   details?: AppDetailDto[];
 }
 

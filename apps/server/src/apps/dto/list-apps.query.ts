@@ -5,38 +5,51 @@ import { TEAM_MODES } from '@ensemble/agents';
 
 export class ListAppsQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'Owner filter; with `is_collected`, the user whose collection is meant.' })
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   user_code?: string;
 
   @ApiPropertyOptional()
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   sys_code?: string;
 
   @ApiPropertyOptional({ enum: TEAM_MODES })
-  @IsOptional() @IsIn(TEAM_MODES as unknown as string[], { message: `team_mode must be one of: ${TEAM_MODES.join(', ')}` })
+  @IsOptional()
+  @IsIn(TEAM_MODES as unknown as string[], { message: `team_mode must be one of: ${TEAM_MODES.join(', ')}` })
   team_mode?: string;
 
   @ApiPropertyOptional({ enum: ['true', 'false'] })
-  @IsOptional() @IsIn(['true', 'false'], { message: 'published must be "true" or "false"' })
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'published must be "true" or "false"' })
   published?: 'true' | 'false';
 
   @ApiPropertyOptional({ enum: ['true', 'false'], description: 'Collected or not by `user_code` (required with it).' })
-  @IsOptional() @IsIn(['true', 'false'], { message: 'is_collected must be "true" or "false"' })
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'is_collected must be "true" or "false"' })
   is_collected?: 'true' | 'false';
 
   @ApiPropertyOptional({ description: 'Substring of the name, matched literally (case-insensitive).' })
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   app_name?: string;
 }
 
 export class UserQuery {
   @ApiPropertyOptional({ description: 'The user whose collection is meant.' })
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   user_code?: string;
 }
 
 export class CollectQuery {
   @ApiProperty({ description: 'The user collecting the app.' })
-  @IsString() @MinLength(1) @MaxLength(255)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
   user_code: string;
 }

@@ -53,7 +53,10 @@ export const IsStringOrStringArray = ({ maxLength }: { maxLength: number }, opti
 export const IsStringArrayOrObjectArray = (options?: ValidationOptions) =>
   decorator(
     'isStringArrayOrObjectArray',
-    (v) => Array.isArray(v) && v.every((i) => typeof i === 'string' || isPlainObject(i)) && JSON.stringify(v).length <= 65536,
+    (v) =>
+      Array.isArray(v) &&
+      v.every((i) => typeof i === 'string' || isPlainObject(i)) &&
+      JSON.stringify(v).length <= 65536,
     (a) => `${a.property} must be an array of strings or objects`,
     options,
   );
