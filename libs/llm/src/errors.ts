@@ -90,7 +90,7 @@ export function toLlmError(err: unknown, ctx: ToLlmErrorContext = {}): LlmError 
   if (err instanceof APIConnectionError) {
     return make('connection', `could not reach the upstream (${causeMessage(err.cause ?? err)})`);
   }
-  if (err instanceof APIError) return fromStatus(err, make);
+  if (err instanceof APIError) return fromStatus(err as APIError<number | undefined>, make);
   if (!isErrorLike(err)) return make('upstream', String(err));
   if (err.name === 'SyntaxError') return make('malformed_stream', `the upstream sent invalid JSON (${err.message})`);
   if (err.name === 'AbortError') return make('aborted', 'the request was aborted');

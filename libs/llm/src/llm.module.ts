@@ -3,7 +3,7 @@
  * `LLM_PORT`). The server passes its validated configuration in; the library
  * does not depend on the server.
  */
-import { type DynamicModule, Logger, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { type DynamicModule, type FactoryProvider, Logger, type ModuleMetadata, type Provider } from '@nestjs/common';
 import { LlmService } from './llm.service';
 import { ModelRegistry } from './registry';
 import type { StrategyOptions } from './strategy';
@@ -25,8 +25,8 @@ export interface LlmModuleOptions {
 }
 
 export interface LlmModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  useFactory: (...args: any[]) => LlmModuleOptions | Promise<LlmModuleOptions>;
-  inject?: any[];
+  useFactory: FactoryProvider<LlmModuleOptions | Promise<LlmModuleOptions>>['useFactory'];
+  inject?: FactoryProvider['inject'];
   /** Register globally, so feature modules need not import `LlmModule`. */
   isGlobal?: boolean;
 }

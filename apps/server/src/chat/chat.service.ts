@@ -217,6 +217,7 @@ export class ChatService {
           },
           {
             view: undefined as DeltaOutput | undefined,
+            // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- widens the seed's type
             reason: 'stop' as WireFinishReason,
             usage: undefined as Usage | undefined,
           },

@@ -79,7 +79,7 @@ export function writeSse(res: Response, frames$: Observable<string>, options: Ss
       error: (e: unknown) => {
         // Only reached before the first frame (later errors are frames).
         stopPing();
-        if (!started && !res.headersSent) return reject(e);
+        if (!started && !res.headersSent) return reject(e instanceof Error ? e : new Error(String(e)));
         if (!res.writableEnded) {
           flush();
           res.end();

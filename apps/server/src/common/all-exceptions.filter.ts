@@ -54,7 +54,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       }
     }
     if (exception instanceof HttpException) {
-      const status = exception.getStatus();
+      const status = exception.getStatus() as HttpStatus;
       if (status === HttpStatus.NOT_FOUND) {
         return {
           status,
@@ -76,7 +76,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       // Framework-raised (e.g. a malformed URL): its message is safe and short.
       return {
         status,
-        code: status >= 500 ? 'internal_error' : 'invalid_request',
+        code: Number(status) >= 500 ? 'internal_error' : 'invalid_request',
         message: exception.message,
         param: null,
         headers: none,

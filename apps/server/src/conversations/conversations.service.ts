@@ -75,7 +75,7 @@ export class ConversationsService implements OnApplicationBootstrap {
     // Sent after this turn's I/O callbacks, so the run's first LLM request (started in the same turn) leaves
     // first: on a small machine, Postgres waking up for the write would otherwise take the core from the
     // model's request (measured: about 1 ms of time to first token, sequentially).
-    const opened = new Promise<void>((resolve, reject) => setImmediate(() => this.send(st).then(resolve, reject)));
+    const opened = new Promise<void>((resolve, reject) => setImmediate(() => void this.send(st).then(resolve, reject)));
     return new RunRecorder(this.send, runId, s.convUid, opened);
   }
 
@@ -261,7 +261,7 @@ function conversationView(c: ConversationEntity) {
     user_name: c.userName,
     sys_code: c.sysCode,
     title: c.title,
-    state: c.state as RunState,
+    state: c.state,
     turn_count: c.turns,
     created_at: c.createdAt.toISOString(),
     updated_at: c.updatedAt.toISOString(),

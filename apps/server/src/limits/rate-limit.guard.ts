@@ -41,8 +41,8 @@ export class RateLimitGuard extends ThrottlerGuard {
     return !!this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
   }
 
-  protected override async getTracker(req: Record<string, any>): Promise<string> {
-    return limitKey(req as Request);
+  protected override async getTracker(req: Record<string, unknown>): Promise<string> {
+    return limitKey(req as unknown as Request);
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {

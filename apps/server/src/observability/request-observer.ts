@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { storage, Store } from 'nestjs-pino/storage';
+import { storage } from 'nestjs-pino/storage';
 import type { Logger } from 'pino';
 import { AccessLog, RequestLogContext } from './logging';
 import { MetricsService } from './metrics.service';
@@ -31,6 +31,6 @@ export function requestObserver(root: Logger, accessLog: AccessLog, metrics: Met
     };
     res.once('finish', record);
     res.once('close', record);
-    storage.run(new RequestLogContext(root, reqId) as unknown as Store, next);
+    storage.run(new RequestLogContext(root, reqId), next);
   };
 }

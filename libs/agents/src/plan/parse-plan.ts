@@ -37,7 +37,7 @@ function fail(errors: string[]): ActionResult<PlannedStep[]> {
 
 /** An array; a lone step object; or an object wrapping the array (e.g. `{"plan": [...]}`). */
 function planItems(value: unknown): unknown[] | undefined {
-  if (Array.isArray(value)) return value;
+  if (Array.isArray(value)) return value as unknown[];
   if (!isObject(value)) return undefined;
   if ('serial_number' in value) return [value];
   return Object.values(value).find(Array.isArray);

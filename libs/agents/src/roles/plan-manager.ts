@@ -45,12 +45,12 @@ export const planManager = {
   },
 
   /** Fed back to an agent whose reply its role's action rejected. */
-  retryFeedback(reason: string): string {
+  retryFeedback(this: void, reason: string): string {
     return `Your previous answer was not accepted: ${reason}. Answer the task again and fix this.`;
   },
 
   /** Fed back to the Planner when its plan does not parse or validate. */
-  planFeedback(reason: string): string {
+  planFeedback(this: void, reason: string): string {
     return `That plan is not valid: ${reason}. Reply with the corrected plan, as the JSON array only.`;
   },
 } satisfies RoleProfile & Record<string, unknown>;

@@ -28,7 +28,7 @@ describe('IncrementalVisRenderer layout', () => {
     expect(messagesIn(planning)).toEqual([
       expect.objectContaining({ sender: 'Planner', receiver: 'PlanManager', model: 'scripted-model', resource: null }),
     ]);
-    expect(plansIn(plans).map(({ messages, markdown, ...item }) => item)).toEqual([
+    expect(plansIn(plans).map(({ messages: _messages, markdown: _markdown, ...item }) => item)).toEqual([
       { name: 'Write the script', num: 1, agent: 'CodeEngineer', status: 'complete' },
     ]);
     expect(lines(messagesIn(summary))).toEqual(['Summarizer→Human: Here it is:\n```python\nprint("hi")\n```']);

@@ -86,7 +86,7 @@ export class AppDetailDto {
 
   @ApiPropertyOptional({ enum: LLM_STRATEGY_TYPES, default: 'default' })
   @IsOptional()
-  @IsIn(LLM_STRATEGY_TYPES as unknown as string[], {
+  @IsIn(LLM_STRATEGY_TYPES, {
     message: `llm_strategy must be one of: ${LLM_STRATEGY_TYPES.join(', ')}`,
   })
   llm_strategy?: string;
@@ -132,7 +132,7 @@ export class CreateAppDto {
   app_describe?: string;
 
   @ApiProperty({ enum: TEAM_MODES })
-  @IsIn(TEAM_MODES as unknown as string[], { message: `team_mode must be one of: ${TEAM_MODES.join(', ')}` })
+  @IsIn(TEAM_MODES, { message: `team_mode must be one of: ${TEAM_MODES.join(', ')}` })
   team_mode: string;
 
   @ApiPropertyOptional({ default: 'en' })

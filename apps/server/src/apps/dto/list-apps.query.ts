@@ -18,7 +18,7 @@ export class ListAppsQuery extends PageQuery {
 
   @ApiPropertyOptional({ enum: TEAM_MODES })
   @IsOptional()
-  @IsIn(TEAM_MODES as unknown as string[], { message: `team_mode must be one of: ${TEAM_MODES.join(', ')}` })
+  @IsIn(TEAM_MODES, { message: `team_mode must be one of: ${TEAM_MODES.join(', ')}` })
   team_mode?: string;
 
   @ApiPropertyOptional({ enum: ['true', 'false'] })
