@@ -1,5 +1,6 @@
 /** The Agents library: roles, team runs as typed events, and the vis/plain views of those events. */
 export * from './types';
+export * from './ports';
 export { HUMAN } from './names';
 export { assignableRoleNames, isAssignableRole, agentRole } from './roles/registry';
 export type { ActionResult, AgentRole, RoleProfile } from './roles/role';

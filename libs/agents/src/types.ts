@@ -4,6 +4,7 @@
  * an LLM port, an AbortSignal) that emits these events.
  */
 import type { LlmPort, LlmStrategy, Usage } from '@ensemble/llm';
+import type { ResourcePorts } from './ports';
 
 export const TEAM_MODES = ['single_agent', 'auto_plan', 'awel_layout', 'native_app'] as const;
 export type TeamMode = (typeof TEAM_MODES)[number];
@@ -66,6 +67,8 @@ export interface TeamRunInput {
   llm: LlmPort;
   signal: AbortSignal;
   options?: TeamRunOptions;
+  /** Datasources, knowledge and tools the team's resources name. */
+  resources?: ResourcePorts;
 }
 
 export type StepState = 'todo' | 'running' | 'complete' | 'failed';

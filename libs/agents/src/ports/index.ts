@@ -1,0 +1,9 @@
+/**
+ * What a run can reach besides the model: one optional port per kind of
+ * resource (datasources, knowledge spaces, tool servers). The server
+ * implements them; a role whose port is missing fails its step with a
+ * reason that says so. This library never sees a driver, a socket or a
+ * table: only these interfaces.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- each kind of resource adds its port here
+export interface ResourcePorts {}
