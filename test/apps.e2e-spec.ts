@@ -416,6 +416,11 @@ describe('Apps admin API (real Postgres)', () => {
       expect(await count({ user_name: 'bob', sys_code: 'odd' })).toBe(1);
       expect(await count({ user_code: 'alice', user_name: 'bob' })).toBe(4);
       expect(await count({ bogus: '1', is_recent_used: 'true', need_owner_info: 'false' })).toBe(7);
+      // the other app routes ignore unknown parameters too (DB-GPT's delete sends user_code and sys_code)
+      const one = (await http.get(BASE).query({ page_size: 1 }).set(AUTH)).body.data.app_list[0].app_code as string;
+      expect((await http.get(`${BASE}/${one}`).query({ bogus: '1' }).set(AUTH)).status).toBe(200);
+      const collect = http.post(`${BASE}/${one}/collect`).query({ user_code: 'u', sys_code: 's' });
+      expect((await collect.set(AUTH)).status).toBe(200);
       const clamped = (await http.get(BASE).query({ page_size: 1000 }).set(AUTH)).body.data;
       expect(clamped).toMatchObject({ total_count: 7, total_page: 1, current_page: 1 });
       expect(clamped.app_list).toHaveLength(7);

@@ -50,6 +50,7 @@ export class ListAppsQuery extends PageQuery {
   app_name?: string;
 }
 
+@IgnoreUnknownFields()
 export class UserQuery {
   @ApiPropertyOptional({ description: 'The user whose collection is meant.' })
   @IsOptional()
@@ -58,6 +59,7 @@ export class UserQuery {
   user_code?: string;
 }
 
+@IgnoreUnknownFields()
 export class CollectQuery {
   @ApiProperty({ description: 'The user collecting the app.' })
   @IsString()
