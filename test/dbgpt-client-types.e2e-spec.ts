@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import request from 'supertest';
 import { parseVis } from '@ensemble/agents';
 import { ChatEnv, dataLines, rawPost, startChatEnv } from './support/chat-env';
+import { exportedApp } from './support/dbgpt-export';
 import type { ChatRequestBody, FakeReply } from './support/fake-openai';
 import { API_KEY, AUTH, startTestServer, TestServer } from './support/server';
 
@@ -241,45 +242,7 @@ const planItems = (doc: string) =>
   });
 
   it('takes an app exported from DB-GPT as is (every GptsApp field) and reads it back with get_app', async () => {
-    const exported = {
-      app_code: 'exported-app',
-      app_name: 'Exported',
-      app_describe: 'From DB-GPT',
-      team_mode: 'auto_plan',
-      language: 'en',
-      team_context: null,
-      user_code: 'alice',
-      sys_code: null,
-      is_collected: 'false',
-      icon: null,
-      created_at: '2025-01-02T03:04:05',
-      updated_at: '2025-01-02T03:04:05',
-      details: [
-        {
-          app_code: 'exported-app',
-          app_name: 'Exported',
-          agent_name: 'Summarizer',
-          node_id: 'node-1',
-          resources: [{ type: 'text', name: 'guide', value: 'AWEL is a workflow language', is_dynamic: false }],
-          prompt_template: null,
-          llm_strategy: 'priority',
-          llm_strategy_value: 'fake-gpt,backup-gpt',
-          created_at: '2025-01-02T03:04:05',
-          updated_at: '2025-01-02T03:04:05',
-        },
-      ],
-      published: 'true',
-      user_name: 'alice',
-      user_icon: null,
-      hot_value: 7,
-      param_need: [{ type: 'model', value: 'fake-gpt' }],
-      owner_name: 'Alice',
-      owner_avatar_url: null,
-      recommend_questions: [{ question: 'What is AWEL?', valid: true }],
-      admins: ['alice'],
-      keep_start_rounds: 0,
-      keep_end_rounds: 2,
-    };
+    const exported = exportedApp;
     const got = await client('create_and_get', exported);
     expect(got.ok).toBe(true);
     expect(got.app).toMatchObject({

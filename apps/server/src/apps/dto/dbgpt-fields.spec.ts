@@ -3,48 +3,12 @@ import type { ArgumentMetadata } from '@nestjs/common';
 import { ApiError } from '../../common/api-error';
 import { createValidationPipe } from '../../common/validation';
 import { CreateAppDto, UpdateAppDto } from './app.dto';
+import { exportedApp, exportedDetail, exportedResource } from '../../../../../test/support/dbgpt-export';
 import { DBGPT_APP_DETAIL_FIELDS, DBGPT_APP_FIELDS, DBGPT_RESOURCE_FIELDS } from './dbgpt-fields';
 
-/** A resource, a detail and an app as DB-GPT exports them: every field of its models, in its types. */
-const resource = { type: 'database', name: 'sales', value: '{"db_name":"sales"}', is_dynamic: false };
-const detail = {
-  app_code: 'exported',
-  app_name: 'Exported',
-  agent_name: 'Summarizer',
-  node_id: 'node-1',
-  resources: [resource],
-  prompt_template: null,
-  llm_strategy: 'priority',
-  llm_strategy_value: 'chatgpt_proxyllm',
-  created_at: '2025-01-02T03:04:05',
-  updated_at: '2025-01-02T03:04:05',
-};
-const app = {
-  app_code: 'exported',
-  app_name: 'Exported',
-  app_describe: 'From DB-GPT',
-  team_mode: 'auto_plan',
-  language: 'en',
-  team_context: null,
-  user_code: 'alice',
-  sys_code: null,
-  is_collected: 'false',
-  icon: null,
-  created_at: '2025-01-02T03:04:05',
-  updated_at: '2025-01-02T03:04:05',
-  details: [detail],
-  published: 'true',
-  user_name: 'alice',
-  user_icon: null,
-  hot_value: 3,
-  param_need: [{ type: 'model', value: 'chatgpt_proxyllm' }],
-  owner_name: 'Alice',
-  owner_avatar_url: null,
-  recommend_questions: [{ question: 'What sold best?', valid: true }],
-  admins: ['alice'],
-  keep_start_rounds: 0,
-  keep_end_rounds: 2,
-};
+const resource = exportedResource;
+const detail = exportedDetail;
+const app = exportedApp;
 
 const body: ArgumentMetadata = { type: 'body', metatype: CreateAppDto };
 const validate = (value: unknown, metadata = body) => createValidationPipe().transform(value, metadata);
