@@ -56,7 +56,6 @@ const PAGE_SQL = `SELECT ${APP_COLUMNS.map((c) => `"a"."${c}" AS "a_${c}"`).join
 const COUNT_SQL = 'SELECT COUNT(1) AS "cnt" FROM "apps" "a"';
 const DETAILS_SQL = `SELECT ${DETAIL_COLUMNS.map((c) => `"d"."${c}"`).join(', ')} FROM "app_details" "d" WHERE "d"."app_code" = ANY($1) ORDER BY "d"."app_code" ASC, "d"."position" ASC`;
 
-const teamContext = (v) => (v === null || typeof v === 'string' ? v : 'dag_id' in v ? v : JSON.stringify(v));
 const resources = (rs) =>
   (rs || []).map((r) => ({ type: r.type, name: r.name, value: r.value, is_dynamic: r.is_dynamic ?? false }));
 
@@ -85,7 +84,7 @@ async function list(page, pageSize) {
     app_describe: a.a_app_describe,
     team_mode: a.a_team_mode,
     language: a.a_language,
-    team_context: teamContext(a.a_team_context),
+    team_context: a.a_team_context,
     user_code: a.a_user_code,
     sys_code: a.a_sys_code,
     is_collected: 'false',

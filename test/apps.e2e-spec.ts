@@ -107,7 +107,7 @@ describe('Apps admin API (real Postgres)', () => {
       expect(list.body.data.app_list.map((a: { app_name: string }) => a.app_name)).toEqual(['f']);
     });
 
-    it('returns team_context strings as given and AWEL objects as objects; other objects as JSON text', async () => {
+    it('returns team_context in the form it was given: strings as strings, objects as objects', async () => {
       const s = await create(appBody({ app_name: 's', team_context: 'free text' }));
       const awel = { dag_id: 'flow_dag_x', uid: 'x', name: 'flow' };
       const a = await create(appBody({ app_name: 'a', team_mode: 'awel_layout', team_context: awel }));
@@ -116,7 +116,66 @@ describe('Apps admin API (real Postgres)', () => {
       );
       expect(s.body.data.team_context).toBe('free text');
       expect(a.body.data.team_context).toEqual(awel);
-      expect(n.body.data.team_context).toBe('{"chat_scene":"chat_normal"}');
+      expect(n.body.data.team_context).toEqual({ chat_scene: 'chat_normal' });
+      expect((await http.get(`${BASE}/${n.body.data.app_code}`).set(AUTH)).body.data.team_context).toEqual({
+        chat_scene: 'chat_normal',
+      });
+    });
+
+    it('refuses a native app whose scene cannot run, at create and update, naming the scenes served', async () => {
+      for (const team_context of [{ chat_scene: 'chat_knowledge' }, '{"chat_scene":"chat_excel"}', 'chat_dashboard']) {
+        const res = await create(appBody({ app_name: 'n', team_mode: 'native_app', team_context }));
+        expectDualError(res, 400, 'validation_error', 'team_context.chat_scene');
+        expect(res.body.err_msg).toMatch(
+          /^team_context\.chat_scene "chat_\w+" is not served .*served scenes: chat_normal\.$/,
+        );
+      }
+      const n = (
+        await create(appBody({ app_name: 'n', team_mode: 'native_app', team_context: { chat_scene: 'chat_normal' } }))
+      ).body.data;
+      const put = (body: Record<string, unknown>) => http.put(`${BASE}/${n.app_code}`).set(AUTH).send(body);
+      expectDualError(
+        await put({ team_context: { chat_scene: 'chat_knowledge' } }),
+        400,
+        'validation_error',
+        'team_context.chat_scene',
+      );
+      // a single_agent app's context is free; turning it native checks the scene it holds
+      const s = (await create(appBody({ app_name: 's', team_context: { chat_scene: 'chat_knowledge' } }))).body.data;
+      expectDualError(
+        await http.put(`${BASE}/${s.app_code}`).set(AUTH).send({ team_mode: 'native_app' }),
+        400,
+        'validation_error',
+        'team_context.chat_scene',
+      );
+      expect((await put({ app_describe: 'still fine' })).status).toBe(200);
+    });
+
+    it('takes nulls for fields DB-GPT leaves unset as absent', async () => {
+      const res = await create(
+        appBody({
+          app_describe: null,
+          language: null,
+          published: null,
+          param_need: null,
+          admins: null,
+          keep_end_rounds: null,
+        }),
+      );
+      expect(res.status).toBe(201);
+      expect(res.body.data).toMatchObject({
+        app_describe: '',
+        language: 'en',
+        published: 'false',
+        param_need: [],
+        admins: [],
+      });
+      const put = await http
+        .put(`${BASE}/${res.body.data.app_code}`)
+        .set(AUTH)
+        .send({ app_name: null, team_mode: null });
+      expect(put.status).toBe(200);
+      expect(put.body.data).toMatchObject({ app_name: 'awel-helper', team_mode: 'single_agent' });
     });
   });
 
@@ -256,12 +315,22 @@ describe('Apps admin API (real Postgres)', () => {
         404,
         'app_not_found',
       );
-      expectDualError(
-        await http.get(BASE).query({ is_collected: 'true' }).set(AUTH),
-        400,
-        'validation_error',
-        'user_code',
-      );
+    });
+
+    it('is_collected without user_code: collected by anyone, or by no one', async () => {
+      const a = (await create(appBody({ app_name: 'a' }))).body.data;
+      await create(appBody({ app_name: 'b' }));
+      await http.post(`${BASE}/${a.app_code}/collect`).query({ user_code: 'bob' }).set(AUTH);
+      await http.post(`${BASE}/${a.app_code}/collect`).query({ user_code: 'carol' }).set(AUTH);
+      const names = async (q: Record<string, string>) =>
+        (await http.get(BASE).query(q).set(AUTH)).body.data.app_list.map(
+          (x: { app_name: string; is_collected: string }) => `${x.app_name}:${x.is_collected}`,
+        );
+      expect(await names({ is_collected: 'true' })).toEqual(['a:true']);
+      expect(await names({ is_collected: 'false' })).toEqual(['b:false']);
+      // DB-GPT's user_name is user_code
+      expect(await names({ user_name: 'bob', is_collected: 'true' })).toEqual(['a:true']);
+      expect(await names({ user_name: 'dave', is_collected: 'true' })).toEqual([]);
     });
   });
 
@@ -326,7 +395,7 @@ describe('Apps admin API (real Postgres)', () => {
 
     it('rejects bad paging and filter values with 400 naming the field', async () => {
       expectDualError(await http.get(BASE).query({ page: 0 }).set(AUTH), 400, 'validation_error', 'page');
-      expectDualError(await http.get(BASE).query({ page_size: 1000 }).set(AUTH), 400, 'validation_error', 'page_size');
+      expectDualError(await http.get(BASE).query({ page_size: 0 }).set(AUTH), 400, 'validation_error', 'page_size');
       expectDualError(await http.get(BASE).query({ page: 'x' }).set(AUTH), 400, 'validation_error', 'page');
       expectDualError(
         await http.get(BASE).query({ team_mode: 'chaos' }).set(AUTH),
@@ -335,7 +404,30 @@ describe('Apps admin API (real Postgres)', () => {
         'team_mode',
       );
       expectDualError(await http.get(BASE).query({ published: 'yes' }).set(AUTH), 400, 'validation_error', 'published');
-      expectDualError(await http.get(BASE).query({ bogus: '1' }).set(AUTH), 400, 'validation_error', 'bogus');
+    });
+
+    it("takes DB-GPT's list parameters: user_name as user_code, unknown ones ignored, page_size clamped to 100", async () => {
+      const count = async (q: Record<string, string>) => {
+        const res = await http.get(BASE).query(q).set(AUTH);
+        expect(res.status).toBe(200);
+        return res.body.data.total_count as number;
+      };
+      expect(await count({ user_name: 'alice' })).toBe(4);
+      expect(await count({ user_name: 'bob', sys_code: 'odd' })).toBe(1);
+      expect(await count({ user_code: 'alice', user_name: 'bob' })).toBe(4);
+      expect(await count({ bogus: '1', is_recent_used: 'true', need_owner_info: 'false' })).toBe(7);
+      // the other app routes ignore unknown parameters too (DB-GPT's delete sends user_code and sys_code)
+      const one = (await http.get(BASE).query({ page_size: 1 }).set(AUTH)).body.data.app_list[0].app_code as string;
+      expect((await http.get(`${BASE}/${one}`).query({ bogus: '1' }).set(AUTH)).status).toBe(200);
+      const collect = http.post(`${BASE}/${one}/collect`).query({ user_code: 'u', sys_code: 's' });
+      expect((await collect.set(AUTH)).status).toBe(200);
+      const clamped = (await http.get(BASE).query({ page_size: 1000 }).set(AUTH)).body.data;
+      expect(clamped).toMatchObject({ total_count: 7, total_page: 1, current_page: 1 });
+      expect(clamped.app_list).toHaveLength(7);
+      for (let i = 0; i < 100; i++) await create(appBody({ app_name: `more ${i}`, details: [] }));
+      const big = (await http.get(BASE).query({ page_size: 500, page: 2 }).set(AUTH)).body.data;
+      expect(big).toMatchObject({ total_count: 107, total_page: 2, current_page: 2 });
+      expect(big.app_list).toHaveLength(7);
     });
   });
 

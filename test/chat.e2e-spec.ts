@@ -218,7 +218,7 @@ describe('Chat completions (real Postgres, real sockets)', () => {
           choices: [{ index: 0, delta: { role: 'assistant', content: 'lo' }, finish_reason: null }],
         },
       ]);
-      expect(parsed[2].choices).toEqual([{ index: 0, delta: {}, finish_reason: 'stop' }]);
+      expect(parsed[2].choices).toEqual([{ index: 0, delta: { content: '' }, finish_reason: 'stop' }]);
       expect(parsed[3]).toMatchObject({
         choices: [],
         usage: { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 },
@@ -251,6 +251,8 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       });
       const inc = contents((await rawPost(env.server.origin, CHAT, body(true))).body);
       const full = contents((await rawPost(env.server.origin, CHAT, body(false))).body);
+      // the final chunk (with finish_reason) carries "" in both modes
+      expect([inc.pop(), full.pop()]).toEqual(['', '']);
       expect(inc.length).toBeGreaterThan(5);
       expect(full.length).toBeGreaterThan(5);
       expect(inc.join('')).toBe(full[full.length - 1]);
@@ -646,11 +648,17 @@ describe('Chat completions (real Postgres, real sockets)', () => {
         'messages',
       );
       expectDualError(
-        await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_flow', chat_param: 'x' }),
+        await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_other', chat_param: 'x' }),
         400,
         'invalid_chat_mode',
         'chat_mode',
       );
+      // known to DB-GPT, not served here: named as such, whatever else the body lacks
+      for (const mode of ['chat_dashboard', 'chat_flow']) {
+        const res = await post({ chat_mode: mode });
+        expectDualError(res, 400, 'unsupported_chat_mode', 'chat_mode');
+        expect(res.body).toContain(mode);
+      }
       expectDualError(
         await post({ model: 'fake-gpt', messages: 'hi', chat_mode: 'chat_app', chat_param: 'no-such-app' }),
         404,
@@ -707,16 +715,28 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       expect(limited.headers['retry-after']).toBe('7');
     });
 
-    it('an upstream failure mid-stream is one error chunk then [DONE]', async () => {
+    it('an upstream failure mid-stream is one failure chunk (content and error) then [DONE]', async () => {
       env.fake.setHandler(() => ({ tokens: ['a ', 'b ', 'c '], cutAfterTokens: 2 }));
       const res = await post({ model: 'fake-gpt', messages: 'hi', stream: true });
       expect(res.status).toBe(200);
       const lines = dataLines(res.body);
-      expect(JSON.parse(lines[lines.length - 1])).toEqual({
+      const last = JSON.parse(lines[lines.length - 1]);
+      expect(last).toEqual({
+        id: expect.stringMatching(/^chatcmpl-/),
+        object: 'chat.completion.chunk',
+        created: expect.any(Number),
+        model: 'fake-gpt',
+        choices: [
+          {
+            index: 0,
+            delta: { role: 'assistant', content: `\n\nThe answer could not be completed: ${last.error.message}` },
+            finish_reason: 'stop',
+          },
+        ],
         error: expect.objectContaining({ code: 'upstream_error', type: 'server_error' }),
       });
       expect(res.body.endsWith('data: [DONE]\n\n')).toBe(true);
-      expect(contents(res.body).join('')).toBe('a b ');
+      expect(contents(res.body).join('')).toBe(`a b \n\nThe answer could not be completed: ${last.error.message}`);
     });
 
     it('lists the configured models in OpenAI shape', async () => {

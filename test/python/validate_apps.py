@@ -1,14 +1,17 @@
 """Validates app bodies the way DB-GPT's Python client reads them.
 
 The models below restate the client's documented field types (strings for
-scalar fields and `resources[].value`, ISO datetimes, `team_context` as a
-string or an AWEL team object with a `dag_id`), so a response that would
-break `dbgpt_client` fails here. Reads a JSON list of apps on stdin.
+scalar fields and `resources[].value`, ISO datetimes), so a response that
+would break `dbgpt_client` fails here. `team_context` is a string, an AWEL
+team object (with a `dag_id`) or another object: the client declares only
+the first two, but DB-GPT's own server returns native apps' scenes as
+objects (`NativeTeamContext`), and so does this one. Reads a JSON list of
+apps on stdin.
 """
 import json
 import sys
 from datetime import datetime
-from typing import List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 from pydantic import BaseModel
 
@@ -53,7 +56,7 @@ class App(BaseModel):
     app_describe: Optional[str] = None
     team_mode: Optional[str] = None
     language: Optional[str] = "en"
-    team_context: Optional[Union[str, AWELTeam]] = None
+    team_context: Optional[Union[str, AWELTeam, Dict[str, Any]]] = None
     user_code: Optional[str] = None
     sys_code: Optional[str] = None
     is_collected: Optional[str] = None

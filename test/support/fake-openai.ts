@@ -42,7 +42,7 @@ export interface FakeReply {
   endWithoutFinish?: boolean;
   /** Reported usage; default counts words. `null` omits the usage chunk. */
   usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | null;
-  /** Default `stop`. */
+  /** The finish reason sent, as OpenAI names them (`stop`, `length`, `content_filter`, …). Default `stop`. */
   finishReason?: string;
 }
 

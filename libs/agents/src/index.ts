@@ -7,7 +7,7 @@ export type { ActionResult, AgentRole, RoleProfile } from './roles/role';
 export { trimHistory } from './history';
 export { runTeam } from './team/run-team';
 export { DEFAULT_RUN_OPTIONS } from './team/run-context';
-export { NATIVE_CHAT_SCENES } from './team/native-app';
+export { NATIVE_CHAT_SCENES, nativeChatScene } from './team/native-app';
 export type { RunRenderer } from './vis/renderer';
 export { IncrementalVisRenderer, type VisTag } from './vis/incremental-vis-renderer';
 export { PlainAnswerRenderer } from './vis/plain-answer-renderer';

@@ -41,16 +41,6 @@ export function normalizeResources(resources: Omit<AppResourceDto, never>[] | un
   }));
 }
 
-/**
- * DB-GPT's Python client reads `team_context` as a string or an AWEL team
- * object (which has a `dag_id`); any other object is sent as its JSON text so
- * that client validates it.
- */
-export function teamContextView(value: AppEntity['teamContext']): string | Record<string, unknown> | null {
-  if (value === null || typeof value === 'string') return value;
-  return 'dag_id' in value ? value : JSON.stringify(value);
-}
-
 export function detailView(app: AppEntity, d: AppDetailEntity): AppDetailView {
   return {
     app_code: app.appCode,
@@ -73,7 +63,8 @@ export function appView(app: AppEntity, details: AppDetailEntity[], collected: b
     app_describe: app.appDescribe,
     team_mode: app.teamMode,
     language: app.language,
-    team_context: teamContextView(app.teamContext),
+    // In the form it was given: a string stays a string, an object (AWEL team, native scene) an object.
+    team_context: app.teamContext,
     user_code: app.userCode,
     sys_code: app.sysCode,
     is_collected: collected ? 'true' : 'false',

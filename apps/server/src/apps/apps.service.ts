@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, EntityTarget, In, ObjectLiteral, QueryFailedError } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import type { AppDefinition } from '@ensemble/agents';
+import { NATIVE_CHAT_SCENES, nativeChatScene, type AppDefinition } from '@ensemble/agents';
 import { poolRows, RowsQuery } from '../database/pool-sql';
 import { ApiError } from '../common/api-error';
 import {
@@ -55,24 +55,41 @@ const sameDetail = (a: DetailFields, b: DetailFields) =>
 /** App columns as TypeORM's insert/update take them. */
 type AppFields = QueryDeepPartialEntity<AppEntity>;
 
-/** App columns set from a create or update body; only the fields present. */
+/**
+ * App columns set from a create or update body; only the fields present.
+ * A null (DB-GPT's models send them for fields they leave unset) of a column
+ * that always has a value counts as absent.
+ */
 function appFields(dto: UpdateAppDto): AppFields {
   const f: Partial<AppEntity> = {};
-  if (dto.app_name !== undefined) f.appName = dto.app_name;
-  if (dto.app_describe !== undefined) f.appDescribe = dto.app_describe;
-  if (dto.team_mode !== undefined) f.teamMode = dto.team_mode;
-  if (dto.language !== undefined) f.language = dto.language;
+  if (dto.app_name != null) f.appName = dto.app_name;
+  if (dto.app_describe != null) f.appDescribe = dto.app_describe;
+  if (dto.team_mode != null) f.teamMode = dto.team_mode;
+  if (dto.language != null) f.language = dto.language;
   if (dto.team_context !== undefined) f.teamContext = dto.team_context;
   if (dto.user_code !== undefined) f.userCode = dto.user_code;
   if (dto.sys_code !== undefined) f.sysCode = dto.sys_code;
   if (dto.icon !== undefined) f.icon = dto.icon;
-  if (dto.published !== undefined) f.published = dto.published;
-  if (dto.param_need !== undefined) f.paramNeed = dto.param_need;
-  if (dto.recommend_questions !== undefined) f.recommendQuestions = dto.recommend_questions;
-  if (dto.admins !== undefined) f.admins = dto.admins;
-  if (dto.keep_start_rounds !== undefined) f.keepStartRounds = dto.keep_start_rounds;
-  if (dto.keep_end_rounds !== undefined) f.keepEndRounds = dto.keep_end_rounds;
+  if (dto.published != null) f.published = dto.published;
+  if (dto.param_need != null) f.paramNeed = dto.param_need;
+  if (dto.recommend_questions != null) f.recommendQuestions = dto.recommend_questions;
+  if (dto.admins != null) f.admins = dto.admins;
+  if (dto.keep_start_rounds != null) f.keepStartRounds = dto.keep_start_rounds;
+  if (dto.keep_end_rounds != null) f.keepEndRounds = dto.keep_end_rounds;
   return f as AppFields;
+}
+
+/** A native app must name a scene this server runs; refused at create/update, not found out in a run. */
+function checkNativeScene(teamMode: string, teamContext: AppEntity['teamContext'] | undefined): void {
+  if (teamMode !== 'native_app') return;
+  const scene = nativeChatScene(teamContext);
+  if (!(NATIVE_CHAT_SCENES as readonly string[]).includes(scene)) {
+    throw ApiError.badRequest(
+      'validation_error',
+      `team_context.chat_scene ${JSON.stringify(scene)} is not served for native apps; served scenes: ${NATIVE_CHAT_SCENES.join(', ')}.`,
+      'team_context.chat_scene',
+    );
+  }
 }
 
 const changed = (entity: AppEntity, fields: AppFields) =>
@@ -119,25 +136,21 @@ export class AppsService {
   async list(q: ListAppsQuery): Promise<AppListView> {
     const page = q.page ?? 1;
     const pageSize = q.page_size ?? 20;
-    if (q.is_collected !== undefined && !q.user_code) {
-      throw ApiError.badRequest(
-        'validation_error',
-        'user_code is required with is_collected (whose collection?).',
-        'user_code',
-      );
-    }
+    const userCode = q.user_code ?? q.user_name;
     // Hand-built SQL (the query builder costs more CPU than the queries): filters, page, and a count when needed.
     const params: unknown[] = [];
     const p = (value: unknown) => `$${params.push(value)}`;
     const where: string[] = [];
     // With is_collected, user_code names the collector; otherwise it filters by owner.
-    if (q.user_code !== undefined && q.is_collected === undefined) where.push(`a.user_code = ${p(q.user_code)}`);
+    if (userCode !== undefined && q.is_collected === undefined) where.push(`a.user_code = ${p(userCode)}`);
     if (q.sys_code !== undefined) where.push(`a.sys_code = ${p(q.sys_code)}`);
     if (q.team_mode !== undefined) where.push(`a.team_mode = ${p(q.team_mode)}`);
     if (q.published !== undefined) where.push(`a.published = ${p(q.published === 'true')}`);
     if (q.app_name) where.push(`a.app_name ILIKE ${p(`%${escapeLike(q.app_name)}%`)} ESCAPE '\\'`);
     if (q.is_collected !== undefined) {
-      const exists = `EXISTS (SELECT 1 FROM app_collections c WHERE c.app_code = a.app_code AND c.user_code = ${p(q.user_code)})`;
+      // Without a user: collected by anyone (or by no one).
+      const byUser = userCode !== undefined ? ` AND c.user_code = ${p(userCode)}` : '';
+      const exists = `EXISTS (SELECT 1 FROM app_collections c WHERE c.app_code = a.app_code${byUser})`;
       where.push(q.is_collected === 'true' ? exists : `NOT ${exists}`);
     }
     const filter = where.length ? ` WHERE ${where.join(' AND ')}` : '';
@@ -154,7 +167,9 @@ export class AppsService {
     const total = counted
       ? Number((await this.rows(`SELECT count(*)::int AS n FROM apps a${filter}`, filterParams))[0].n)
       : offset + apps.length;
-    const views = await this.views(this.db.manager, apps, q.user_code, this.rows);
+    // Without a user, a list filtered by is_collected says of each app what the filter said.
+    const views = await this.views(this.db.manager, apps, userCode, this.rows);
+    if (userCode === undefined && q.is_collected !== undefined) for (const v of views) v.is_collected = q.is_collected;
     return { app_list: views, total_count: total, total_page: Math.ceil(total / pageSize), current_page: page };
   }
 
@@ -183,6 +198,7 @@ export class AppsService {
 
   async create(dto: CreateAppDto): Promise<AppView> {
     const appCode = dto.app_code ?? randomUUID();
+    checkNativeScene(dto.team_mode, dto.team_context);
     return this.write(async (em) => {
       await em.insert(AppEntity, { ...appFields(dto), appCode });
       if (dto.details?.length) {
@@ -208,6 +224,12 @@ export class AppsService {
         .getRepository(AppEntity)
         .findOne({ where: { appCode }, lock: { mode: 'pessimistic_write' } });
       if (!app) throw notFound(appCode);
+      if (dto.team_mode != null || dto.team_context !== undefined) {
+        checkNativeScene(
+          dto.team_mode ?? app.teamMode,
+          dto.team_context !== undefined ? dto.team_context : app.teamContext,
+        );
+      }
       const fields = appFields(dto);
       let touched = changed(app, fields);
       if (dto.details !== undefined) touched = (await this.replaceDetails(em, appCode, dto.details)) || touched;

@@ -1,5 +1,6 @@
 import type { ChatMessage } from '@ensemble/llm';
 import { ApiError } from '../common/api-error';
+import { UNSUPPORTED_CHAT_MODES } from './dbgpt-compat';
 
 export const CHAT_MODES = ['chat_normal', 'chat_app'] as const;
 export type ChatMode = (typeof CHAT_MODES)[number];
@@ -23,6 +24,8 @@ export interface ChatRequest {
   maxTokens?: number;
   topP?: number;
   stop?: string[];
+  /** The body carries a DB-GPT field: the answer keeps to what DB-GPT's client accepts. */
+  dbgptFamily: boolean;
 }
 
 const bad = (code: Parameters<typeof ApiError.badRequest>[0], message: string, param: string) =>
@@ -125,6 +128,9 @@ export function parseChatRequest(raw: unknown): ChatRequest {
   if (!isObject(raw)) throw bad('invalid_messages', 'The body must be a JSON object.', 'messages');
   const body = raw;
   const chatModeRaw = present(body.chat_mode) ? body.chat_mode : 'chat_normal';
+  if (typeof chatModeRaw === 'string' && UNSUPPORTED_CHAT_MODES.includes(chatModeRaw)) {
+    throw bad('unsupported_chat_mode', `chat_mode ${JSON.stringify(chatModeRaw)} is not served here.`, 'chat_mode');
+  }
   const chatParam = body.chat_param;
   if (chatModeRaw !== 'chat_normal' && (typeof chatParam !== 'string' || chatParam.trim() === '')) {
     throw bad(
@@ -190,5 +196,6 @@ export function parseChatRequest(raw: unknown): ChatRequest {
     maxTokens,
     topP: optionalNumber(body, 'top_p', 0, 1),
     stop: typeof stop === 'string' ? [stop] : (stop as string[] | undefined),
+    dbgptFamily: DBGPT_FIELDS.some((k) => k in body),
   };
 }

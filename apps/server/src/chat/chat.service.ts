@@ -13,6 +13,7 @@ import { limitKey, RunLimiter } from '../limits';
 import { MetricsService } from '../observability/metrics.service';
 import { ChatRequest, parseChatRequest } from './chat-request';
 import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './chunks';
+import { clientFinishReason, failureNote } from './dbgpt-compat';
 import { llmErrorToApi } from './llm-errors';
 import { BatchingLlmPort, meteredLlm } from './metered-llm';
 import { CancelBus } from './cancel-bus';
@@ -29,7 +30,8 @@ type ChatOutput =
   /** `full`: the whole view so far; a function where building it costs (a team's vis). */
   | { type: 'delta'; text: string; full: string | (() => string) }
   | { type: 'end'; reason: WireFinishReason; usage?: Usage }
-  | { type: 'fail'; error: ApiError };
+  /** `text`/`full`: how the failure shows in the content (the new text, the whole view with it). */
+  | { type: 'fail'; error: ApiError; text: string; full: string | (() => string) };
 
 interface RunContext {
   request: ChatRequest;
@@ -42,7 +44,7 @@ interface RunContext {
 
 type DeltaOutput = Extract<ChatOutput, { type: 'delta' }>;
 
-const viewOf = (o: DeltaOutput): string => (typeof o.full === 'string' ? o.full : o.full());
+const viewOf = (o: { full: string | (() => string) }): string => (typeof o.full === 'string' ? o.full : o.full());
 
 const cancelled = () =>
   new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', 'The run was cancelled before it ended.');
@@ -122,12 +124,12 @@ export class ChatService {
       // Nothing is answered before the run's rows exist; if they cannot be written, the request fails with its status.
       await recorder.opened;
       if (request.stream) {
-        await writeSse(res, this.sseFrames(run.output, frames, ctx), {
+        await writeSse(res, this.sseFrames(run.output, frames, ctx, !!app), {
           eagerHeaders: !!app,
           pingIntervalMs: this.config.ssePingIntervalMs,
         });
       } else {
-        const answer = await this.completion(run.output, frames);
+        const answer = await this.completion(run.output, frames, request.dbgptFamily);
         await recorder.flush();
         res.status(200).json(answer);
       }
@@ -167,9 +169,15 @@ export class ChatService {
     return { conv_uid: convUid, cancelled: true };
   }
 
-  private sseFrames(outputs$: Observable<ChatOutput>, frames: ChunkFrames, ctx: RunContext): Observable<string> {
-    const { incremental, includeUsage } = ctx.request;
+  private sseFrames(
+    outputs$: Observable<ChatOutput>,
+    frames: ChunkFrames,
+    ctx: RunContext,
+    eagerHeaders: boolean,
+  ): Observable<string> {
+    const { incremental, includeUsage, dbgptFamily } = ctx.request;
     let lastView: string | undefined;
+    let sent = eagerHeaders;
     const frameOf = (o: ChatOutput): string => {
       if (o.type === 'delta') {
         if (incremental) return frames.content(o.text);
@@ -179,17 +187,29 @@ export class ChatService {
         lastView = view;
         return frames.content(view);
       }
-      if (o.type === 'end') return frames.finish(o.reason) + (includeUsage ? frames.usage(o.usage) : '');
-      return frames.error(o.error.body());
+      if (o.type === 'end')
+        return frames.finish(clientFinishReason(o.reason, dbgptFamily)) + (includeUsage ? frames.usage(o.usage) : '');
+      return frames.failure(incremental ? o.text : viewOf(o), o.error.body());
     };
     // One subscriber between the outputs and the writer (an operator chain per stream costs memory while it is held).
     return new Observable<string>((subscriber) => {
       const subscription = outputs$.subscribe({
         next: (o) => {
           const frame = frameOf(o);
-          if (frame !== '') subscriber.next(frame);
+          if (frame === '') return;
+          sent = true;
+          subscriber.next(frame);
         },
-        error: (e: unknown) => subscriber.error(e),
+        // Before the stream started the error keeps its HTTP status; after, both client families read it as a frame.
+        error: (e: unknown) => {
+          if (!sent) return subscriber.error(e);
+          const error = e instanceof ApiError ? e : new ApiError(500, 'internal_error', 'The run failed unexpectedly.');
+          this.logger.error(`run conv_uid=${ctx.convUid} failed after the stream started: ${String(e)}`);
+          const shown = incremental ? '' : (lastView ?? '');
+          const note = failureNote(error.message, incremental ? 'text sent before' : shown);
+          subscriber.next(frames.failure(shown + note, error.body()) + DONE_FRAME);
+          subscriber.complete();
+        },
         // [DONE] goes out once the run's rows have landed, so a client can read them right away.
         complete: () =>
           void ctx.recorder.flush().then(
@@ -206,7 +226,7 @@ export class ChatService {
   }
 
   /** The non-stream answer: the final view (read once, at the end), finish reason and usage. */
-  private completion(outputs$: Observable<ChatOutput>, frames: ChunkFrames) {
+  private completion(outputs$: Observable<ChatOutput>, frames: ChunkFrames, dbgptFamily: boolean) {
     return lastValueFrom(
       outputs$.pipe(
         reduce(
@@ -222,7 +242,7 @@ export class ChatService {
             usage: undefined as Usage | undefined,
           },
         ),
-        map((r) => frames.completion(r.view ? viewOf(r.view) : '', r.reason, r.usage)),
+        map((r) => frames.completion(r.view ? viewOf(r.view) : '', clientFinishReason(r.reason, dbgptFamily), r.usage)),
       ),
     );
   }
@@ -244,14 +264,16 @@ export class ChatService {
     });
     return run$.pipe(
       tap((event) => ctx.recorder.record(event)),
-      concatMap((event: TeamEvent) => {
+      concatMap((event: TeamEvent): ChatOutput[] => {
         const out: ChatOutput[] = [];
         const text = renderer.push(event);
-        if (text) out.push({ type: 'delta', text, full: () => renderer.snapshot() });
-        if (event.type === 'run-done') out.push({ type: 'end', reason: 'stop', usage: event.usage });
+        const full = () => renderer.snapshot();
+        // A failed run's view (its step `failed` with the reason) travels in the failure's own frame.
         if (event.type === 'run-failed')
-          out.push({ type: 'fail', error: new ApiError(500, 'run_failed', event.reason) });
-        if (event.type === 'run-cancelled') out.push({ type: 'fail', error: cancelled() });
+          return [{ type: 'fail', error: new ApiError(500, 'run_failed', event.reason), text, full }];
+        if (event.type === 'run-cancelled') return [{ type: 'fail', error: cancelled(), text, full }];
+        if (text) out.push({ type: 'delta', text, full });
+        if (event.type === 'run-done') out.push({ type: 'end', reason: 'stop', usage: event.usage });
         return out;
       }),
     );
@@ -314,7 +336,8 @@ export class ChatService {
             const error = aborted ? cancelled() : llmErrorToApi(part.error);
             // Before any text the answer can still carry the real HTTP status.
             if (!text) throw error;
-            out.push({ type: 'fail', error });
+            const note = failureNote(error.message, text);
+            out.push({ type: 'fail', error, text: note, full: text + note });
           }
         }
       }

@@ -48,15 +48,20 @@ export class ChunkFrames {
   }
 
   finish(reason: WireFinishReason): string {
-    return `data: ${this.head}{"index":0,"delta":{},"finish_reason":"${reason}"}]}\n\n`;
+    return `data: ${this.head}{"index":0,"delta":{"content":""},"finish_reason":"${reason}"}]}\n\n`;
   }
 
   usage(usage: Usage | undefined): string {
     return `data: ${this.head}],"usage":${JSON.stringify(wireUsage(usage))}}\n\n`;
   }
 
-  error(body: ErrorBody): string {
-    return `data: ${JSON.stringify({ error: body.error })}\n\n`;
+  /**
+   * A failure after the stream started: a chunk DB-GPT's client reads (the
+   * failure shown in `content`, `finish_reason: "stop"`) that also carries
+   * `error`, on which OpenAI SDKs raise.
+   */
+  failure(content: string, body: ErrorBody): string {
+    return `data: ${this.head}{"index":0,"delta":{"role":"assistant","content":${JSON.stringify(content)}},"finish_reason":"stop"}],"error":${JSON.stringify(body.error)}}\n\n`;
   }
 
   /** The non-stream answer (`chat.completion`). */

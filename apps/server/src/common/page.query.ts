@@ -1,8 +1,11 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
-/** `page` (from 1) and `page_size` (1–100, default 20) of a paged list. */
+/** The largest page served; a larger `page_size` is clamped to it. */
+export const MAX_PAGE_SIZE = 100;
+
+/** `page` (from 1) and `page_size` (1–100, default 20; above 100 served as 100) of a paged list. */
 export class PageQuery {
   @ApiPropertyOptional({ default: 1, minimum: 1 })
   @IsOptional()
@@ -12,11 +15,13 @@ export class PageQuery {
   @Max(1_000_000)
   page?: number;
 
-  @ApiPropertyOptional({ default: 20, minimum: 1, maximum: 100 })
+  @ApiPropertyOptional({ default: 20, minimum: 1, description: `Above ${MAX_PAGE_SIZE}, ${MAX_PAGE_SIZE} are served.` })
   @IsOptional()
   @Type(() => Number)
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'number' && value > MAX_PAGE_SIZE ? MAX_PAGE_SIZE : value,
+  )
   @IsInt()
   @Min(1)
-  @Max(100)
   page_size?: number;
 }

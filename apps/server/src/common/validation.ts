@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
 import { ApiError } from './api-error';
 
 /** Flattens class-validator errors into `path: message` items, paths like `details[0].agent_name`. */
@@ -24,9 +24,36 @@ export function flattenValidationErrors(errors: ValidationError[], prefix = ''):
   return out;
 }
 
+const IGNORES_UNKNOWN = Symbol('ignoresUnknownFields');
+
+/**
+ * Marks a DTO whose undeclared fields are dropped instead of refused: query
+ * strings DB-GPT's callers send with parameters of their own (FastAPI ignores them).
+ */
+export const IgnoreUnknownFields = (): ClassDecorator => (target) => {
+  Reflect.defineMetadata(IGNORES_UNKNOWN, true, target);
+};
+
+/** Refuses unknown fields, except in DTOs marked with `IgnoreUnknownFields`. */
+class RequestValidationPipe extends ValidationPipe {
+  private readonly lenient: ValidationPipe;
+
+  constructor(options: ValidationPipeOptions) {
+    super(options);
+    this.lenient = new ValidationPipe({ ...options, forbidNonWhitelisted: false });
+  }
+
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.metatype && Reflect.getMetadata(IGNORES_UNKNOWN, metadata.metatype) === true) {
+      return this.lenient.transform(value, metadata) as Promise<unknown>;
+    }
+    return super.transform(value, metadata) as Promise<unknown>;
+  }
+}
+
 /** The global pipe: whitelist DTOs, reject unknown properties, report the first bad field as `param`. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new RequestValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

@@ -22,7 +22,7 @@ const DEFAULT_STRATEGY: LlmStrategy = { type: 'default' };
  * (knowledge, databases, …) fails the run rather than answering without it.
  */
 export async function runNativeApp(run: RunContext): Promise<string> {
-  const scene = chatScene(run.app);
+  const scene = nativeChatScene(run.app.teamContext);
   if (!(NATIVE_CHAT_SCENES as readonly string[]).includes(scene)) {
     throw new RunFailure(
       `The chat scene "${scene}" is not supported for native apps; supported: ${NATIVE_CHAT_SCENES.join(', ')}.`,
@@ -44,8 +44,8 @@ export async function runNativeApp(run: RunContext): Promise<string> {
 }
 
 /** `team_context.chat_scene` from an object or a JSON string; a bare `chat_*` string is the scene itself. */
-function chatScene(app: AppDefinition): string {
-  let context: unknown = app.teamContext;
+export function nativeChatScene(teamContext: AppDefinition['teamContext'] | undefined): string {
+  let context: unknown = teamContext;
   if (typeof context === 'string') {
     if (/^chat_\w+$/.test(context.trim())) return context.trim();
     try {

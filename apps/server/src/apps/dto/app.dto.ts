@@ -159,8 +159,9 @@ export class CreateAppDto {
   @MaxLength(255)
   sys_code?: string | null;
 
-  @ApiPropertyOptional({ description: 'Output only (per user); ignored on input.' })
+  @ApiPropertyOptional({ description: 'Output only (per user); ignored on input (a boolean or "true"/"false").' })
   @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'boolean' ? String(value) : value))
   @IsIn(['true', 'false'])
   is_collected?: string;
 
@@ -221,6 +222,35 @@ export class CreateAppDto {
   @IsOptional()
   @IsString()
   updated_at?: string;
+
+  @ApiPropertyOptional({ description: "DB-GPT's display field (from its user service); accepted and ignored." })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  user_name?: string | null;
+
+  @ApiPropertyOptional({ description: "DB-GPT's display field; accepted and ignored." })
+  @IsOptional()
+  @IsString()
+  @MaxLength(65536)
+  user_icon?: string | null;
+
+  @ApiPropertyOptional({ description: "DB-GPT's usage counter; accepted and ignored." })
+  @IsOptional()
+  @IsInt()
+  hot_value?: number | null;
+
+  @ApiPropertyOptional({ description: "DB-GPT's display field; accepted and ignored." })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  owner_name?: string | null;
+
+  @ApiPropertyOptional({ description: "DB-GPT's display field; accepted and ignored." })
+  @IsOptional()
+  @IsString()
+  @MaxLength(65536)
+  owner_avatar_url?: string | null;
 
   @ApiPropertyOptional({ type: [AppDetailDto], description: 'The agents, in order; replaced as a whole.' })
   @IsOptional()

@@ -1,14 +1,23 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { PageQuery } from '../../common/page.query';
+import { IgnoreUnknownFields } from '../../common/validation';
 import { TEAM_MODES } from '@ensemble/agents';
 
+/** Parameters not declared here are ignored, as DB-GPT (FastAPI) ignores them. */
+@IgnoreUnknownFields()
 export class ListAppsQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'Owner filter; with `is_collected`, the user whose collection is meant.' })
   @IsOptional()
   @IsString()
   @MaxLength(255)
   user_code?: string;
+
+  @ApiPropertyOptional({ description: "DB-GPT's name for `user_code` (used when `user_code` is absent)." })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  user_name?: string;
 
   @ApiPropertyOptional()
   @IsOptional()
@@ -26,7 +35,10 @@ export class ListAppsQuery extends PageQuery {
   @IsIn(['true', 'false'], { message: 'published must be "true" or "false"' })
   published?: 'true' | 'false';
 
-  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'Collected or not by `user_code` (required with it).' })
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description: 'Collected or not by `user_code`; without a user, by anyone or by no one.',
+  })
   @IsOptional()
   @IsIn(['true', 'false'], { message: 'is_collected must be "true" or "false"' })
   is_collected?: 'true' | 'false';
@@ -38,6 +50,7 @@ export class ListAppsQuery extends PageQuery {
   app_name?: string;
 }
 
+@IgnoreUnknownFields()
 export class UserQuery {
   @ApiPropertyOptional({ description: 'The user whose collection is meant.' })
   @IsOptional()
@@ -46,6 +59,7 @@ export class UserQuery {
   user_code?: string;
 }
 
+@IgnoreUnknownFields()
 export class CollectQuery {
   @ApiProperty({ description: 'The user collecting the app.' })
   @IsString()
