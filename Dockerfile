@@ -21,6 +21,7 @@ RUN npm run build
 # ---- runtime: production dependencies + dist only ----
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     PORT=5670 \
     DATA_DIR=/data
 WORKDIR /app

@@ -10,6 +10,7 @@ import { jsonBodyParser } from './common/body-parser';
 import { MetricsService } from './observability/metrics.service';
 import { ACCESS_LOG, ROOT_LOGGER } from './observability/observability.module';
 import { requestObserver } from './observability/request-observer';
+import { quietWiring } from './observability/startup';
 
 export const API_PREFIX = 'api';
 
@@ -50,7 +51,7 @@ export async function createServer(
     logger: logs ? undefined : false,
     bufferLogs: logs,
   });
-  if (logs) app.useLogger(app.get(PinoNestLogger));
+  if (logs) app.useLogger(quietWiring(app.get(PinoNestLogger)));
   // First, so even a body the parser rejects gets a request id, a log line and a metric.
   app.use(requestObserver(app.get(ROOT_LOGGER), app.get(ACCESS_LOG), app.get(MetricsService)));
   app.use(jsonBodyParser(config.bodyLimit));

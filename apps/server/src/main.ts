@@ -3,6 +3,8 @@ import { Logger } from '@nestjs/common';
 import { createServer } from './bootstrap';
 import { ConfigError, loadConfig } from './config/config';
 import { startEmbeddedDatabase } from './database/embedded';
+import { ModelRegistry } from '@ensemble/llm';
+import { startupSummary } from './observability/startup';
 
 async function main(): Promise<void> {
   let config;
@@ -36,7 +38,19 @@ async function main(): Promise<void> {
   process.once('SIGTERM', (s) => void shutdown(s));
   process.once('SIGINT', (s) => void shutdown(s));
   await app.listen(config.port, config.host);
-  new Logger('Ensemble').log(`Listening on http://${config.host}:${config.port}/api (docs at /api/docs)`);
+  const registry = app.get(ModelRegistry);
+  const logger = new Logger('Ensemble');
+  const summary = startupSummary({
+    host: config.host,
+    port: config.port,
+    databaseUrl: config.databaseUrl,
+    embeddedDir: embedded?.dir,
+    models: registry.list(),
+    offlineOnly: registry.usingOfflineOnly,
+    keyCount: config.apiKeys.length,
+    insecureNoAuth: config.insecureNoAuth,
+  });
+  for (const line of summary) logger.log(line);
 }
 
 main().catch((e) => {

@@ -1,19 +1,41 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Logger, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { ModelRegistry } from '@ensemble/llm';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { ApiErrors, resultSchema } from '../common/api-docs';
 import { ok, Result } from '../common/result';
 import { AppsService } from './apps.service';
 import type { AppListView, AppView } from './app.types';
 import { CreateAppDto, UpdateAppDto } from './dto/app.dto';
 import { CollectQuery, ListAppsQuery, UserQuery } from './dto/list-apps.query';
+import { unknownModelWarnings, warningHeader } from './model-warnings';
 
 const APP = { type: 'object', description: 'App (snake_case fields, details included)' };
+const MODEL_WARNING = {
+  Warning: {
+    description: 'Present when a detail names models this server does not serve: one `299 ensemble "…"` per detail.',
+    schema: { type: 'string' },
+  },
+};
 
 /** DB-GPT's v2 apps admin API. */
 @ApiTags('apps')
 @Controller('v2/serve/apps')
 export class AppsController {
-  constructor(private readonly apps: AppsService) {}
+  private readonly logger = new Logger('Apps');
+
+  constructor(
+    private readonly apps: AppsService,
+    private readonly models: ModelRegistry,
+  ) {}
+
+  /** Tells the admin (a `Warning` header and a log line) about models the saved app names but this server lacks. */
+  private warnAboutModels(app: AppView, res: Response): void {
+    const warnings = unknownModelWarnings(app, (name) => this.models.has(name));
+    if (warnings.length === 0) return;
+    res.setHeader('Warning', warnings.map(warningHeader));
+    for (const warning of warnings) this.logger.warn(`App ${app.app_code}: ${warning}`);
+  }
 
   @Get()
   @ApiOperation({ summary: 'List apps (paged, filtered)' })
@@ -43,18 +65,26 @@ export class AppsController {
 
   @Post()
   @ApiOperation({ summary: 'Create an app with its details (one transaction); 201' })
-  @ApiCreatedResponse({ schema: resultSchema(APP) })
+  @ApiCreatedResponse({ schema: resultSchema(APP), headers: MODEL_WARNING })
   @ApiErrors(400, 409, 413)
-  async create(@Body() body: CreateAppDto): Promise<Result<AppView>> {
-    return ok(await this.apps.create(body));
+  async create(@Body() body: CreateAppDto, @Res({ passthrough: true }) res: Response): Promise<Result<AppView>> {
+    const app = await this.apps.create(body);
+    this.warnAboutModels(app, res);
+    return ok(app);
   }
 
   @Put(':app_code')
   @ApiOperation({ summary: 'Update an app; `details`, when given, replaces all details (one transaction)' })
-  @ApiOkResponse({ schema: resultSchema(APP) })
+  @ApiOkResponse({ schema: resultSchema(APP), headers: MODEL_WARNING })
   @ApiErrors(400, 404, 409, 413)
-  async update(@Param('app_code') appCode: string, @Body() body: UpdateAppDto): Promise<Result<AppView>> {
-    return ok(await this.apps.update(appCode, body));
+  async update(
+    @Param('app_code') appCode: string,
+    @Body() body: UpdateAppDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<Result<AppView>> {
+    const app = await this.apps.update(appCode, body);
+    this.warnAboutModels(app, res);
+    return ok(app);
   }
 
   @Delete(':app_code')

@@ -21,7 +21,7 @@ describe('loadConfig', () => {
       const config = loadConfig(KEY);
       expect(config).toMatchObject({
         port: 5670,
-        host: '0.0.0.0',
+        host: '127.0.0.1',
         apiKeys: ['k1'],
         insecureNoAuth: false,
         dataDir: resolve('.data'),

@@ -67,7 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
 
   return {
     port: vars.PORT ?? 5670,
-    host: vars.HOST ?? '0.0.0.0',
+    host: vars.HOST ?? '127.0.0.1',
     apiKeys,
     insecureNoAuth: insecureNoAuth && apiKeys.length === 0,
     databaseUrl: vars.DATABASE_URL,

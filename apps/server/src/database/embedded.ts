@@ -1,9 +1,12 @@
-import { Logger } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface EmbeddedDatabase {
   url: string;
+  /** The folder holding the database files. */
+  dir: string;
+  /** How long opening (or creating) it took. */
+  readyMs: number;
   stop(): Promise<void>;
 }
 
@@ -15,7 +18,6 @@ export interface EmbeddedDatabase {
  * Meant for a first run and development; production uses DATABASE_URL.
  */
 export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
-  const logger = new Logger('EmbeddedDatabase');
   const dir = join(dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
   const started = Date.now();
@@ -25,12 +27,10 @@ export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDa
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 100 });
   await server.start();
   const url = `postgres://postgres@${server.getServerConn()}/postgres`;
-  logger.warn(
-    `DATABASE_URL is not set: using the embedded database in ${dir} (ready in ${Date.now() - started} ms). ` +
-      'Set DATABASE_URL to a real Postgres for production.',
-  );
   return {
     url,
+    dir,
+    readyMs: Date.now() - started,
     async stop() {
       await server.stop();
       await db.close();

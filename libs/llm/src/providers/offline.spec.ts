@@ -27,7 +27,7 @@ describe('offline model', () => {
     expect(first).toEqual(second);
     expect(first.model).toBe('ensemble-offline');
     expect(first.text).toBe(
-      '[ensemble-offline] No language model is configured, so this is an offline echo. You said: "What is AWEL?"',
+      '[ensemble-offline] This is the offline model, a local echo that calls no language model. You said: "What is AWEL?"',
     );
     expect(first.finishReason).toBe('stop');
     expect((await model.generate(ask('Something else'))).text).toContain('You said: "Something else"');
@@ -75,12 +75,12 @@ describe('offline model', () => {
     const stopped = await model.generate({ ...ask('x'), stop: [' offline'] });
 
     expect(short).toMatchObject({
-      text: '[ensemble-offline] No language ',
+      text: '[ensemble-offline] This is ',
       finishReason: 'length',
       usage: { outputTokens: 3 },
     });
     expect(stopped).toMatchObject({
-      text: '[ensemble-offline] No language model is configured, so this is an',
+      text: '[ensemble-offline] This is the',
       finishReason: 'stop',
     });
   });

@@ -129,7 +129,7 @@ export function offlineReply(name: string, messages: readonly ChatMessage[]): st
       .find((m) => m.role === 'user')
       ?.content.trim() ?? '';
   const quoted = lastUser.length > 200 ? `${lastUser.slice(0, 200)}…` : lastUser;
-  return `[${name}] No language model is configured, so this is an offline echo. You said: "${quoted}"`;
+  return `[${name}] This is the offline model, a local echo that calls no language model. You said: "${quoted}"`;
 }
 
 /**
