@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../auth/scope.decorator';
 import { ApiErrors, resultSchema } from '../common/api-docs';
 import { ok, Result } from '../common/result';
 import { AppsService } from './apps.service';
@@ -16,6 +17,7 @@ export class AppsController {
   constructor(private readonly apps: AppsService) {}
 
   @Get()
+  @RequireScope('chat')
   @ApiOperation({ summary: 'List apps (paged, filtered)' })
   @ApiOkResponse({
     schema: resultSchema({
@@ -34,6 +36,7 @@ export class AppsController {
   }
 
   @Get(':app_code')
+  @RequireScope('chat')
   @ApiOperation({ summary: 'Get one app' })
   @ApiOkResponse({ schema: resultSchema(APP) })
   @ApiErrors(404)
