@@ -223,6 +223,57 @@ describe('API-key guard (every route, real server)', () => {
     });
   });
 
+  describe('scopes', () => {
+    /** The routes a chat key may call; every other guarded route is an admin route (deny by default). */
+    const CHAT_ROUTES = [
+      'GET /api/v2/serve/apps',
+      'HEAD /api/v2/serve/apps',
+      'GET /api/v2/serve/apps/:app_code',
+      'HEAD /api/v2/serve/apps/:app_code',
+      'GET /api/v2/models',
+      'HEAD /api/v2/models',
+      'POST /api/v2/chat/completions',
+      'POST /api/v2/chat/completions/:conv_uid/cancel',
+    ];
+    let chatKey: string;
+
+    beforeAll(async () => {
+      const res = await fetch(`${server.origin}/api/v2/serve/keys`, {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'scope sweep', scopes: ['chat'] }),
+      });
+      expect(res.status).toBe(201);
+      chatKey = ((await res.json()) as { data: { key: string } }).data.key;
+    });
+
+    it('a chat key gets 403 insufficient_scope on every admin route, and passes on the chat routes', async () => {
+      const scopes: Record<string, string> = {};
+      for (const route of guarded) {
+        const res = await probe(server.origin, route.method, samplePath(route.path), {
+          Authorization: `Bearer ${chatKey}`,
+        });
+        expect([routeKey(route), res.status]).not.toEqual([routeKey(route), 401]);
+        if (res.status === 403) {
+          if (route.method !== 'HEAD') {
+            expect(res.json).toMatchObject({
+              success: false,
+              err_code: 'insufficient_scope',
+              err_msg: expect.stringContaining('"admin" scope'),
+              error: { type: 'authentication_error', code: 'insufficient_scope' },
+            });
+          }
+          scopes[routeKey(route)] = 'admin';
+        } else {
+          scopes[routeKey(route)] = 'chat';
+        }
+      }
+      const chat = Object.keys(scopes).filter((k) => scopes[k] === 'chat');
+      expect(chat.sort()).toEqual([...CHAT_ROUTES].sort());
+      expect(Object.values(scopes).filter((s) => s === 'admin').length).toBe(guarded.length - CHAT_ROUTES.length);
+    });
+  });
+
   describe('a route added later', () => {
     /** A controller another module might add: the global guard must cover it. */
     @Controller('v2/extra')

@@ -2,6 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { LlmModule } from '@ensemble/llm';
 import { AppsModule } from './apps/apps.module';
+import { AuditModule } from './audit/audit.module';
+import { KeysModule } from './keys/keys.module';
 import { ChatModule } from './chat/chat.module';
 import { ConversationsModule } from './conversations/conversations.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
@@ -32,6 +34,8 @@ export class AppModule {
         LimitsModule,
         DatabaseModule.forRoot(config),
         LlmModule.forRoot({ modelsFile: config.modelsFile, isGlobal: true }),
+        KeysModule,
+        AuditModule,
         HealthModule,
         AppsModule,
         ConversationsModule,

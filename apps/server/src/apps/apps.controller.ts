@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Logger, Param, Post, Put, Quer
 import { ModelRegistry } from '@ensemble/llm';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { RequireScope } from '../auth/scope.decorator';
 import { ApiErrors, resultSchema } from '../common/api-docs';
 import { ok, Result } from '../common/result';
 import { AppsService } from './apps.service';
@@ -38,6 +39,7 @@ export class AppsController {
   }
 
   @Get()
+  @RequireScope('chat')
   @ApiOperation({ summary: 'List apps (paged, filtered)' })
   @ApiOkResponse({
     schema: resultSchema({
@@ -56,6 +58,7 @@ export class AppsController {
   }
 
   @Get(':app_code')
+  @RequireScope('chat')
   @ApiOperation({ summary: 'Get one app' })
   @ApiOkResponse({ schema: resultSchema(APP) })
   @ApiErrors(404)

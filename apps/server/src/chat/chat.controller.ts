@@ -1,6 +1,8 @@
-import { Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { RequireScope } from '../auth/scope.decorator';
+import { AppCodesGuard } from '../keys/app-codes.guard';
 import { ApiErrors, resultSchema } from '../common/api-docs';
 import { ok } from '../common/result';
 import { ChatService } from './chat.service';
@@ -13,6 +15,8 @@ export class ChatController {
   constructor(private readonly chat: ChatService) {}
 
   @Post()
+  @RequireScope('chat')
+  @UseGuards(AppCodesGuard)
   @HttpCode(200)
   @ApiOperation({ summary: 'Chat with a model (chat_normal) or run an app (chat_app); SSE when stream is true' })
   @ApiBody({ schema: CHAT_REQUEST_SCHEMA })
@@ -24,6 +28,7 @@ export class ChatController {
   }
 
   @Post(':conv_uid/cancel')
+  @RequireScope('chat')
   @HttpCode(200)
   @ApiOperation({ summary: 'Cancel the run in progress of a conversation (aborts its LLM calls)' })
   @ApiOkResponse({

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ModelRegistry } from '@ensemble/llm';
+import { RequireScope } from '../auth/scope.decorator';
 import { ApiErrors } from '../common/api-docs';
 
 const STARTED = Math.floor(Date.now() / 1000);
@@ -12,6 +13,7 @@ export class ModelsController {
   constructor(private readonly registry: ModelRegistry) {}
 
   @Get()
+  @RequireScope('chat')
   @ApiOperation({ summary: 'List the configured models (names clients send as `model`)' })
   @ApiOkResponse({
     schema: {

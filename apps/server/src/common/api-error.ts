@@ -6,6 +6,8 @@ export type ErrorType = 'invalid_request_error' | 'authentication_error' | 'not_
 /** Machine-readable error codes; each maps to one HTTP status where it is raised. */
 export type ErrorCode =
   | 'invalid_api_key'
+  | 'insufficient_scope'
+  | 'key_not_found'
   | 'validation_error'
   | 'invalid_json'
   | 'payload_too_large'

@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+export interface AuditEntry {
+  keyId: string;
+  action: string;
+  target: string | null;
+}
+
+export interface AuditView {
+  id: string;
+  at: string;
+  key_id: string;
+  action: string;
+  target: string | null;
+}
+
+interface AuditRow {
+  id: string;
+  at: Date;
+  key_id: string;
+  action: string;
+  target: string | null;
+}
+
+/** Every statement on `audit_log`: admin changes, appended, read newest first. */
+@Injectable()
+export class AuditRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async append(entry: AuditEntry): Promise<void> {
+    await this.db.query(`INSERT INTO audit_log (key_id, action, target) VALUES ($1, $2, $3)`, [
+      entry.keyId,
+      entry.action,
+      entry.target,
+    ]);
+  }
+
+  async page(keyId: string | undefined, limit: number, offset: number): Promise<{ items: AuditView[]; total: number }> {
+    const where = keyId === undefined ? '' : 'WHERE key_id = $3';
+    const params = keyId === undefined ? [limit, offset] : [limit, offset, keyId];
+    const [rows, count] = await Promise.all([
+      this.db.query<AuditRow[]>(
+        `SELECT id, at, key_id, action, target FROM audit_log ${where} ORDER BY id DESC LIMIT $1 OFFSET $2`,
+        params,
+      ),
+      this.db.query<{ n: string }[]>(
+        `SELECT count(*) AS n FROM audit_log ${keyId === undefined ? '' : 'WHERE key_id = $1'}`,
+        keyId === undefined ? [] : [keyId],
+      ),
+    ]);
+    return {
+      items: rows.map((r) => ({
+        id: String(r.id),
+        at: r.at.toISOString(),
+        key_id: r.key_id,
+        action: r.action,
+        target: r.target,
+      })),
+      total: Number(count[0].n),
+    };
+  }
+}
