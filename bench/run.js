@@ -12,7 +12,7 @@ const { checkpoint, dropAll, settings, ADMIN_URL } = require('./lib/db');
 const { appendSection, machine, machineLine, RESULTS, table } = require('./lib/report');
 const { summarizeDir } = require('./profile');
 
-const ALL = ['latency', 'throughput', 'team', 'streams', 'admin'];
+const ALL = ['latency', 'throughput', 'team', 'streams', 'admin', 'auth'];
 
 async function main() {
   const args = process.argv.slice(2);
