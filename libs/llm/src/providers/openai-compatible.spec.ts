@@ -122,6 +122,20 @@ describe('OpenAICompatibleModel', () => {
       expect(request.headers['x-team']).toBe('ensemble');
     });
 
+    it('sends no Authorization header when the model has no key (a keyless server)', async () => {
+      const keyless = await startFakeOpenAI();
+      try {
+        const parts = await drain(model({ baseUrl: keyless.url, apiKey: undefined }).stream({ messages }));
+
+        expect(textOf(parts)).toBe('echo: Say hello to the world');
+        expect(parts[parts.length - 1]).toMatchObject({ type: 'finish', finishReason: 'stop' });
+        expect(keyless.chatRequests).toHaveLength(1);
+        expect(keyless.chatRequests[0].headers).not.toHaveProperty('authorization');
+      } finally {
+        await keyless.close();
+      }
+    });
+
     it('applies the model defaults where the call sets nothing', async () => {
       const m = model({ defaults: { temperature: 0.7, maxTokens: 100, topP: 0.5 } });
       await drain(m.stream({ messages, temperature: 0 }));
@@ -151,7 +165,7 @@ describe('OpenAICompatibleModel', () => {
   });
 
   describe('generate', () => {
-    it('makes one non-stream request and maps text, finish reason and usage', async () => {
+    it('collects one streamed request: text, finish reason and usage', async () => {
       fake.enqueue({ text: 'Hello there, world.', finishReason: 'length' });
 
       const result = await model().generate({ messages, maxTokens: 3 });
@@ -162,8 +176,12 @@ describe('OpenAICompatibleModel', () => {
         finishReason: 'length',
         usage: { inputTokens: 8, outputTokens: 3, totalTokens: 11 },
       });
-      expect(fake.chatRequests[0].body).toMatchObject({ stream: false, max_tokens: 3 });
-      expect(fake.chatRequests[0].body).not.toHaveProperty('stream_options');
+      expect(fake.chatRequests).toHaveLength(1);
+      expect(fake.chatRequests[0].body).toMatchObject({
+        stream: true,
+        stream_options: { include_usage: true },
+        max_tokens: 3,
+      });
     });
 
     it('throws the typed error', async () => {
@@ -172,7 +190,7 @@ describe('OpenAICompatibleModel', () => {
       await expect(model().generate({ messages })).rejects.toMatchObject({ code: 'upstream', status: 503 });
     });
 
-    it('reports a body that is not JSON as malformed', async () => {
+    it('reports a chunk that is not JSON as malformed', async () => {
       fake.enqueue({ malformed: true });
 
       await expect(model().generate({ messages })).rejects.toMatchObject({ code: 'malformed_stream' });
