@@ -53,7 +53,7 @@ describe('OpenAICompatibleModel', () => {
         usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 },
       });
 
-      const batches = await drainBatches(model().streamBatches({ messages }));
+      const batches = await drainBatches(model().stream({ messages }));
 
       expect(batches).toEqual([
         [{ type: 'start', model: 'chatgpt_proxyllm' }],
@@ -69,7 +69,7 @@ describe('OpenAICompatibleModel', () => {
     it('yields one batch per read when tokens arrive apart', async () => {
       fake.enqueue({ tokens: ['one ', 'two ', 'three'], tokenDelayMs: 15 });
 
-      const batches = await drainBatches(model().streamBatches({ messages }));
+      const batches = await drainBatches(model().stream({ messages }));
       const texts = batches.map((b) => b.filter((p) => p.type === 'text-delta').length);
 
       expect(batches[0]).toEqual([{ type: 'start', model: 'chatgpt_proxyllm' }]);
@@ -81,7 +81,7 @@ describe('OpenAICompatibleModel', () => {
     it('sends the text a read completed before a bad chunk, then the error', async () => {
       fake.enqueue({ tokens: ['fine ', 'so far'], malformed: true, burst: true });
 
-      const batches = await drainBatches(model().streamBatches({ messages }));
+      const batches = await drainBatches(model().stream({ messages }));
 
       expect(batches.slice(1, -1)).toEqual([
         [
@@ -97,7 +97,7 @@ describe('OpenAICompatibleModel', () => {
     it('sends the text of the last read before reporting a missing finish reason', async () => {
       fake.enqueue({ tokens: ['half ', 'an answer'], endWithoutFinish: true, burst: true });
 
-      const parts = (await drainBatches(model().streamBatches({ messages }))).flat();
+      const parts = (await drainBatches(model().stream({ messages }))).flat();
 
       expect(textOf(parts)).toBe('half an answer');
       expect(errorOf(parts)).toMatchObject({ code: 'malformed_stream' });

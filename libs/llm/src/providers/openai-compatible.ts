@@ -6,16 +6,8 @@
  * Retries are the LLM service's job, so nothing here retries.
  */
 import { LlmError, toLlmError } from '../errors';
-import type {
-  FinishReason,
-  GenerateResult,
-  LanguageModel,
-  LlmCallOptions,
-  PartBatch,
-  StreamPart,
-  Usage,
-} from '../port';
-import { flattenBatches } from '../util/batches';
+import type { FinishReason, GenerateResult, LanguageModel, LlmCallOptions, StreamPart, Usage } from '../port';
+import { batchedStream, type PartBatch } from '../util/batches';
 import { collectStream } from '../util/collect';
 import { postForStream, SseTarget, sseEvents, sseTarget } from './sse-request';
 import { streamEventError } from './upstream-errors';
@@ -76,13 +68,9 @@ export class OpenAICompatibleModel implements LanguageModel {
     this.sse = sseTarget(config.baseUrl, config.apiKey, config.headers, { model: this.name, secrets });
   }
 
+  /** The answer's parts; batched (see `partBatches`) one batch per network read of the upstream's response. */
   stream(options: LlmCallOptions): AsyncIterable<StreamPart> {
-    return flattenBatches(this.streamBatches(options));
-  }
-
-  /** The stream's parts, one batch per network read of the upstream's response. */
-  streamBatches(options: LlmCallOptions): AsyncIterable<PartBatch> {
-    return this.run(options);
+    return batchedStream(this.run(options));
   }
 
   /** `stream()` collected. */
