@@ -91,7 +91,7 @@ export function postForStream(
  * the next network read and returns the events it completed (possibly none);
  * `undefined` once the body ended; rejects if the connection was lost first.
  * Reads with 'data' events (one pending promise at most) rather than the
- * stream's async iterator, which costs a few KiB per open stream; the socket
+ * stream's async iterator, which holds more memory per open stream; the socket
  * is paused while nobody waits, so back-pressure reaches the upstream. The
  * HTTP chunks of one socket read arrive as several 'data' events in one
  * go: they are answered together, after the read.
