@@ -5,7 +5,7 @@
  * `generate()` collects that stream. Failures become `LlmError`s here.
  * Retries are the LLM service's job, so nothing here retries.
  */
-import { LlmError, toLlmError } from '../errors';
+import { type LlmError, llmError, toLlmError } from '../errors';
 import type { FinishReason, GenerateResult, LanguageModel, LlmCallOptions, StreamPart, Usage } from '../port';
 import { batchedStream, type PartBatch } from '../util/batches';
 import { collectStream } from '../util/collect';
@@ -177,7 +177,7 @@ export class OpenAICompatibleModel implements LanguageModel {
   }
 
   private malformed(reason: string): LlmError {
-    return new LlmError('malformed_stream', `model "${this.name}": ${reason}`, { model: this.name });
+    return llmError('malformed_stream', reason, this.sse.errors);
   }
 }
 
