@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { loadModelsConfig, ModelsConfigError } from '@ensemble/llm';
 import { createServer } from './bootstrap';
 import { ConfigError, loadConfig } from './config/config';
 import { startEmbeddedDatabase } from './database/embedded';
@@ -10,8 +11,10 @@ async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig(process.env);
+    // The models file is part of the configuration: a bad one stops the start here, as a bad setting does.
+    loadModelsConfig(config.modelsFile, process.env);
   } catch (e) {
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof ModelsConfigError) {
       console.error(e.message);
       process.exit(78); // EX_CONFIG
     }

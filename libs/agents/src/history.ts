@@ -2,8 +2,8 @@ import type { HistoryTurn } from './types';
 
 /**
  * Bounds the history by the app's `keep_start_rounds` / `keep_end_rounds`
- * (the stored-runs contract (README, Conversations)): the first `keepStart` turns and the last `keepEnd` turns, in
- * order, each turn at most once when the two ranges overlap. `0`/`0` keeps
+ * (README, "Conversations and models"): the first `keepStart` turns and the last
+ * `keepEnd` turns, in order, each turn at most once when the two ranges overlap. `0`/`0` keeps
  * every turn (the app set no bound); `keepStart` 0 alone keeps only the last
  * `keepEnd` turns, and the other way round. Negative or fractional counts are
  * read as their floor, at least 0.

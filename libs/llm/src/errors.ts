@@ -4,8 +4,6 @@
  * a fallback and the API can map it to an HTTP status. Messages carry the
  * upstream's words but never an API key.
  */
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-
 export const LLM_ERROR_CODES = [
   // The upstream refused the credentials (401, 403) or the account (402).
   'auth',
@@ -73,57 +71,45 @@ export interface ToLlmErrorContext {
 }
 
 /**
- * Maps anything thrown while talking to a model (an `openai` SDK error, a
- * network error, a JSON syntax error, …) to an `LlmError`. An `LlmError` is
- * returned as is.
+ * Builds an `LlmError` about `ctx.model`: the message names the model and has
+ * every secret scrubbed from it.
+ */
+export function llmError(
+  code: LlmErrorCode,
+  message: string,
+  ctx: ToLlmErrorContext = {},
+  details: LlmErrorDetails = {},
+): LlmError {
+  return new LlmError(code, describe(ctx.model, scrubSecrets(message, ctx.secrets)), { model: ctx.model, ...details });
+}
+
+/**
+ * Maps anything thrown while talking to a model (a Node network error, a
+ * JSON syntax error, an abort, …) to an `LlmError`. An `LlmError` is returned
+ * as is. Providers map their upstream's HTTP answers themselves.
  */
 export function toLlmError(err: unknown, ctx: ToLlmErrorContext = {}): LlmError {
   if (err instanceof LlmError) return err;
-  const make = (code: LlmErrorCode, message: string, details: LlmErrorDetails = {}) =>
-    new LlmError(code, describe(ctx.model, scrubSecrets(message, ctx.secrets)), {
-      model: ctx.model,
-      ...details,
-    });
-
-  if (err instanceof APIUserAbortError) return make('aborted', 'the request was aborted');
-  if (err instanceof APIConnectionTimeoutError) return make('timeout', 'the upstream did not answer in time');
-  if (err instanceof APIConnectionError) {
-    return make('connection', `could not reach the upstream (${causeMessage(err.cause ?? err)})`);
-  }
-  if (err instanceof APIError) return fromStatus(err as APIError<number | undefined>, make);
-  if (!isErrorLike(err)) return make('upstream', String(err));
-  if (err.name === 'SyntaxError') return make('malformed_stream', `the upstream sent invalid JSON (${err.message})`);
-  if (err.name === 'AbortError') return make('aborted', 'the request was aborted');
-  if (isNetworkError(err)) return make('connection', `the upstream connection failed (${causeMessage(err)})`);
-  return make('upstream', err.message);
+  if (!isErrorLike(err)) return llmError('upstream', String(err), ctx);
+  if (err.name === 'SyntaxError')
+    return llmError('malformed_stream', `the upstream sent invalid JSON (${err.message})`, ctx);
+  if (err.name === 'AbortError') return llmError('aborted', 'the request was aborted', ctx);
+  if (isNetworkError(err)) return llmError('connection', `the upstream connection failed (${causeMessage(err)})`, ctx);
+  return llmError('upstream', err.message, ctx);
 }
 
-type MakeError = (code: LlmErrorCode, message: string, details?: LlmErrorDetails) => LlmError;
-
-function fromStatus(err: APIError, make: MakeError): LlmError {
-  const status = err.status;
-  const upstreamMessage = stripStatusPrefix(err.message, status);
-  if (status === undefined) return make('upstream', `the upstream reported an error: ${upstreamMessage}`);
-  const says = `the upstream answered ${status}: ${upstreamMessage}`;
-  const details = { status };
-  if (status === 401 || status === 402 || status === 403) return make('auth', says, details);
-  if (status === 429) return make('rate_limit', says, { ...details, retryAfterMs: retryAfterMs(err.headers) });
-  if (status === 408) return make('timeout', says, details);
-  if (status === 404 || status >= 500) return make('upstream', says, details);
-  if (isContextLengthError(err)) return make('context_length', says, details);
-  return make('bad_request', says, details);
-}
-
-function isContextLengthError(err: APIError): boolean {
-  if (err.code === 'context_length_exceeded') return true;
-  return /context length|context window|maximum context|prompt is too long|too many tokens/i.test(err.message);
-}
+/** Response headers as Node gives them (lower-case names). */
+export type HeaderRecord = Readonly<Record<string, string | readonly string[] | undefined>>;
 
 /** Reads `retry-after-ms` (OpenAI) or `retry-after` (seconds or an HTTP date). */
-export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
-  const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
+export function retryAfterMs(headers: HeaderRecord | undefined, now = Date.now()): number | undefined {
+  const header = (name: string) => {
+    const value = headers?.[name];
+    return typeof value === 'string' ? value : value?.[0];
+  };
+  const ms = Number.parseFloat(header('retry-after-ms') ?? '');
   if (Number.isFinite(ms) && ms >= 0) return Math.round(ms);
-  const value = headers?.get('retry-after');
+  const value = header('retry-after');
   if (!value) return undefined;
   const seconds = Number.parseFloat(value);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
@@ -142,11 +128,6 @@ export function scrubSecrets(text: string, secrets: readonly string[] = []): str
 
 function describe(model: string | undefined, message: string): string {
   return model ? `model "${model}": ${message}` : message;
-}
-
-/** The SDK prefixes messages with the status (`"500 boom"`); the status is reported separately. */
-function stripStatusPrefix(message: string, status: number | undefined): string {
-  return status !== undefined && message.startsWith(`${status} `) ? message.slice(String(status).length + 1) : message;
 }
 
 function causeMessage(err: unknown): string {
@@ -168,7 +149,7 @@ interface ErrorLike {
 }
 
 /**
- * Duck-typed, not `instanceof Error`: errors thrown inside Node's fetch come
+ * Duck-typed, not `instanceof Error`: errors thrown by Node's internals come
  * from another realm under some runners (Jest's VM contexts).
  */
 function isErrorLike(err: unknown): err is ErrorLike {
@@ -180,7 +161,7 @@ function isErrorLike(err: unknown): err is ErrorLike {
   );
 }
 
-/** What undici throws when a socket fails or closes under a response body. */
+/** What Node's sockets (and undici's fetch) throw when a connection fails or closes under a response body. */
 function isNetworkError(err: ErrorLike): boolean {
   if (err.name === 'TypeError' && /terminated|fetch failed|network/i.test(err.message)) return true;
   return /^(ECONN|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|UND_ERR)/.test(err.code ?? '');

@@ -23,4 +23,5 @@ export {
 } from './providers/offline';
 export type { OfflineModelOptions, Script, ScriptedReply } from './providers/offline';
 export { collectStream } from './util/collect';
-export { batchesOf, flattenBatches, singletonBatches } from './util/batches';
+export { batchedStream, partBatches } from './util/batches';
+export type { PartBatch } from './util/batches';

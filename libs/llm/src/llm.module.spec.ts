@@ -81,6 +81,29 @@ describe('LlmModule', () => {
     expect(warn).not.toHaveBeenCalled();
   });
 
+  it('serves a model without api_key_env from a server that takes no key, sending no Authorization', async () => {
+    const keyless = await startFakeOpenAI();
+    try {
+      const file = join(mkdtempSync(join(tmpdir(), 'ensemble-module-')), 'models.json');
+      writeFileSync(
+        file,
+        JSON.stringify({ models: [{ name: 'local', provider: 'openai', model: 'llama', base_url: keyless.url }] }),
+      );
+      const moduleRef = await Test.createTestingModule({
+        imports: [LlmModule.forRoot({ modelsFile: file, env: {} })],
+      }).compile();
+
+      const result = await moduleRef.get<LlmPort>(LLM_PORT).generate({ messages });
+
+      expect(result).toMatchObject({ model: 'local', text: 'echo: hi' });
+      expect(keyless.chatRequests).toHaveLength(1);
+      expect(keyless.chatRequests[0].headers.authorization).toBeUndefined();
+      expect(keyless.chatRequests[0].body?.model).toBe('llama');
+    } finally {
+      await keyless.close();
+    }
+  });
+
   it('fails to start on an invalid models file, naming the problem', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ensemble-module-')), 'models.json');
     writeFileSync(

@@ -14,7 +14,7 @@ export const LLM_PORT = Symbol('LLM_PORT');
 export const LLM_MODULE_OPTIONS = Symbol('LLM_MODULE_OPTIONS');
 
 export interface LlmModuleOptions {
-  /** Path of the models file (the configuration contract (README, Configuration) `MODELS_FILE`); unset → the offline model only. */
+  /** Path of the models file (`MODELS_FILE`, README "Configuration"); unset → the offline model only. */
   modelsFile?: string;
   /** Where `api_key_env` variables are read. Default `process.env`. */
   env?: Record<string, string | undefined>;

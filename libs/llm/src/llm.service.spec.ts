@@ -102,7 +102,7 @@ describe('LlmService', () => {
     it("passes the answering model's batches on, its start in the first", async () => {
       primary.enqueue({ tokens: ['x', 'y'], burst: true });
 
-      const batches = await drainBatches(service().streamBatches({ messages }));
+      const batches = await drainBatches(service().stream({ messages }));
 
       expect(batches).toHaveLength(1);
       expect(batches[0].map((p) => p.type)).toEqual(['start', 'text-delta', 'text-delta', 'finish']);
@@ -111,7 +111,7 @@ describe('LlmService', () => {
 
     it('gives a model without batches one part per batch, the same parts as stream()', async () => {
       const model = createScriptedModel('scripted', ['one two three']);
-      const batched = await drainBatches(service({}, [model]).streamBatches({ messages }));
+      const batched = await drainBatches(service({}, [model]).stream({ messages }));
       const parts = await drain(service({}, [createScriptedModel('scripted', ['one two three'])]).stream({ messages }));
 
       // The service's start goes with the first part it answered with.
@@ -126,7 +126,7 @@ describe('LlmService', () => {
       backup.enqueue({ tokens: ['b1', 'b2'], burst: true });
 
       const batches = await drainBatches(
-        service().streamBatches({ messages, strategy: { type: 'priority', models: ['gpt-4o', 'backup'] } }),
+        service().stream({ messages, strategy: { type: 'priority', models: ['gpt-4o', 'backup'] } }),
       );
 
       expect(batches).toHaveLength(1);

@@ -1,14 +1,14 @@
 /**
  * The LLM port as agents and the chat module see it: resolves the model by
- * name or strategy, retries and falls back per the LLM strategy contract (libs/llm/README.md), and passes the
- * answering model's parts on.
+ * name or strategy, retries and falls back (libs/llm/README.md, "Strategy"),
+ * and passes the answering model's parts on.
  */
 import { Logger, type LoggerService } from '@nestjs/common';
 import { LlmError, toLlmError } from './errors';
-import type { GenerateResult, LanguageModel, LlmCallOptions, LlmPort, LlmRequest, PartBatch, StreamPart } from './port';
+import type { GenerateResult, LanguageModel, LlmCallOptions, LlmPort, LlmRequest, StreamPart } from './port';
 import type { ModelRegistry } from './registry';
 import { DEFAULT_STRATEGY_OPTIONS, onFailure, resolveCandidates, type StrategyOptions } from './strategy';
-import { batchesOf, flattenBatches } from './util/batches';
+import { batchedStream, partBatches, type PartBatch } from './util/batches';
 import { collectStream } from './util/collect';
 import { sleep } from './util/sleep';
 
@@ -37,15 +37,11 @@ export class LlmService implements LlmPort {
    * Streams the answer of the first model that answers. The stream is one
    * `start` naming that model, its text, and its `finish` (or its `error` if
    * it fails after answering). When no model answers, the stream is a single
-   * `error` part: the last model's error, listing every failure.
+   * `error` part: the last model's error, listing every failure. Batched
+   * as the answering model's stream was (see `partBatches`).
    */
   stream(request: LlmRequest): AsyncIterable<StreamPart> {
-    return flattenBatches(this.run(request));
-  }
-
-  /** `stream()`'s parts as the answering model grouped them (one batch per network read). */
-  streamBatches(request: LlmRequest): AsyncIterable<PartBatch> {
-    return this.run(request);
+    return batchedStream(this.run(request));
   }
 
   /** `stream()` collected; throws the `LlmError` the stream ends with. */
@@ -98,7 +94,7 @@ export class LlmService implements LlmPort {
   private async *attempt(model: LanguageModel, options: LlmCallOptions): AsyncGenerator<PartBatch, AttemptOutcome> {
     let answered = false;
     try {
-      for await (const batch of batchesOf(model, options)) {
+      for await (const batch of partBatches(model.stream(options))) {
         // Once answered, a batch passes on as it came (no copy on the token path).
         if (answered && !batch.some((part) => part.type === 'start')) {
           yield batch;

@@ -108,6 +108,38 @@ describe('parseModelsConfig', () => {
     ]);
   });
 
+  it('reports an unset key variable once, not also as a missing default', () => {
+    const models = [openai(), openai({ name: 'local', api_key_env: 'LOCAL_KEY' })];
+
+    expect(problemsOf({ default: 'local', models }, { OPENAI_API_KEY: 'sk-openai' })).toEqual([
+      'models[1] ("local"): environment variable LOCAL_KEY (api_key_env) is not set',
+    ]);
+    expect(problemsOf({ models: [openai({ base_url: 'nope' })] })).toEqual([
+      'models[0] ("chatgpt_proxyllm"): base_url must be an http(s) URL',
+    ]);
+  });
+
+  it('takes an entry without api_key_env as a server that needs no key', () => {
+    const { api_key_env: _omitted, ...keyless } = openai({ name: 'ollama', base_url: 'http://127.0.0.1:11434/v1' });
+
+    const config = parseModelsConfig({ models: [keyless] }, {}, 'models.json');
+
+    expect(config.models).toEqual([
+      {
+        provider: 'openai',
+        name: 'ollama',
+        model: 'gpt-4o-mini',
+        baseUrl: 'http://127.0.0.1:11434/v1',
+        headers: {},
+        timeoutMs: undefined,
+        defaults: {},
+      },
+    ]);
+    expect(problemsOf({ models: [openai({ api_key_env: '' })] })).toEqual([
+      'models[0] ("chatgpt_proxyllm"): api_key_env must name the environment variable that holds the API key (or be left out for no key)',
+    ]);
+  });
+
   it('never echoes a key pasted into api_key_env', () => {
     const problems = problemsOf({ models: [openai({ api_key_env: 'sk-proj-abc123-secret' })] });
 

@@ -1,7 +1,8 @@
 /**
- * The models file (the configuration contract (README, Configuration)): which model names clients may send and how each
- * maps to a provider and an upstream model. Validated strictly at boot; every
- * problem is reported with the entry it is about.
+ * The models file (`MODELS_FILE`, see the README's Configuration): which
+ * model names clients may send and how each maps to a provider and an
+ * upstream model. Validated strictly at boot; every problem is reported with
+ * the entry it is about.
  */
 import { readFileSync } from 'node:fs';
 import type { GenerationDefaults } from './providers/openai-compatible';
@@ -17,9 +18,10 @@ export interface OpenAIModelConfig {
   /** Upstream model id. */
   model: string;
   baseUrl: string;
-  apiKeyEnv: string;
+  /** Unset for a server that takes no key. */
+  apiKeyEnv?: string;
   /** The key read from `apiKeyEnv` at load time. Never log it. */
-  apiKey: string;
+  apiKey?: string;
   headers: Record<string, string>;
   timeoutMs?: number;
   defaults: GenerationDefaults;
@@ -95,21 +97,22 @@ export function parseModelsConfig(raw: unknown, env: Env = process.env, source =
   }
 
   const models: ModelConfig[] = [];
+  // Every entry with a usable name counts, valid or not: its own problems are reported once, not as a missing default.
   const firstIndexOf = new Map<string, number>();
   raw.models.forEach((entry: unknown, index: number) => {
     const checked = checkEntry(entry, index, env);
     problems.push(...checked.problems);
-    if (!checked.model) return;
-    const seen = firstIndexOf.get(checked.model.name);
+    if (checked.name === undefined) return;
+    const seen = firstIndexOf.get(checked.name);
     if (seen !== undefined) {
       problems.push(`${label(entry, index)}: duplicate name (also models[${seen}])`);
       return;
     }
-    firstIndexOf.set(checked.model.name, index);
-    models.push(checked.model);
+    firstIndexOf.set(checked.name, index);
+    if (checked.model) models.push(checked.model);
   });
 
-  const defaultModel = raw.default ?? models[0]?.name;
+  const defaultModel = raw.default ?? firstIndexOf.keys().next().value;
   if (raw.default !== undefined && typeof raw.default !== 'string') {
     problems.push('"default" must be a model name');
   } else if (
@@ -124,26 +127,36 @@ export function parseModelsConfig(raw: unknown, env: Env = process.env, source =
   return { defaultModel: defaultModel as string, models, source };
 }
 
-function checkEntry(entry: unknown, index: number, env: Env): { model?: ModelConfig; problems: string[] } {
+interface CheckedEntry {
+  /** The entry's name when it is a valid one, even if the rest of the entry is not. */
+  name?: string;
+  /** The entry, when it has no problem. */
+  model?: ModelConfig;
+  problems: string[];
+}
+
+function checkEntry(entry: unknown, index: number, env: Env): CheckedEntry {
   const where = label(entry, index);
   if (!isRecord(entry)) return { problems: [`${where}: must be an object`] };
   const problems: string[] = [];
   const fail = (message: string) => problems.push(`${where}: ${message}`);
 
-  const name = entry.name;
-  if (typeof name !== 'string' || name.trim() === '') fail('name must be a non-empty string');
-  else if (name !== name.trim() || name.includes(',')) fail('name must not contain commas or surrounding spaces');
+  let name: string | undefined;
+  if (typeof entry.name !== 'string' || entry.name.trim() === '') fail('name must be a non-empty string');
+  else if (entry.name !== entry.name.trim() || entry.name.includes(','))
+    fail('name must not contain commas or surrounding spaces');
+  else name = entry.name;
 
   if (entry.provider === 'offline') {
     problems.push(...unknownKeys(entry, OFFLINE_KEYS, where));
     const tokenDelayMs = optionalInteger(entry, 'token_delay_ms', 0, fail);
-    return problems.length > 0
-      ? { problems }
-      : { problems, model: { provider: 'offline', name: name as string, tokenDelayMs } };
+    return problems.length > 0 || name === undefined
+      ? { name, problems }
+      : { name, problems, model: { provider: 'offline', name, tokenDelayMs } };
   }
   if (entry.provider !== 'openai') {
     fail(`provider must be one of ${PROVIDER_NAMES.join(', ')}`);
-    return { problems };
+    return { name, problems };
   }
 
   problems.push(...unknownKeys(entry, OPENAI_KEYS, where));
@@ -154,16 +167,16 @@ function checkEntry(entry: unknown, index: number, env: Env): { model?: ModelCon
   const headers = checkHeaders(entry.headers, fail);
   const timeoutMs = optionalInteger(entry, 'timeout_ms', 1, fail);
   const defaults = checkDefaults(entry.defaults, fail);
-  if (problems.length > 0) return { problems };
+  if (problems.length > 0 || name === undefined) return { name, problems };
   return {
+    name,
     problems,
     model: {
       provider: 'openai',
-      name: name as string,
+      name,
       model: entry.model as string,
       baseUrl: entry.base_url as string,
-      apiKeyEnv: entry.api_key_env as string,
-      apiKey: apiKey as string,
+      ...(apiKey !== undefined && { apiKeyEnv: entry.api_key_env as string, apiKey }),
       headers,
       timeoutMs,
       defaults,
@@ -171,9 +184,11 @@ function checkEntry(entry: unknown, index: number, env: Env): { model?: ModelCon
   };
 }
 
+/** The key named by `api_key_env`; none when the entry has no `api_key_env` (a server that takes no key). */
 function checkApiKeyEnv(value: unknown, env: Env, fail: (m: string) => void): string | undefined {
+  if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '') {
-    fail('api_key_env must name the environment variable that holds the API key');
+    fail('api_key_env must name the environment variable that holds the API key (or be left out for no key)');
     return undefined;
   }
   // Never echo the value: a key pasted here by mistake must not reach the logs.

@@ -48,15 +48,6 @@ export type StreamPart =
   | { type: 'finish'; finishReason: FinishReason; usage?: Usage }
   | { type: 'error'; error: LlmError };
 
-/**
- * Parts in the groups they arrived in: one group per network read (a burst
- * of tokens the upstream sent together), in order, never empty. The same
- * parts and contract as `stream()`; a consumer awaits once per group instead
- * of once per part, which is what a relay forwarding thousands of tokens a
- * second needs.
- */
-export type PartBatch = readonly StreamPart[];
-
 export interface GenerateResult {
   /** Registry name of the model that answered. */
   model: string;
@@ -74,12 +65,10 @@ export interface LanguageModel {
   /** The upstream model id, when it differs from `name` (e.g. `gpt-4o-mini`). */
   readonly modelId?: string;
   stream(options: LlmCallOptions): AsyncIterable<StreamPart>;
-  /** Optional: `stream()`'s parts grouped as they arrived (see `PartBatch`). */
-  streamBatches?(options: LlmCallOptions): AsyncIterable<PartBatch>;
   generate(options: LlmCallOptions): Promise<GenerateResult>;
 }
 
-/** the LLM strategy contract (libs/llm/README.md): which model(s) a call may use. */
+/** Which model(s) a call may use (libs/llm/README.md, "Strategy"). */
 export type LlmStrategy = { type: 'default' } | { type: 'priority'; models: string[] };
 
 export interface LlmRequest extends LlmCallOptions {
@@ -91,12 +80,11 @@ export interface LlmRequest extends LlmCallOptions {
 
 /**
  * What agents and the chat module call. Resolves the model by name or
- * strategy, falls back per the LLM strategy contract (libs/llm/README.md), and reports which model answered in
- * the `start` part (exactly one `start`, before any text).
+ * strategy, retries and falls back (libs/llm/README.md, "Strategy"), and
+ * reports which model answered in the `start` part (exactly one `start`,
+ * before any text).
  */
 export interface LlmPort {
   stream(request: LlmRequest): AsyncIterable<StreamPart>;
-  /** Optional: `stream()`'s parts grouped as they arrived (see `PartBatch`); `batchesOf` adapts any port. */
-  streamBatches?(request: LlmRequest): AsyncIterable<PartBatch>;
   generate(request: LlmRequest): Promise<GenerateResult>;
 }

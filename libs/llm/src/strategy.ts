@@ -1,6 +1,7 @@
 /**
- * the LLM strategy contract (libs/llm/README.md) as pure rules: which models a request may use, in which order,
- * and what to do when one fails before answering.
+ * The strategy (libs/llm/README.md, "Strategy") as pure rules: which models a
+ * request may use, in which order, and what to do when one fails before
+ * answering.
  */
 import { LlmError } from './errors';
 import type { LanguageModel, LlmRequest } from './port';

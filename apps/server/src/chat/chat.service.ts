@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { concatMap, lastValueFrom, map, Observable, reduce, tap } from 'rxjs';
 import { AppDefinition, createRenderer, runTeam, TeamEvent } from '@ensemble/agents';
-import { ChatMessage, LLM_PORT, LlmPort, ModelRegistry, PartBatch, Usage } from '@ensemble/llm';
+import { ChatMessage, LLM_PORT, LlmPort, ModelRegistry, PartBatch, partBatches, Usage } from '@ensemble/llm';
 import { AppsService } from '../apps/apps.service';
 import { ApiError } from '../common/api-error';
 import { APP_CONFIG, AppConfig } from '../config/config';
@@ -15,7 +15,7 @@ import { ChatRequest, parseChatRequest } from './chat-request';
 import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './chunks';
 import { clientFinishReason, failureNote } from './dbgpt-compat';
 import { llmErrorToApi } from './llm-errors';
-import { BatchingLlmPort, meteredLlm } from './metered-llm';
+import { meteredLlm } from './metered-llm';
 import { CancelBus } from './cancel-bus';
 import { RunRegistry } from './run-registry';
 import { startNow } from './start-now';
@@ -39,7 +39,7 @@ interface RunContext {
   recorder: RunRecorder;
   signal: AbortSignal;
   /** This run's LLM port (metered). */
-  llm: BatchingLlmPort;
+  llm: LlmPort;
 }
 
 type DeltaOutput = Extract<ChatOutput, { type: 'delta' }>;
@@ -355,7 +355,7 @@ export class ChatService {
     // One loop from the LLM's batches to the subscriber: no from()/concatMap held per stream.
     return new Observable<ChatOutput>((subscriber) => {
       let stopped = false;
-      const batches = llm.streamBatches(call)[Symbol.asyncIterator]();
+      const batches = partBatches(llm.stream(call))[Symbol.asyncIterator]();
       void (async () => {
         try {
           for (;;) {

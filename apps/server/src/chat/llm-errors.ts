@@ -1,6 +1,7 @@
 import { HttpStatus } from '@nestjs/common';
 import type { LlmError } from '@ensemble/llm';
 import { ApiError } from '../common/api-error';
+import { assertUnreachable } from '../common/assert-unreachable';
 
 /** Maps a typed LLM failure to the API's status and code (no upstream secret reaches the body). */
 export function llmErrorToApi(error: LlmError): ApiError {
@@ -24,12 +25,19 @@ export function llmErrorToApi(error: LlmError): ApiError {
     }
     case 'aborted':
       return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', 'The request was cancelled.');
-    default:
-      // auth (our upstream key), timeout, upstream 5xx, connection, malformed stream, no model answering
+    // Our upstream key, a timeout, an upstream 5xx, the connection, a malformed stream, no model answering.
+    case 'auth':
+    case 'timeout':
+    case 'upstream':
+    case 'connection':
+    case 'malformed_stream':
+    case 'no_model_available':
       return new ApiError(
         HttpStatus.SERVICE_UNAVAILABLE,
         'upstream_error',
         `The model is unavailable: ${error.message}`,
       );
+    default:
+      return assertUnreachable(error.code);
   }
 }

@@ -1,8 +1,5 @@
-import { batchesOf, collectStream, flattenBatches, LlmPort, LlmRequest, PartBatch } from '@ensemble/llm';
+import { batchedStream, collectStream, LlmPort, LlmRequest, PartBatch, partBatches } from '@ensemble/llm';
 import type { RunTimer } from '../observability/metrics.service';
-
-/** A port whose parts also come in batches (one per network read). */
-export type BatchingLlmPort = LlmPort & Required<Pick<LlmPort, 'streamBatches'>>;
 
 /**
  * The LLM port of one run, timing every call for the metrics: latency, time
@@ -10,10 +7,10 @@ export type BatchingLlmPort = LlmPort & Required<Pick<LlmPort, 'streamBatches'>>
  * LLM (the rest is Ensemble's own overhead). Parts pass through unchanged,
  * in the batches they arrived in.
  */
-export function meteredLlm(llm: LlmPort, timer: RunTimer): BatchingLlmPort {
-  const streamBatches = (request: LlmRequest) => meter(batchesOf(llm, request), timer, request.model ?? 'default');
-  const stream = (request: LlmRequest) => flattenBatches(streamBatches(request));
-  return { streamBatches, stream, generate: (request) => collectStream(stream(request), request.model ?? 'default') };
+export function meteredLlm(llm: LlmPort, timer: RunTimer): LlmPort {
+  const stream = (request: LlmRequest) =>
+    batchedStream(meter(partBatches(llm.stream(request)), timer, request.model ?? 'default'));
+  return { stream, generate: (request) => collectStream(stream(request), request.model ?? 'default') };
 }
 
 async function* meter(batches: AsyncIterable<PartBatch>, timer: RunTimer, model: string): AsyncGenerator<PartBatch> {

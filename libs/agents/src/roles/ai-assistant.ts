@@ -1,6 +1,6 @@
 import { type AgentRole, requireAnswer } from './role';
 
-/** General help: explanations, reasoning, writing, advice (the role contract (libs/agents/README.md)). */
+/** General help: explanations, reasoning, writing, advice (libs/agents/README.md, "Roles"). */
 export const aiAssistant: AgentRole = {
   name: 'AI Assistant',
   description: 'General help: explains, reasons, writes and advises on any topic.',

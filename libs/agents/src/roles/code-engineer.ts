@@ -18,7 +18,7 @@ function act(reply: string): ActionResult {
   return { ok: true, value: reply };
 }
 
-/** Writes code in fenced blocks and never executes it (the role contract (libs/agents/README.md)). */
+/** Writes code in fenced blocks and never executes it (libs/agents/README.md, "Roles"). */
 export const codeEngineer: AgentRole = {
   name: 'CodeEngineer',
   description: 'Writes code (any language) in fenced code blocks; cannot execute it.',

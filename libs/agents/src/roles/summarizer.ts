@@ -1,6 +1,6 @@
 import { type AgentRole, requireAnswer } from './role';
 
-/** Answers from the user's input and the material it is given (the role contract (libs/agents/README.md)). */
+/** Answers from the user's input and the material it is given (libs/agents/README.md, "Roles"). */
 export const summarizer: AgentRole = {
   name: 'Summarizer',
   description: 'Answers the question from the given input, resources and earlier results; writes concise summaries.',

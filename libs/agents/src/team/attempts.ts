@@ -18,11 +18,11 @@ export interface AttemptsSpec<T> extends Exchange {
 export type AttemptsResult<T> = { ok: true; value: T } | { ok: false; reason: string; attempts: number };
 
 /**
- * Runs the exchange, retrying failures up to `maxRetries` times. A reply the
- * action rejected is fed back (the reply as an assistant turn, then the
- * feedback) so the model can fix it; an LLM error is retried with the same
- * prompt when it is retryable and ends the attempts at once when not. Every
- * attempt takes one call from the run's budget.
+ * Runs the exchange, retrying a rejected reply up to `maxRetries` times: the
+ * reply the action rejected is fed back (as an assistant turn, then the
+ * feedback) so the model can fix it. An LLM failure ends the attempts at
+ * once: retrying the transport is the LLM port's job, with its own backoff.
+ * Every attempt takes one call from the run's budget.
  */
 export async function runAttempts<T>(run: RunContext, spec: AttemptsSpec<T>): Promise<AttemptsResult<T>> {
   let messages: ChatMessage[] = spec.messages;
@@ -31,12 +31,11 @@ export async function runAttempts<T>(run: RunContext, spec: AttemptsSpec<T>): Pr
     spec.onAttempt?.(attempt);
     const result = await converse(run, { ...spec, messages }, spec.act);
     if (result.ok) return result;
-    const willRetry = result.retryable && attempt <= spec.maxRetries;
-    spec.onFailure?.(result.reason, attempt - 1, willRetry);
-    if (!willRetry) return { ok: false, reason: result.reason, attempts: attempt };
-    if (result.reply !== undefined) {
-      const rejected: ChatMessage[] = result.reply.trim() ? [{ role: 'assistant', content: result.reply }] : [];
-      messages = [...messages, ...rejected, { role: 'user', content: spec.feedback(result.reason) }];
-    }
+    const { reason, reply } = result;
+    const willRetry = reply !== undefined && attempt <= spec.maxRetries;
+    spec.onFailure?.(reason, attempt - 1, willRetry);
+    if (!willRetry) return { ok: false, reason, attempts: attempt };
+    const rejected: ChatMessage[] = reply.trim() ? [{ role: 'assistant', content: reply }] : [];
+    messages = [...messages, ...rejected, { role: 'user', content: spec.feedback(reason) }];
   }
 }

@@ -15,22 +15,12 @@ export interface Exchange {
 }
 
 /**
- * The outcome of one call. A failure carries the model's `reply` when there
- * was one (the role's action rejected it; it is fed back on retry) and
- * whether trying again may help.
+ * The outcome of one call. A failure carries the model's `reply` when the
+ * role's action rejected it: only such a failure is worth another attempt
+ * (the reply and the reason are fed back). An LLM failure has no `reply`:
+ * the LLM port has already retried what a retry could fix.
  */
-export type ExchangeResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; reason: string; retryable: boolean; reply?: string };
-
-/** LLM error codes worth another attempt; the rest (auth, bad request, …) fail the same way every time. */
-const RETRYABLE_CODES: ReadonlySet<string> = new Set([
-  'rate_limit',
-  'timeout',
-  'upstream',
-  'connection',
-  'malformed_stream',
-]);
+export type ExchangeResult<T> = { ok: true; value: T } | { ok: false; reason: string; reply?: string };
 
 /** The model named when a stream sends text before its `start` part (a port bug, tolerated). */
 const UNKNOWN_MODEL = 'unknown';
@@ -77,17 +67,17 @@ export async function converse<T>(
         run.addUsage(part.usage);
         const verdict = act(text);
         done(verdict.ok, part.usage);
-        return verdict.ok ? verdict : { ok: false, reason: verdict.reason, retryable: true, reply: text };
+        return verdict.ok ? verdict : { ok: false, reason: verdict.reason, reply: text };
       }
       case 'error':
         done(false);
         if (run.signal.aborted) throw new RunCancelled();
-        return { ok: false, reason: describeLlmError(part.error), retryable: RETRYABLE_CODES.has(part.error.code) };
+        return { ok: false, reason: describeLlmError(part.error) };
     }
   }
   done(false);
   if (run.signal.aborted) throw new RunCancelled();
-  return { ok: false, reason: 'the model stream ended before it finished', retryable: true };
+  return { ok: false, reason: 'the model stream ended before it finished' };
 }
 
 function describeLlmError(error: LlmError): string {

@@ -107,15 +107,24 @@ describe('single_agent', () => {
     expect(events[events.length - 1]).toMatchObject({ type: 'run-done', answer: 'Hi there!' });
   });
 
-  it('retries a retryable LLM error with the same prompt; the partial message ends unsuccessful', async () => {
-    const { events, llm } = await playScenario(scenario('single_agent mid-stream error retried'));
-    expect(ofType(events, 'message-done')[0]).toMatchObject({ content: 'Hi ', success: false });
-    expect(ofType(events, 'step-failed')[0]).toMatchObject({
-      reason: 'the LLM call failed (connection): socket closed',
-      willRetry: true,
+  it('does not retry an LLM error (the LLM port retries transport errors); the partial message ends unsuccessful', async () => {
+    const { events, llm } = await playScenario(scenario('single_agent mid-stream error fails the step'));
+    expect(llm.calls).toHaveLength(1);
+    expect(ofType(events, 'message-done')).toEqual([expect.objectContaining({ content: 'Hi ', success: false })]);
+    expect(ofType(events, 'step-failed')).toEqual([
+      {
+        type: 'step-failed',
+        num: 1,
+        reason: 'the LLM call failed (connection): socket closed',
+        retry: 0,
+        willRetry: false,
+      },
+    ]);
+    expect(events[events.length - 1]).toEqual({
+      type: 'run-failed',
+      reason: 'Step 1 (AI Assistant) failed after 1 attempt: the LLM call failed (connection): socket closed',
+      usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
     });
-    expect(llm.calls[1].messages).toEqual(llm.calls[0].messages);
-    expect(events[events.length - 1]).toMatchObject({ type: 'run-done', answer: 'Hi there!' });
   });
 
   it('fails at once on an error retrying cannot fix, naming the step', async () => {

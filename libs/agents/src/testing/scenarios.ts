@@ -60,10 +60,10 @@ export const SCENARIOS: Scenario[] = [
     script: ['   ', 'Hi there!'],
   },
   {
-    name: 'single_agent mid-stream error retried',
+    name: 'single_agent mid-stream error fails the step',
     app: testApp('single_agent', [testAgent('AI Assistant')]),
     input: 'Hello',
-    script: [{ text: 'Hi the', error: { code: 'connection', message: 'socket closed', afterTokens: 1 } }, 'Hi there!'],
+    script: [{ text: 'Hi the', error: { code: 'connection', message: 'socket closed', afterTokens: 1 } }],
   },
   {
     name: 'single_agent auth error fails at once',

@@ -29,8 +29,14 @@ describe('PlainAnswerRenderer', () => {
   });
 
   it('marks a rejected answer that was already streamed before its retry', async () => {
-    expect(await plainOf('single_agent mid-stream error retried')).toBe(
-      'Hi \n\n(The answer above was rejected; retrying.)\n\nHi there!',
+    expect(await plainOf('single_agent empty answer retried')).toBe(
+      '   \n\n(The answer above was rejected; retrying.)\n\nHi there!',
+    );
+  });
+
+  it('keeps the text streamed before an LLM error, then says the run failed', async () => {
+    expect(await plainOf('single_agent mid-stream error fails the step')).toBe(
+      'Hi \n\nRun failed: Step 1 (AI Assistant) failed after 1 attempt: the LLM call failed (connection): socket closed',
     );
   });
 

@@ -53,7 +53,7 @@ describe('OpenAICompatibleModel', () => {
         usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 },
       });
 
-      const batches = await drainBatches(model().streamBatches({ messages }));
+      const batches = await drainBatches(model().stream({ messages }));
 
       expect(batches).toEqual([
         [{ type: 'start', model: 'chatgpt_proxyllm' }],
@@ -69,7 +69,7 @@ describe('OpenAICompatibleModel', () => {
     it('yields one batch per read when tokens arrive apart', async () => {
       fake.enqueue({ tokens: ['one ', 'two ', 'three'], tokenDelayMs: 15 });
 
-      const batches = await drainBatches(model().streamBatches({ messages }));
+      const batches = await drainBatches(model().stream({ messages }));
       const texts = batches.map((b) => b.filter((p) => p.type === 'text-delta').length);
 
       expect(batches[0]).toEqual([{ type: 'start', model: 'chatgpt_proxyllm' }]);
@@ -81,7 +81,7 @@ describe('OpenAICompatibleModel', () => {
     it('sends the text a read completed before a bad chunk, then the error', async () => {
       fake.enqueue({ tokens: ['fine ', 'so far'], malformed: true, burst: true });
 
-      const batches = await drainBatches(model().streamBatches({ messages }));
+      const batches = await drainBatches(model().stream({ messages }));
 
       expect(batches.slice(1, -1)).toEqual([
         [
@@ -97,7 +97,7 @@ describe('OpenAICompatibleModel', () => {
     it('sends the text of the last read before reporting a missing finish reason', async () => {
       fake.enqueue({ tokens: ['half ', 'an answer'], endWithoutFinish: true, burst: true });
 
-      const parts = (await drainBatches(model().streamBatches({ messages }))).flat();
+      const parts = (await drainBatches(model().stream({ messages }))).flat();
 
       expect(textOf(parts)).toBe('half an answer');
       expect(errorOf(parts)).toMatchObject({ code: 'malformed_stream' });
@@ -120,6 +120,20 @@ describe('OpenAICompatibleModel', () => {
       });
       expect(request.headers.authorization).toBe(`Bearer ${API_KEY}`);
       expect(request.headers['x-team']).toBe('ensemble');
+    });
+
+    it('sends no Authorization header when the model has no key (a keyless server)', async () => {
+      const keyless = await startFakeOpenAI();
+      try {
+        const parts = await drain(model({ baseUrl: keyless.url, apiKey: undefined }).stream({ messages }));
+
+        expect(textOf(parts)).toBe('echo: Say hello to the world');
+        expect(parts[parts.length - 1]).toMatchObject({ type: 'finish', finishReason: 'stop' });
+        expect(keyless.chatRequests).toHaveLength(1);
+        expect(keyless.chatRequests[0].headers).not.toHaveProperty('authorization');
+      } finally {
+        await keyless.close();
+      }
     });
 
     it('applies the model defaults where the call sets nothing', async () => {
@@ -151,7 +165,7 @@ describe('OpenAICompatibleModel', () => {
   });
 
   describe('generate', () => {
-    it('makes one non-stream request and maps text, finish reason and usage', async () => {
+    it('collects one streamed request: text, finish reason and usage', async () => {
       fake.enqueue({ text: 'Hello there, world.', finishReason: 'length' });
 
       const result = await model().generate({ messages, maxTokens: 3 });
@@ -162,8 +176,12 @@ describe('OpenAICompatibleModel', () => {
         finishReason: 'length',
         usage: { inputTokens: 8, outputTokens: 3, totalTokens: 11 },
       });
-      expect(fake.chatRequests[0].body).toMatchObject({ stream: false, max_tokens: 3 });
-      expect(fake.chatRequests[0].body).not.toHaveProperty('stream_options');
+      expect(fake.chatRequests).toHaveLength(1);
+      expect(fake.chatRequests[0].body).toMatchObject({
+        stream: true,
+        stream_options: { include_usage: true },
+        max_tokens: 3,
+      });
     });
 
     it('throws the typed error', async () => {
@@ -172,7 +190,7 @@ describe('OpenAICompatibleModel', () => {
       await expect(model().generate({ messages })).rejects.toMatchObject({ code: 'upstream', status: 503 });
     });
 
-    it('reports a body that is not JSON as malformed', async () => {
+    it('reports a chunk that is not JSON as malformed', async () => {
       fake.enqueue({ malformed: true });
 
       await expect(model().generate({ messages })).rejects.toMatchObject({ code: 'malformed_stream' });

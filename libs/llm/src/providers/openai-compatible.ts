@@ -1,31 +1,16 @@
 /**
  * A `LanguageModel` over any server that speaks OpenAI's chat-completions API
- * (OpenAI, vLLM, Ollama, LM Studio, DeepSeek, …). Non-stream calls go
- * through the official `openai` SDK; streams through node:http and
- * `eventsource-parser` (the SDK's stream decoder costs tens of microseconds
- * a chunk), with failures raised as the SDK's error classes so both map the
- * same way. Retries are the strategy's job, so nothing here retries.
+ * (OpenAI, vLLM, Ollama, LM Studio, DeepSeek, …). Every call is one streamed
+ * request over this provider's own HTTP transport (`sse-request.ts`);
+ * `generate()` collects that stream. Failures become `LlmError`s here.
+ * Retries are the LLM service's job, so nothing here retries.
  */
-import OpenAI from 'openai';
-import type {
-  ChatCompletion,
-  ChatCompletionChunk,
-  ChatCompletionCreateParamsBase,
-} from 'openai/resources/chat/completions';
-import type { CompletionUsage } from 'openai/resources/completions';
-import { LlmError, toLlmError } from '../errors';
-import type {
-  FinishReason,
-  GenerateResult,
-  LanguageModel,
-  LlmCallOptions,
-  PartBatch,
-  StreamPart,
-  Usage,
-} from '../port';
-import { flattenBatches } from '../util/batches';
+import { type LlmError, llmError, toLlmError } from '../errors';
+import type { FinishReason, GenerateResult, LanguageModel, LlmCallOptions, StreamPart, Usage } from '../port';
+import { batchedStream, type PartBatch } from '../util/batches';
 import { collectStream } from '../util/collect';
-import { postForStream, SseTarget, sseEvents, sseTarget, streamError } from './sse-request';
+import { postForStream, SseTarget, sseEvents, sseTarget } from './sse-request';
+import { streamEventError } from './upstream-errors';
 import { UpstreamCall } from './upstream-call';
 
 /** Generation settings applied when a call does not set them. */
@@ -42,7 +27,8 @@ export interface OpenAICompatibleModelConfig {
   model: string;
   /** e.g. `https://api.openai.com/v1`. */
   baseUrl: string;
-  apiKey: string;
+  /** Sent as a bearer token; unset for servers that take no key (no Authorization header). */
+  apiKey?: string;
   /** Extra headers sent with every request. */
   headers?: Record<string, string>;
   /** Longest wait for the upstream: for the response, the first chunk, and each next chunk. Default 60 s. */
@@ -52,17 +38,25 @@ export interface OpenAICompatibleModelConfig {
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
-type RequestBody = Omit<ChatCompletionCreateParamsBase, 'stream' | 'stream_options'>;
+/** The parts of a chat completion chunk this provider reads (OpenAI's wire names). */
+interface CompletionChunk {
+  choices: { delta?: { content?: string | null }; finish_reason?: string | null }[];
+  usage?: WireUsage | null;
+  error?: unknown;
+}
+
+interface WireUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+}
 
 export class OpenAICompatibleModel implements LanguageModel {
   readonly provider = 'openai';
   readonly name: string;
   readonly modelId: string;
-  private readonly client: OpenAI;
   private readonly timeoutMs: number;
   private readonly defaults: GenerationDefaults;
-  private readonly secrets: string[];
-  /** Streams go over node:http with eventsource-parser (one linear pass); non-stream calls over the SDK. */
   private readonly sse: SseTarget;
 
   constructor(config: OpenAICompatibleModelConfig) {
@@ -70,40 +64,21 @@ export class OpenAICompatibleModel implements LanguageModel {
     this.modelId = config.model;
     this.timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.defaults = config.defaults ?? {};
-    this.secrets = [config.apiKey];
-    this.sse = sseTarget(config.baseUrl, config.apiKey, config.headers);
-    this.client = new OpenAI({
-      baseURL: config.baseUrl,
-      apiKey: config.apiKey,
-      defaultHeaders: config.headers,
-      timeout: this.timeoutMs,
-      maxRetries: 0,
-      // Only the models file configures a model: ignore OPENAI_ORG_ID / OPENAI_PROJECT_ID.
-      organization: null,
-      project: null,
-      // Failures surface as typed error parts; the SDK must not write to the console.
-      logLevel: 'off',
-    });
+    const secrets = config.apiKey ? [config.apiKey] : [];
+    this.sse = sseTarget(config.baseUrl, config.apiKey, config.headers, { model: this.name, secrets });
   }
 
+  /** The answer's parts; batched (see `partBatches`) one batch per network read of the upstream's response. */
   stream(options: LlmCallOptions): AsyncIterable<StreamPart> {
-    return flattenBatches(this.streamBatches(options));
+    return batchedStream(this.run(options));
   }
 
-  /** The stream's parts, one batch per network read of the upstream's response. */
-  streamBatches(options: LlmCallOptions): AsyncIterable<PartBatch> {
-    return this.run(options, (call) => this.streamCompletion(options, call));
-  }
-
-  /** One non-stream request, mapped by the same code as `stream`. */
+  /** `stream()` collected. */
   generate(options: LlmCallOptions): Promise<GenerateResult> {
-    return collectStream(flattenBatches(this.run(options, (call) => this.fetchCompletion(options, call))), this.name);
+    return collectStream(this.stream(options), this.name);
   }
 
-  private async *run(
-    options: LlmCallOptions,
-    request: (call: UpstreamCall) => AsyncGenerator<PartBatch>,
-  ): AsyncGenerator<PartBatch> {
+  private async *run(options: LlmCallOptions): AsyncGenerator<PartBatch> {
     yield [{ type: 'start', model: this.name }];
     const call = new UpstreamCall(this.name, this.timeoutMs, options.signal);
     try {
@@ -112,11 +87,9 @@ export class OpenAICompatibleModel implements LanguageModel {
         yield [{ type: 'error', error: early }];
         return;
       }
-      yield* request(call);
+      yield* this.streamCompletion(options, call);
     } catch (err) {
-      yield [
-        { type: 'error', error: call.interruption() ?? toLlmError(err, { model: this.name, secrets: this.secrets }) },
-      ];
+      yield [{ type: 'error', error: call.interruption() ?? toLlmError(err, this.sse.errors) }];
     } finally {
       call.end();
     }
@@ -128,7 +101,7 @@ export class OpenAICompatibleModel implements LanguageModel {
    * `finish` part; a failure goes out after the text read before it.
    */
   private async *streamCompletion(options: LlmCallOptions, call: UpstreamCall): AsyncGenerator<PartBatch> {
-    const body = { ...this.requestBody(options), stream: true as const, stream_options: { include_usage: true } };
+    const body = { ...this.requestBody(options), stream: true, stream_options: { include_usage: true } };
     const res = await call.guard(() => postForStream(this.sse, body, (close) => call.onClose(close)));
     const nextEvents = sseEvents(res);
     let finishReason: FinishReason | undefined;
@@ -155,7 +128,7 @@ export class OpenAICompatibleModel implements LanguageModel {
               break;
             }
             const chunk = this.checkChunk(JSON.parse(event.data));
-            if ('error' in chunk && chunk.error) throw streamError(chunk as { error: { message?: string } }, res);
+            if (chunk.error) throw streamEventError(chunk, this.sse.errors);
             if (chunk.usage) usage = mapUsage(chunk.usage);
             const choice = chunk.choices[0];
             if (choice?.delta?.content) batch.push({ type: 'text-delta', text: choice.delta.content });
@@ -186,22 +159,7 @@ export class OpenAICompatibleModel implements LanguageModel {
     yield tail;
   }
 
-  private async *fetchCompletion(options: LlmCallOptions, call: UpstreamCall): AsyncGenerator<PartBatch> {
-    const body = { ...this.requestBody(options), stream: false as const };
-    const completion = this.checkCompletion(
-      await call.guard(() => this.client.chat.completions.create(body, { signal: call.signal })),
-    );
-    call.complete();
-    const choice = completion.choices[0];
-    const text = choice.message?.content ?? '';
-    const finish = finishPart(
-      mapFinishReason(choice.finish_reason),
-      completion.usage ? mapUsage(completion.usage) : undefined,
-    );
-    yield text ? [{ type: 'text-delta', text }, finish] : [finish];
-  }
-
-  private requestBody(options: LlmCallOptions): RequestBody {
+  private requestBody(options: LlmCallOptions) {
     return {
       model: this.modelId,
       messages: options.messages.map(({ role, content }) => ({ role, content })),
@@ -212,21 +170,14 @@ export class OpenAICompatibleModel implements LanguageModel {
     };
   }
 
-  private checkChunk(value: unknown): ChatCompletionChunk {
-    if (isObject(value) && (Array.isArray(value.choices) || isObject(value.error)))
-      return value as unknown as ChatCompletionChunk;
+  private checkChunk(value: unknown): CompletionChunk {
+    if (isObject(value) && isObject(value.error)) return { choices: [], error: value.error };
+    if (isObject(value) && Array.isArray(value.choices)) return value as unknown as CompletionChunk;
     throw this.malformed('a stream chunk has no "choices" list');
   }
 
-  private checkCompletion(value: unknown): ChatCompletion {
-    if (isObject(value) && Array.isArray(value.choices) && isObject(value.choices[0])) {
-      return value as unknown as ChatCompletion;
-    }
-    throw this.malformed('the response is not a chat completion');
-  }
-
   private malformed(reason: string): LlmError {
-    return new LlmError('malformed_stream', `model "${this.name}": ${reason}`, { model: this.name });
+    return llmError('malformed_stream', reason, this.sse.errors);
   }
 }
 
@@ -251,7 +202,7 @@ function mapFinishReason(reason: string | null | undefined): FinishReason {
   }
 }
 
-function mapUsage(usage: CompletionUsage): Usage {
+function mapUsage(usage: WireUsage): Usage {
   const inputTokens = usage.prompt_tokens ?? 0;
   const outputTokens = usage.completion_tokens ?? 0;
   return { inputTokens, outputTokens, totalTokens: usage.total_tokens ?? inputTokens + outputTokens };

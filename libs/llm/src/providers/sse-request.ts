@@ -1,46 +1,49 @@
 /**
- * The streaming wire of the OpenAI-compatible provider: one POST over
+ * The one HTTP transport of the OpenAI-compatible provider: a POST over
  * node:http(s) with a keep-alive agent, the response body parsed as SSE by
- * `eventsource-parser` in one linear pass. Errors are raised as the `openai`
- * SDK's own error classes, so `toLlmError` maps them the same way as the
- * SDK's non-stream calls.
+ * `eventsource-parser` in one linear pass. Every failure is raised as an
+ * `LlmError` about the target's model (see `upstream-errors.ts`), except an
+ * abort, which the call that closed the request reports.
  */
 import { Agent as HttpAgent, IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { APIConnectionError, APIError } from 'openai';
 import { createParser, EventSourceMessage } from 'eventsource-parser';
+import { toLlmError, type ToLlmErrorContext } from '../errors';
+import { connectionError, httpStatusError } from './upstream-errors';
 
 export interface SseTarget {
   url: URL;
   headers: Record<string, string>;
   agent: HttpAgent;
+  /** Names the model in errors and keeps the key out of them. */
+  errors: ToLlmErrorContext;
 }
 
-export function sseTarget(baseUrl: string, apiKey: string, extra: Record<string, string> = {}): SseTarget {
+/** Without an `apiKey` no Authorization header is sent (servers that take no key, such as Ollama). */
+export function sseTarget(
+  baseUrl: string,
+  apiKey: string | undefined,
+  extra: Record<string, string> = {},
+  errors: ToLlmErrorContext = {},
+): SseTarget {
   const url = new URL(`${baseUrl.replace(/\/+$/, '')}/chat/completions`);
   const agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   return {
     url,
     agent,
+    errors,
     headers: {
       'Content-Type': 'application/json',
       Accept: 'text/event-stream',
-      Authorization: `Bearer ${apiKey}`,
+      ...(apiKey ? { Authorization: `Bearer ${apiKey}` } : {}),
       ...extra,
     },
   };
 }
 
-const headersOf = (res: IncomingMessage) =>
-  new Headers(
-    Object.entries(res.headers).flatMap(([k, v]) =>
-      v === undefined ? [] : [[k, Array.isArray(v) ? v.join(', ') : v] as [string, string]],
-    ),
-  );
-
 /**
  * Sends the request; resolves with the response once its status is 2xx, else
- * rejects with the SDK's APIError for it. `onClose` receives the function
+ * rejects with the `LlmError` for that status. `onClose` receives the function
  * that destroys the request (an abort or a timeout): a plain callback, as an
  * AbortSignal on the request costs memory for as long as the stream is open.
  */
@@ -71,22 +74,11 @@ export function postForStream(
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c.length + text.length > 65536 ? '' : c));
-        res.on('end', () => {
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          // generate() takes the whole body and reads its `error`, as the SDK does.
-          reject(
-            APIError.generate(status, json as object | undefined, text.slice(0, 500) || undefined, headersOf(res)),
-          );
-        });
-        res.on('error', reject);
+        res.on('end', () => reject(httpStatusError(status, text, res.headers, target.errors)));
+        res.on('error', (e: Error) => reject(toLlmError(e, target.errors)));
       },
     );
-    req.on('error', (e: Error) => reject(e.name === 'AbortError' ? e : new APIConnectionError({ cause: e })));
+    req.on('error', (e: Error) => reject(e.name === 'AbortError' ? e : connectionError(e, target.errors)));
     onClose(() => req.destroy(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' })));
     req.end(payload);
     // The request's listeners keep this closure alive as long as the stream: do not keep the prompt with it.
@@ -99,7 +91,7 @@ export function postForStream(
  * the next network read and returns the events it completed (possibly none);
  * `undefined` once the body ended; rejects if the connection was lost first.
  * Reads with 'data' events (one pending promise at most) rather than the
- * stream's async iterator, which costs a few KiB per open stream; the socket
+ * stream's async iterator, which holds more memory per open stream; the socket
  * is paused while nobody waits, so back-pressure reaches the upstream. The
  * HTTP chunks of one socket read arrive as several 'data' events in one
  * go: they are answered together, after the read.
@@ -163,9 +155,4 @@ export function sseEvents(res: IncomingMessage): () => Promise<EventSourceMessag
       if (pending.length > 0 || ended || failure !== undefined) settle();
       else res.resume();
     });
-}
-
-/** An in-stream `{"error": …}` event, as the SDK reports it. */
-export function streamError(data: { error?: { message?: string } }, res: IncomingMessage): APIError {
-  return new APIError(undefined, data.error, data.error?.message, headersOf(res));
 }

@@ -1,15 +1,13 @@
-import { LlmError } from '../errors';
+import { type LlmError, llmError } from '../errors';
 
 /**
  * Cancellation of one upstream request: the caller's AbortSignal combined
  * with a timeout on every wait for the upstream (the response, the first
  * chunk, each next chunk). Either cause closes the upstream connection at
- * once: through the callback the request registered with `onClose` (the
- * streaming path: no AbortSignal held per open stream), or through
- * `signal` for an HTTP client that takes one (made only when asked for).
+ * once, through the callback the request registered with `onClose` (no
+ * AbortSignal held per open stream).
  */
 export class UpstreamCall {
-  private controller?: AbortController;
   private closeRequest?: () => void;
   private closed = false;
   private interruptedBy?: 'timeout' | 'aborted';
@@ -23,12 +21,6 @@ export class UpstreamCall {
   ) {
     if (callerSignal?.aborted) this.interrupt('aborted');
     else callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
-  }
-
-  get signal(): AbortSignal {
-    this.controller ??= new AbortController();
-    if (this.closed) this.controller.abort();
-    return this.controller.signal;
   }
 
   /** Registers what closes the request; called at once if the call was already stopped. */
@@ -49,16 +41,10 @@ export class UpstreamCall {
 
   /** The error for a timeout or a caller abort, once either has happened. */
   interruption(): LlmError | undefined {
-    const details = { model: this.model };
-    if (this.interruptedBy === 'timeout') {
-      return new LlmError(
-        'timeout',
-        `model "${this.model}": no answer from the upstream within ${this.timeoutMs} ms`,
-        details,
-      );
-    }
-    if (this.interruptedBy === 'aborted')
-      return new LlmError('aborted', `model "${this.model}": the request was aborted`, details);
+    const ctx = { model: this.model };
+    if (this.interruptedBy === 'timeout')
+      return llmError('timeout', `no answer from the upstream within ${this.timeoutMs} ms`, ctx);
+    if (this.interruptedBy === 'aborted') return llmError('aborted', 'the request was aborted', ctx);
     return undefined;
   }
 
@@ -91,6 +77,5 @@ export class UpstreamCall {
     const close = this.closeRequest;
     this.closeRequest = undefined;
     close?.();
-    this.controller?.abort();
   }
 }

@@ -1,7 +1,8 @@
 /** Helpers for tests that read a stream of parts (not part of the public API). */
 import { createServer } from 'node:net';
 import type { LlmError } from '../errors';
-import type { PartBatch, StreamPart } from '../port';
+import type { StreamPart } from '../port';
+import { partBatches, type PartBatch } from '../util/batches';
 
 export async function drain(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
   const parts: StreamPart[] = [];
@@ -9,9 +10,10 @@ export async function drain(stream: AsyncIterable<StreamPart>): Promise<StreamPa
   return parts;
 }
 
-export async function drainBatches(batches: AsyncIterable<PartBatch>): Promise<PartBatch[]> {
+/** The batches of a stream (see `partBatches`), all of them. */
+export async function drainBatches(stream: AsyncIterable<StreamPart>): Promise<PartBatch[]> {
   const all: PartBatch[] = [];
-  for await (const batch of batches) all.push(batch);
+  for await (const batch of partBatches(stream)) all.push(batch);
   return all;
 }
 
