@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { loadModelsConfig, ModelsConfigError } from '@ensemble/llm';
+import { loadModelsConfig, ModelRegistry, ModelsConfigError } from '@ensemble/llm';
 import { createServer } from './bootstrap';
 import { ConfigError, loadConfig } from './config/config';
 import { startEmbeddedDatabase } from './database/embedded';
-import { ModelRegistry } from '@ensemble/llm';
 import { startupSummary } from './observability/startup';
 
 async function main(): Promise<void> {
