@@ -4,7 +4,7 @@ import { LlmModule } from '@ensemble/llm';
 import { AppsModule } from './apps/apps.module';
 import { ChatModule } from './chat/chat.module';
 import { ConversationsModule } from './conversations/conversations.module';
-import { ApiKeyGuard } from './auth/api-key.guard';
+import { ApiKeyGuard, ApiKeys } from './auth/api-key.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/config';
@@ -38,6 +38,7 @@ export class AppModule {
         ChatModule,
       ],
       providers: [
+        ApiKeys,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -67,9 +67,10 @@ function appFields(dto: UpdateAppDto): AppFields {
   if (dto.sys_code !== undefined) f.sysCode = dto.sys_code;
   if (dto.icon !== undefined) f.icon = dto.icon;
   if (dto.published !== undefined) f.published = dto.published;
-  if (dto.param_need !== undefined) f.paramNeed = dto.param_need;
-  if (dto.recommend_questions !== undefined) f.recommendQuestions = dto.recommend_questions;
-  if (dto.admins !== undefined) f.admins = dto.admins;
+  // DB-GPT sends these lists as optional: null means not given.
+  if (dto.param_need != null) f.paramNeed = dto.param_need;
+  if (dto.recommend_questions != null) f.recommendQuestions = dto.recommend_questions;
+  if (dto.admins != null) f.admins = dto.admins;
   if (dto.keep_start_rounds !== undefined) f.keepStartRounds = dto.keep_start_rounds;
   if (dto.keep_end_rounds !== undefined) f.keepEndRounds = dto.keep_end_rounds;
   return f as AppFields;

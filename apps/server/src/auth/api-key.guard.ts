@@ -17,30 +17,32 @@ export function bearerToken(req: Pick<Request, 'headers'>): string | undefined {
 }
 
 /**
- * Global guard, deny by default: every route needs a configured API key
- * unless marked @Public(). Keys are compared as SHA-256 digests with
- * timingSafeEqual, against every key, so timing reveals neither key nor match.
+ * Checks a bearer token against the configured keys: compared as SHA-256
+ * digests with timingSafeEqual, against every key, so timing reveals
+ * neither key nor match. True for any request when auth is off
+ * (`ENSEMBLE_INSECURE_NO_AUTH`).
  */
 @Injectable()
-export class ApiKeyGuard implements CanActivate {
+export class ApiKeys {
   private readonly keys: Buffer[];
 
-  constructor(
-    private readonly reflector: Reflector,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.keys = config.apiKeys.map(digest);
   }
 
-  canActivate(context: ExecutionContext): boolean {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
-    if (isPublic || this.config.insecureNoAuth) return true;
-    const token = bearerToken(context.switchToHttp().getRequest<Request>());
-    if (token && this.matches(token)) return true;
-    throw new ApiError(
+  /** True when the request may go past authentication. */
+  accepts(req: Pick<Request, 'headers'>): boolean {
+    if (this.config.insecureNoAuth) return true;
+    const token = bearerToken(req);
+    return !!token && this.matches(token);
+  }
+
+  /** The 401 of a request `accepts` refused. */
+  refusal(req: Pick<Request, 'headers'>): ApiError {
+    return new ApiError(
       HttpStatus.UNAUTHORIZED,
       'invalid_api_key',
-      token ? 'The API key is not valid.' : 'Missing API key: send Authorization: Bearer <key>.',
+      bearerToken(req) ? 'The API key is not valid.' : 'Missing API key: send Authorization: Bearer <key>.',
     );
   }
 
@@ -49,5 +51,25 @@ export class ApiKeyGuard implements CanActivate {
     let found = false;
     for (const key of this.keys) found = timingSafeEqual(candidate, key) || found;
     return found;
+  }
+}
+
+/**
+ * Global guard, deny by default: every route needs a configured API key
+ * unless marked @Public() (see `ApiKeys`).
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeys,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
+    if (isPublic) return true;
+    const req = context.switchToHttp().getRequest<Request>();
+    if (this.keys.accepts(req)) return true;
+    throw this.keys.refusal(req);
   }
 }

@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'invalid_api_key'
   | 'validation_error'
   | 'invalid_json'
+  | 'invalid_body'
+  | 'unsupported_media_type'
   | 'payload_too_large'
   | 'route_not_found'
   | 'app_not_found'
@@ -27,6 +29,8 @@ export type ErrorCode =
   | 'too_many_runs'
   | 'upstream_error'
   | 'service_unavailable'
+  | 'database_unavailable'
+  | 'upstream_rate_limited'
   | 'internal_error';
 
 export function errorTypeFor(status: number): ErrorType {
