@@ -50,3 +50,12 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 
 /** Seconds a client is told to wait (`Retry-After`) while the database is unavailable. */
 export const DATABASE_RETRY_AFTER_S = 5;
+
+/** A call on a database session that is down (being re-established); `isDatabaseUnavailable` says true. */
+export class DatabaseUnavailableError extends Error {
+  readonly code = '08006';
+  constructor(what: string) {
+    super(`${what}: the database connection is down and being re-established`);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
