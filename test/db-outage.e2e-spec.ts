@@ -21,6 +21,10 @@ import { AUTH, startTestServer, TestServer } from './support/server';
 const CHAT = '/api/v2/chat/completions';
 const APPS = '/api/v2/serve/apps';
 const FAKE_KEY_ENV = 'ENSEMBLE_TEST_OUTAGE_UPSTREAM_KEY';
+const PLAN = JSON.stringify([
+  { serial_number: 1, agent: 'AI Assistant', content: 'Collect the facts', rely: '' },
+  { serial_number: 2, agent: 'Summarizer', content: 'Summarize the facts', rely: '1' },
+]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
@@ -45,10 +49,12 @@ describe('database outages', () => {
   beforeAll(async () => {
     process.env[FAKE_KEY_ENV] = 'sk-outage-upstream';
     fake = await startFakeOpenAI({ apiKey: 'sk-outage-upstream' });
-    // The reply's shape is chosen by the user's message: "slow N D" streams N tokens D ms apart.
+    // The reply's shape is chosen by the messages: a planner gets PLAN after a second;
+    // "slow N D" streams N tokens D ms apart.
     fake.setHandler((body) => {
-      const last = String(body.messages?.[body.messages.length - 1]?.content ?? '');
-      const [, n, d] = /^slow (\d+) (\d+)$/.exec(last) ?? ['', '3', '0'];
+      const texts = (body.messages ?? []).map((m) => (typeof m.content === 'string' ? m.content : ''));
+      if (texts.some((t) => t.includes('serial_number'))) return { text: PLAN, firstTokenDelayMs: 1000 };
+      const [, n, d] = /^slow (\d+) (\d+)$/.exec(texts[texts.length - 1] ?? '') ?? ['', '3', '0'];
       return { tokens: Array.from({ length: Number(n) }, (_, i) => `t${i} `), tokenDelayMs: Number(d) };
     });
     dir = mkdtempSync(join(tmpdir(), 'ensemble-outage-'));
@@ -178,6 +184,55 @@ describe('database outages', () => {
     const body = (await cancelled).body;
     expect(JSON.parse(dataLines(body).pop()!).error).toMatchObject({ type: 'server_error' });
     expect((await runState('outage-cancel'))?.state).toBe('cancelled');
+  }, 60_000);
+
+  /** The database goes away as a restart does: new connections refused, A's sessions killed and cut. */
+  const restart = async () => {
+    proxy.refuse();
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE client_port = ANY($1::int[])', [
+      proxy.upstreamPorts(),
+    ]);
+    proxy.cut();
+  };
+
+  it('an auto_plan run whose plan could not be stored is failed, never complete with 0 of its steps', async () => {
+    const created = await fetch(`${a.origin}${APPS}`, {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        app_name: 'outage-planner',
+        team_mode: 'auto_plan',
+        details: [{ agent_name: 'AI Assistant' }, { agent_name: 'Summarizer' }],
+      }),
+    });
+    const appCode = ((await created.json()) as { data: { app_code: string } }).data.app_code;
+    const running = rawPost(a.origin, CHAT, {
+      model: 'fake-gpt',
+      messages: 'plan it',
+      chat_mode: 'chat_app',
+      chat_param: appCode,
+      conv_uid: 'outage-plan',
+      stream: true,
+    });
+    await waitFor(async () => ((await runState('outage-plan'))?.state === 'running' ? true : undefined));
+    // The plan arrives a second after the start, while the database is away; the steps run on.
+    await restart();
+    const res = await running;
+    expect(res.status).toBe(200);
+    expect(res.body).not.toContain('[DONE]');
+    await sleep(6000 - 300);
+    proxy.restore();
+    const stored = await waitFor(async () => {
+      const s = await runState('outage-plan');
+      return s?.state === 'running' ? undefined : s;
+    });
+    expect(stored.state).toBe('failed');
+    const { rows } = await admin.query<{ n: string }>(
+      `SELECT count(*) AS n FROM conversation_plan_steps s JOIN conversation_runs r ON r.id = s.run_id
+       WHERE r.conv_uid = 'outage-plan' AND s.state = 'complete'`,
+    );
+    expect(rows[0].n).toBe('0');
+    await waitFor(async () => ((await get(a.origin, '/api/ready')).status === 200 ? true : undefined));
   }, 60_000);
 
   it("a replica starting right after an outage does not take a live replica's runs for dead", async () => {
