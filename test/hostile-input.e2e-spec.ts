@@ -256,6 +256,36 @@ describe('hostile input, leaks and unknown routes', () => {
       expect(raw.some((l) => l.includes('gw-7.internal.corp'))).toBe(true);
     });
 
+    it("a team run's view and stored error name the model and the kind, not the upstream's text", async () => {
+      const created = await send('POST', APPS, {
+        headers: json(),
+        body: JSON.stringify({
+          app_name: 'leak-check',
+          team_mode: 'single_agent',
+          details: [{ agent_name: 'Summarizer' }],
+        }),
+      });
+      const appCode = (created.body as { data: { app_code: string } }).data.app_code;
+      fake.setHandler(() => ({ status: 401, errorBody: leaky }));
+      const res = await send('POST', CHAT, {
+        headers: json(),
+        body: JSON.stringify({
+          model: 'fake-gpt',
+          messages: 'hi',
+          chat_mode: 'chat_app',
+          chat_param: appCode,
+          stream: true,
+        }),
+      });
+      expect(res.status).toBe(200);
+      expect(res.text).toContain('the LLM call to \\"fake-gpt\\" failed (auth, HTTP 401)');
+      expect(res.text).not.toMatch(/internal\.corp|secret\.conf|html|Bad Gateway/i);
+      const convUid = res.headers['x-conv-uid'] as string;
+      const stored = await send('GET', `/api/v2/conversations/${convUid}`, { headers: AUTH });
+      expect(stored.text).toContain('failed (auth, HTTP 401)');
+      expect(stored.text).not.toMatch(/internal\.corp|secret\.conf|html/i);
+    });
+
     it("an upstream 429 is upstream_rate_limited (not our own rate_limit_exceeded), with the upstream's Retry-After", async () => {
       fake.setHandler(() => ({ status: 429, headers: { 'retry-after': '9' }, errorBody: leaky }));
       const res = await send('POST', CHAT, {

@@ -1,8 +1,6 @@
-import { HttpStatus, Logger } from '@nestjs/common';
+import { HttpStatus } from '@nestjs/common';
 import type { LlmError, LlmErrorCode } from '@ensemble/llm';
 import { ApiError } from '../common/api-error';
-
-const logger = new Logger('Llm');
 
 /** What went wrong, in our words: the upstream's own text (hosts, paths, HTML pages) stays in the log. */
 const KIND: Record<Exclude<LlmErrorCode, 'unknown_model' | 'aborted'>, string> = {
@@ -19,7 +17,8 @@ const KIND: Record<Exclude<LlmErrorCode, 'unknown_model' | 'aborted'>, string> =
 
 /**
  * Maps a typed LLM failure to the API's status and code. The body names the
- * model and the kind of failure only; the upstream's message is logged.
+ * model and the kind of failure only; the upstream's message is logged by
+ * the run's LLM port (`metered-llm.ts`).
  */
 export function llmErrorToApi(error: LlmError, model?: string): ApiError {
   if (error.code === 'unknown_model') return ApiError.badRequest('model_not_found', error.message, 'model');
@@ -27,9 +26,6 @@ export function llmErrorToApi(error: LlmError, model?: string): ApiError {
     return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', 'The request was cancelled.');
   const name = error.model ?? model;
   const subject = name ? `The model ${JSON.stringify(name)}` : 'The model';
-  logger.warn(
-    `${subject} ${KIND[error.code]}${error.status ? ` (HTTP ${error.status})` : ''}: ${error.message.slice(0, 2000)}`,
-  );
   const message = `${subject} ${KIND[error.code]}.`;
   switch (error.code) {
     case 'bad_request':

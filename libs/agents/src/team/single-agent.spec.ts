@@ -111,7 +111,7 @@ describe('single_agent', () => {
     const { events, llm } = await playScenario(scenario('single_agent mid-stream error retried'));
     expect(ofType(events, 'message-done')[0]).toMatchObject({ content: 'Hi ', success: false });
     expect(ofType(events, 'step-failed')[0]).toMatchObject({
-      reason: 'the LLM call failed (connection): socket closed',
+      reason: 'the LLM call failed (connection)',
       willRetry: true,
     });
     expect(llm.calls[1].messages).toEqual(llm.calls[0].messages);
@@ -131,14 +131,13 @@ describe('single_agent', () => {
     expect(events[3]).toEqual({
       type: 'step-failed',
       num: 1,
-      reason: 'the LLM call failed (auth): the upstream answered 401: bad key',
+      reason: 'the LLM call failed (auth)',
       retry: 0,
       willRetry: false,
     });
     expect(events[4]).toEqual({
       type: 'run-failed',
-      reason:
-        'Step 1 (AI Assistant) failed after 1 attempt: the LLM call failed (auth): the upstream answered 401: bad key',
+      reason: 'Step 1 (AI Assistant) failed after 1 attempt: the LLM call failed (auth)',
       usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
     });
   });

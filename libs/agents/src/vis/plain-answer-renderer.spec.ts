@@ -36,7 +36,7 @@ describe('PlainAnswerRenderer', () => {
 
   it('says when the run failed or was cancelled', async () => {
     expect(await plainOf('single_agent auth error fails at once')).toBe(
-      'Run failed: Step 1 (AI Assistant) failed after 1 attempt: the LLM call failed (auth): the upstream answered 401: bad key',
+      'Run failed: Step 1 (AI Assistant) failed after 1 attempt: the LLM call failed (auth)',
     );
     expect(await plainOf('auto_plan cancelled mid-step')).toBe('Run cancelled.');
   });
