@@ -170,6 +170,19 @@ describe('hostile input, leaks and unknown routes', () => {
     expect(errorLines().slice(before)).toEqual([]);
   });
 
+  it('a body that is not valid UTF-8 is a 400, not stored with replacement characters', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"app_name":"bad-'),
+      Buffer.from([0xc3, 0x28, 0xff]),
+      Buffer.from('","team_mode":"single_agent"}'),
+    ]);
+    for (const auth of [AUTH, {}]) {
+      const res = await send('POST', APPS, { headers: json(auth), body: bytes });
+      expectDualError(res, 400, 'invalid_body', null);
+      expect((res.body as { err_msg: string }).err_msg).toBe('The request body is not valid UTF-8.');
+    }
+  });
+
   it('a body that is not JSON (text/plain, form, none) is 415, not a missing field', async () => {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', undefined]) {
       const headers: Record<string, string> = { ...AUTH };

@@ -1,6 +1,7 @@
 import { HttpStatus } from '@nestjs/common';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { json } from 'express';
+import { isUtf8 } from 'node:buffer';
 import { ApiError } from './api-error';
 
 /** Deepest nesting of arrays and objects a request body may have (DB-GPT's bodies need fewer than 10). */
@@ -9,12 +10,19 @@ export const MAX_BODY_DEPTH = 64;
 /**
  * The JSON body parser with its failures mapped to API errors here, where
  * their cause is still known (413 over the limit, 400 for malformed or
- * undecodable bodies and for nesting deeper than `MAX_BODY_DEPTH`, 415 for a
+ * undecodable bodies (invalid UTF-8 included) and for nesting deeper than `MAX_BODY_DEPTH`, 415 for a
  * body that is not JSON). Runs before authentication, so every route, known
  * or not, answers a hostile body with a 4xx and does no work for it.
  */
 export function jsonBodyParser(limit: string): RequestHandler {
-  const parse = json({ limit });
+  const parse = json({
+    limit,
+    // Invalid UTF-8 would be decoded to U+FFFD silently and stored so: refuse it instead.
+    verify: (req, _res, buf) => {
+      if (isUtf8(buf)) return;
+      throw Object.assign(new Error('The request body is not valid UTF-8.'), { type: 'entity.invalid.utf8' });
+    },
+  });
   return (req: Request, res: Response, next: NextFunction) => {
     if (hasBody(req) && !acceptedMediaType(req.headers['content-type'])) {
       return next(
@@ -79,6 +87,8 @@ function bodyError(err: unknown, limit: string): unknown {
       'The request body encoding is not supported (Content-Encoding: gzip, deflate, br or none; charset utf-8).',
     );
   }
+  if (type === 'entity.invalid.utf8')
+    return ApiError.badRequest('invalid_body', 'The request body is not valid UTF-8.');
   if (type === 'request.aborted')
     return ApiError.badRequest('validation_error', 'The request body was not received in full.');
   // Anything else the parser rejects as the client's fault (a corrupt gzip/deflate/br stream, a short body).
