@@ -347,7 +347,14 @@ describe('hostile input, leaks and unknown routes', () => {
     it('the public routes stay open', async () => {
       expect((await send('GET', '/api/health')).status).toBe(200);
       expect((await send('GET', '/api/ready')).status).toBe(200);
-      expect((await send('GET', '/api/docs-json')).status).toBe(200);
+      const docs = await send('GET', '/api/docs-json');
+      expect(docs.status).toBe(200);
+      // The document says so: 415 where a body is taken, 503 (with Retry-After) everywhere a key is needed.
+      const responses = (docs.body as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> })
+        .paths[APPS];
+      expect(Object.keys(responses.post.responses)).toEqual(expect.arrayContaining(['401', '413', '415', '503']));
+      expect(Object.keys(responses.get.responses)).toEqual(expect.arrayContaining(['401', '503']));
+      expect(responses.get.responses['503']).toMatchObject({ headers: { 'Retry-After': expect.any(Object) } });
     });
   });
 });
