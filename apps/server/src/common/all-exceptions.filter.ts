@@ -56,15 +56,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   private describe(exception: unknown, req: Request) {
     const none: Record<string, string> = {};
-    if (isDatabaseUnavailable(exception)) {
-      return {
-        status: HttpStatus.SERVICE_UNAVAILABLE,
-        code: 'database_unavailable' as const,
-        message: 'The database is unavailable or too slow; retry later.',
-        param: null,
-        headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_S) },
-      };
-    }
     if (exception instanceof ApiError) {
       return {
         status: exception.getStatus(),
@@ -72,6 +63,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
         message: exception.message,
         param: exception.param,
         headers: exception.headers,
+      };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        code: 'database_unavailable' as const,
+        message: 'The database is unavailable or too slow; retry later.',
+        param: null,
+        headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_S) },
       };
     }
     if (exception instanceof QueryFailedError) {
