@@ -46,11 +46,6 @@ export class InstanceLock implements OnModuleInit, OnApplicationShutdown {
     await this.session.open();
   }
 
-  /** True while this process holds its lock (false during a database outage, until it is re-taken). */
-  get held(): boolean {
-    return this.session.isUp;
-  }
-
   /** True when `instanceId`'s process is gone (its lock is free, and stays free for `LOCK_GRACE_MS`). */
   async isDead(instanceId: string, graceMs = LOCK_GRACE_MS): Promise<boolean> {
     if (instanceId === this.instanceId) return false;

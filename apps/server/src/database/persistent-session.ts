@@ -61,10 +61,6 @@ export class PersistentSession {
     this.heartbeat.unref();
   }
 
-  get isUp(): boolean {
-    return this.client !== undefined;
-  }
-
   async query<R extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
     const client = this.client;
     if (!client) throw new DatabaseUnavailableError(this.options.name);
