@@ -711,7 +711,7 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       expectDualError(await post({ model: 'fake-gpt', messages: 'hi', stream: true }), 503, 'upstream_error', null);
       env.fake.setHandler(() => ({ status: 429, headers: { 'retry-after': '7' } }));
       const limited = await post({ model: 'fake-gpt', messages: 'hi', stream: true });
-      expectDualError(limited, 429, 'rate_limit_exceeded', null);
+      expectDualError(limited, 429, 'upstream_rate_limited', null);
       expect(limited.headers['retry-after']).toBe('7');
     });
 

@@ -138,7 +138,8 @@ export class ChatService {
       if (!recorder.hasEnded) controller.abort('the request ended before the run');
       run.stop();
       if (!recorder.hasEnded) recorder.end({ state: 'cancelled', error: 'The request ended before the run did.' });
-      await recorder.flush();
+      // Rows the database lost are marked failed later; the slot is freed either way.
+      await recorder.flush().catch(() => undefined);
       release();
       releaseSlot();
       streamClosed?.();

@@ -1,4 +1,5 @@
-import { batchedStream, collectStream, LlmPort, LlmRequest, PartBatch, partBatches } from '@ensemble/llm';
+import { Logger } from '@nestjs/common';
+import { batchedStream, collectStream, LlmError, LlmPort, LlmRequest, PartBatch, partBatches } from '@ensemble/llm';
 import type { RunTimer } from '../observability/metrics.service';
 
 /**
@@ -21,11 +22,29 @@ async function* meter(batches: AsyncIterable<PartBatch>, timer: RunTimer, model:
         if (part.type === 'start') call.answeredBy(part.model);
         else if (part.type === 'text-delta') call.firstToken();
         else if (part.type === 'finish') call.end('ok', part.usage);
-        else if (part.type === 'error') call.end(part.error.code === 'aborted' ? 'cancelled' : 'error');
+        else if (part.type === 'error') {
+          call.end(part.error.code === 'aborted' ? 'cancelled' : 'error');
+          logUpstreamError(part.error, model);
+        }
       }
       yield batch;
     }
   } finally {
     call.end('cancelled');
   }
+}
+
+const logger = new Logger('Llm');
+
+/**
+ * The one place an upstream's own error text is kept: the log. Bodies and
+ * streams name the model and the kind only (`llm-errors.ts`, the agents' step
+ * reasons).
+ */
+function logUpstreamError(error: LlmError, model: string): void {
+  if (error.code === 'aborted') return;
+  const status = error.status ? ` HTTP ${error.status}` : '';
+  logger.warn(
+    `LLM call to ${JSON.stringify(error.model ?? model)} failed (${error.code}${status}): ${error.message.slice(0, 2000)}`,
+  );
 }

@@ -1,7 +1,12 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
+import { KeysService } from '../keys/keys.service';
+import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from '../database/db-errors';
 import { ApiError, errorBody } from './api-error';
+
+/** Routes open without a key; anything else under /api that no route serves is a 401 before a 404. */
+const PUBLIC_PATHS = /^\/api\/(health|ready|docs)(\/|-json|$)/;
 
 /**
  * Turns every failure into the dual error shape with a real status. Never
@@ -12,12 +17,25 @@ import { ApiError, errorBody } from './api-error';
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
+  constructor(private readonly keys: KeysService) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
-    const { status, code, message, param, headers } = this.describe(exception, req);
-    if (status >= 500) {
+    // Asynchronous only for an unrouted request, whose key may have to be looked up.
+    this.authFirst(exception, req).then(
+      (answered) => this.answer(answered, exception, req, res),
+      (e: unknown) => this.answer(e, e, req, res),
+    );
+  }
+
+  private answer(answered: unknown, exception: unknown, req: Request, res: Response): void {
+    const { status, code, message, param, headers } = this.describe(answered, req);
+    if (code === 'database_unavailable') {
+      // An outage, not a bug: one line without a stack, however many requests hit it.
+      this.logger.warn(`${req.method} ${rawPath(req)}: database unavailable (${(exception as Error)?.message})`);
+    } else if (status >= 500) {
       this.logger.error(`${req.method} ${req.originalUrl} failed: ${(exception as Error)?.stack ?? String(exception)}`);
     }
     if (res.headersSent) {
@@ -29,6 +47,21 @@ export class AllExceptionsFilter implements ExceptionFilter {
     res.status(status).json(errorBody(status, code, message, param));
   }
 
+  /**
+   * A request no route serves (an unknown path, a path that cannot be
+   * percent-decoded) learns nothing about the routes without a key: 401.
+   */
+  private async authFirst(exception: unknown, req: Request): Promise<unknown> {
+    if (exception instanceof ApiError) return exception;
+    const status =
+      (exception as { status?: unknown })?.status ?? (exception as { getStatus?: () => number })?.getStatus?.();
+    const unrouted = status === HttpStatus.NOT_FOUND || exception instanceof URIError || isDecodeError(exception);
+    if (!unrouted || !(req.originalUrl ?? '').startsWith('/api') || PUBLIC_PATHS.test(rawPath(req))) return exception;
+    if (!(await this.keys.authenticateRequest(req))) return this.keys.refusal(req);
+    if (status === HttpStatus.NOT_FOUND) return exception;
+    return ApiError.badRequest('validation_error', 'The request path is not valid percent-encoding.');
+  }
+
   private describe(exception: unknown, req: Request) {
     const none: Record<string, string> = {};
     if (exception instanceof ApiError) {
@@ -38,6 +71,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
         message: exception.message,
         param: exception.param,
         headers: exception.headers,
+      };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        code: 'database_unavailable' as const,
+        message: 'The database is unavailable or too slow; retry later.',
+        param: null,
+        headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_S) },
       };
     }
     if (exception instanceof QueryFailedError) {
@@ -59,7 +101,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
         return {
           status,
           code: 'route_not_found',
-          message: `No route ${req.method} ${req.path}.`,
+          message: `No route ${req.method} ${rawPath(req)}.`,
           param: null,
           headers: none,
         };
@@ -84,4 +126,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     return { status: 500, code: 'internal_error', message: 'Internal server error.', param: null, headers: none };
   }
+}
+
+/** The path as sent (not decoded: it may not decode). */
+function rawPath(req: Request): string {
+  return (req.originalUrl ?? req.url ?? '').split('?')[0];
+}
+
+/** Express's router failing to decode a `%`-escape of a path parameter (400, "Failed to decode param"). */
+function isDecodeError(e: unknown): boolean {
+  const { status, message } = (e ?? {}) as { status?: unknown; message?: unknown };
+  return status === 400 && typeof message === 'string' && /failed to decode param/i.test(message);
 }

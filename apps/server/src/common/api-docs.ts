@@ -38,12 +38,24 @@ export function resultSchema(data: Record<string, unknown>) {
   };
 }
 
-/** The guarded route's error responses: 401 always, plus the given statuses. */
+/**
+ * The guarded route's error responses: 401 and 503 (`database_unavailable`,
+ * with `Retry-After`) always, 415 with 413 (routes that take a body), plus
+ * the given statuses.
+ */
 export function ApiErrors(...statuses: number[]) {
+  const all = new Set([401, ...statuses, ...(statuses.includes(413) ? [415] : []), 503]);
   return applyDecorators(
     ApiBearerAuth(),
-    ...[401, ...statuses].map((status) =>
-      ApiResponse({ status, description: 'Error (dual shape)', schema: ERROR_SCHEMA }),
+    ...[...all].map((status) =>
+      ApiResponse({
+        status,
+        description: 'Error (dual shape)',
+        schema: ERROR_SCHEMA,
+        ...(status === 503 || status === 429
+          ? { headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } } }
+          : {}),
+      }),
     ),
   );
 }

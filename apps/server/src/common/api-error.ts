@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'key_not_found'
   | 'validation_error'
   | 'invalid_json'
+  | 'invalid_body'
+  | 'unsupported_media_type'
   | 'payload_too_large'
   | 'route_not_found'
   | 'app_not_found'
@@ -30,6 +32,8 @@ export type ErrorCode =
   | 'too_many_runs'
   | 'upstream_error'
   | 'service_unavailable'
+  | 'database_unavailable'
+  | 'upstream_rate_limited'
   | 'internal_error';
 
 export function errorTypeFor(status: number): ErrorType {

@@ -13,6 +13,9 @@ export interface AppConfig {
   databaseUrl?: string;
   dataDir: string;
   dbPoolSize: number;
+  /** Connect and statement timeouts of every database connection (pool, instance lock, cancel listener). */
+  dbConnectTimeoutMs: number;
+  dbStatementTimeoutMs: number;
   modelsFile?: string;
   bodyLimit: string;
   logLevel: string;
@@ -73,6 +76,8 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     databaseUrl: vars.DATABASE_URL,
     dataDir: resolve(vars.DATA_DIR ?? '.data'),
     dbPoolSize: vars.DB_POOL_SIZE ?? 10,
+    dbConnectTimeoutMs: vars.DB_CONNECT_TIMEOUT_MS ?? 5000,
+    dbStatementTimeoutMs: vars.DB_STATEMENT_TIMEOUT_MS ?? 30000,
     modelsFile: vars.MODELS_FILE ? resolve(vars.MODELS_FILE) : undefined,
     bodyLimit: vars.BODY_LIMIT ?? '1mb',
     logLevel: vars.LOG_LEVEL ?? 'info',

@@ -58,6 +58,22 @@ export class EnvironmentVariables {
   @IsInt()
   DB_POOL_SIZE?: number;
 
+  /** Longest wait for a new database connection before the request answers 503. */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(100)
+  @Max(600000)
+  @IsInt()
+  DB_CONNECT_TIMEOUT_MS?: number;
+
+  /** Longest a database statement may run (server side), or wait for an answer (client side), before 503. */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(100)
+  @Max(3600000)
+  @IsInt()
+  DB_STATEMENT_TIMEOUT_MS?: number;
+
   @IsOptional()
   @IsString()
   MODELS_FILE?: string;

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, In } from 'typeorm';
@@ -35,12 +35,15 @@ export interface ConversationListQuery {
 const notFound = (convUid: string) =>
   ApiError.notFound('conversation_not_found', `Conversation ${JSON.stringify(convUid)} was not found.`, 'conv_uid');
 
+/** How often runs whose rows the database lost are retried to be marked failed. */
+const REPAIR_INTERVAL_MS = 1000;
+
 /** Most turns of a chat_normal conversation replayed as history. */
 const MAX_HISTORY_TURNS = 100;
 
 /** Stored runs (the stored-runs contract (README, Conversations)): starting a turn, recording it, reading history, recovering after a crash. */
 @Injectable()
-export class ConversationsService implements OnApplicationBootstrap {
+export class ConversationsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Conversations');
   /** Every run's writes: straight on the pool, merged across runs under load. */
   private readonly writes: WriteBatcher;
@@ -56,6 +59,42 @@ export class ConversationsService implements OnApplicationBootstrap {
   }
 
   private readonly send = (statement: SqlStatement) => this.writes.write(statement);
+
+  /** Runs whose rows the database lost (run id → conv_uid), to be marked failed once it is back. */
+  private readonly unrecorded = new Map<string, string>();
+  private repairTimer?: NodeJS.Timeout;
+
+  private readonly markFailedLater = (recorder: RunRecorder) => {
+    this.unrecorded.set(recorder.runId, recorder.convUid);
+    this.scheduleRepair();
+  };
+
+  private scheduleRepair(): void {
+    if (this.repairTimer) return;
+    this.repairTimer = setTimeout(() => void this.repair(), REPAIR_INTERVAL_MS);
+  }
+
+  /** Marks the runs whose rows were lost failed (those still `running`); tries again later while it cannot. */
+  private async repair(): Promise<void> {
+    this.repairTimer = undefined;
+    const ids = [...this.unrecorded.keys()];
+    try {
+      const count = await this.failRuns(
+        `id = ANY($1::uuid[])`,
+        ids,
+        'The database was unavailable while this run was recorded; its rows may be incomplete.',
+      );
+      for (const id of ids) this.unrecorded.delete(id);
+      if (count) this.logger.warn(`Marked ${count} run(s) whose rows the database lost as failed`);
+    } catch (e) {
+      this.logger.warn(`Cannot yet mark ${ids.length} unrecorded run(s) failed: ${(e as Error).message}`);
+    }
+    if (this.unrecorded.size > 0) this.scheduleRepair();
+  }
+
+  onApplicationShutdown(): void {
+    clearTimeout(this.repairTimer);
+  }
 
   /**
    * Opens the first turn of a conversation the server just named: it cannot
@@ -76,7 +115,7 @@ export class ConversationsService implements OnApplicationBootstrap {
     // first: on a small machine, Postgres waking up for the write would otherwise take the core from the
     // model's request (measured: about 1 ms of time to first token, sequentially).
     const opened = new Promise<void>((resolve, reject) => setImmediate(() => void this.send(st).then(resolve, reject)));
-    return new RunRecorder(this.send, runId, s.convUid, opened);
+    return new RunRecorder(this.send, runId, s.convUid, opened, this.markFailedLater);
   }
 
   /**
@@ -131,7 +170,7 @@ export class ConversationsService implements OnApplicationBootstrap {
         'conv_uid',
       );
     }
-    return new RunRecorder(this.send, runId, s.convUid);
+    return new RunRecorder(this.send, runId, s.convUid, undefined, this.markFailedLater);
   }
 
   /** Earlier completed turns of a conversation, oldest first (the app trims them by its keep rounds). */
@@ -224,20 +263,23 @@ export class ConversationsService implements OnApplicationBootstrap {
       `SELECT DISTINCT instance_id FROM conversation_runs WHERE state = 'running' AND instance_id <> $1`,
       [this.lock.instanceId],
     );
-    for (const { instance_id } of owners) {
-      if (!(await this.lock.isDead(instance_id))) continue;
-      const count = await this.failRunsOf(instance_id, 'The server stopped before this run ended.');
+    // Together: each owner whose lock is free is watched for the same grace period.
+    const dead = await Promise.all(owners.map(({ instance_id }) => this.lock.isDead(instance_id)));
+    for (const [i, { instance_id }] of owners.entries()) {
+      if (!dead[i]) continue;
+      const count = await this.failRuns('instance_id = $1', instance_id, 'The server stopped before this run ended.');
       if (count) this.logger.warn(`Marked ${count} interrupted run(s) of a stopped server as failed`);
     }
   }
 
-  private async failRunsOf(instanceId: string, reason: string): Promise<number> {
+  /** Marks the `running` runs matching `where` (on `$1`) failed, with their open steps and conversations. */
+  private async failRuns(where: string, param: unknown, reason: string): Promise<number> {
     return this.db.transaction(async (em) => {
       // TypeORM answers an UPDATE … RETURNING with [rows, affected count].
       const [runs]: [{ id: string; conv_uid: string }[], number] = await em.query(
         `UPDATE conversation_runs SET state = 'failed', error = $2, finished_at = now()
-         WHERE instance_id = $1 AND state = 'running' RETURNING id, conv_uid`,
-        [instanceId, reason],
+         WHERE ${where} AND state = 'running' RETURNING id, conv_uid`,
+        [param, reason],
       );
       if (!runs.length) return 0;
       await em.query(

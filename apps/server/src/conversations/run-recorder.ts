@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { TeamEvent } from '@ensemble/agents';
 import type { Usage } from '@ensemble/llm';
+import { isDatabaseUnavailable } from '../database/db-errors';
 import { SqlStatement } from './sql-statement';
 import { RunState } from './entities/conversation.entity';
 
@@ -32,6 +33,9 @@ interface StepFields {
   error?: string;
 }
 
+/** Waits before each new attempt of a write the database could not take (about 3 s in all). */
+const RETRY_DELAYS_MS = [100, 200, 400, 800, 1600];
+
 /** One write of the run, as queued. */
 type Write =
   | { kind: 'plan'; steps: { num: number; title: string; agent: string; rely: number[] }[] }
@@ -62,6 +66,7 @@ export class RunRecorder {
   private draining = false;
   private ended = false;
   private finalState: Exclude<RunState, 'running'> | undefined;
+  private lost?: Error;
   private readonly logger = new Logger('RunRecorder');
 
   /**
@@ -75,6 +80,8 @@ export class RunRecorder {
     readonly runId: string,
     readonly convUid: string,
     readonly opened: Promise<void> = Promise.resolve(),
+    /** Called once if the run's rows could not be written because the database was unavailable. */
+    private readonly unrecorded: (recorder: RunRecorder) => void = () => undefined,
   ) {}
 
   /** Records a team event (tokens and message starts are ignored). */
@@ -133,17 +140,24 @@ export class RunRecorder {
     return this.ended;
   }
 
-  /** How the run ended; `cancelled` until it has. */
+  /** How the run ended (`failed` when its rows were lost); `cancelled` until it has. */
   get state(): Exclude<RunState, 'running'> {
+    if (this.lost) return 'failed';
     return this.finalState ?? 'cancelled';
   }
 
-  /** Resolves once every write so far has landed (or failed and been logged). */
+  /**
+   * Resolves once every write so far has landed (or failed on its own and
+   * been logged); rejects when the database lost the run's rows.
+   */
   flush(): Promise<void> {
-    return this.chain;
+    return this.chain.then(() => {
+      if (this.lost) throw this.lost;
+    });
   }
 
   private enqueue(write: Write): void {
+    if (this.lost) return;
     this.queue.push(write);
     if (this.draining) return;
     this.draining = true;
@@ -155,13 +169,15 @@ export class RunRecorder {
     // Writes queued meanwhile (at least those of the same tick: a message and the end) share a statement.
     try {
       await this.opened;
-    } catch {
+    } catch (e) {
       this.queue.length = 0;
       this.draining = false;
+      // The run's row may have landed with the answer lost on the way back: have it marked failed.
+      if (isDatabaseUnavailable(e)) this.lose(e);
       return;
     }
     try {
-      while (this.queue.length > 0) await this.write(this.nextBatch());
+      while (this.queue.length > 0 && !this.lost) await this.write(this.nextBatch());
     } catch (e) {
       this.queue.length = 0;
       this.failed(e);
@@ -207,6 +223,7 @@ export class RunRecorder {
     try {
       await this.run(batch);
     } catch (e) {
+      if (isDatabaseUnavailable(e)) return this.retry(batch, e);
       if (batch.length === 1) return this.failed(e);
       // Nothing of the statement landed: each write on its own, as if never batched.
       for (const w of batch) {
@@ -217,6 +234,30 @@ export class RunRecorder {
         }
       }
     }
+  }
+
+  /** The database could not take `batch`: again after each of `RETRY_DELAYS_MS`, then the rows are lost. */
+  private async retry(batch: Write[], first: unknown): Promise<void> {
+    let last = first;
+    for (const delay of RETRY_DELAYS_MS) {
+      await new Promise((r) => setTimeout(r, delay));
+      try {
+        await this.run(batch);
+        return;
+      } catch (e) {
+        if (!isDatabaseUnavailable(e)) return this.failed(e);
+        last = e;
+      }
+    }
+    this.lose(last);
+  }
+
+  private lose(e: unknown): void {
+    if (this.lost) return;
+    this.lost = e instanceof Error ? e : new Error(String(e));
+    this.queue.length = 0;
+    this.logger.warn(`Run ${this.runId}: the database is unavailable, its rows are lost (${this.lost.message})`);
+    this.unrecorded(this);
   }
 
   private failed(e: unknown): void {

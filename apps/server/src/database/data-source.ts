@@ -25,8 +25,30 @@ export const ENTITIES = [
 /** Migrations in order. */
 export const MIGRATIONS = [CreateApps1764400000000, CreateConversations1764500000000, CreateKeys1764650000000];
 
+/** Connect and statement timeouts of a connection; unset: none (the migration CLI, tests' setup). */
+export interface DbTimeouts {
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+}
+
+/**
+ * pg client settings for `timeouts`: the connect timeout, Postgres's own
+ * `statement_timeout`, and a client-side wait a little longer than it for
+ * a database that does not answer at all (frozen, or a network that drops
+ * packets), plus TCP keepalive so a dead peer is noticed.
+ */
+export function clientTimeouts(timeouts: DbTimeouts) {
+  return {
+    connectionTimeoutMillis: timeouts.connectTimeoutMs,
+    statement_timeout: timeouts.statementTimeoutMs,
+    query_timeout: timeouts.statementTimeoutMs + 1000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
+}
+
 /** Options of the one DataSource (the server and `database/cli.ts` use the same). */
-export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
+export function dataSourceOptions(url: string, poolSize = 10, timeouts?: DbTimeouts): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -37,7 +59,7 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
     migrationsRun: false,
     logging: ['error'],
     logger: new TypeOrmLogger(),
-    extra: { max: poolSize, application_name: 'ensemble' },
+    extra: { max: poolSize, application_name: 'ensemble', ...(timeouts ? clientTimeouts(timeouts) : {}) },
   };
 }
 

@@ -12,7 +12,11 @@ export class DatabaseModule {
       module: DatabaseModule,
       imports: [
         TypeOrmModule.forRootAsync({
-          useFactory: () => dataSourceOptions(config.databaseUrl, config.dbPoolSize),
+          useFactory: () =>
+            dataSourceOptions(config.databaseUrl, config.dbPoolSize, {
+              connectTimeoutMs: config.dbConnectTimeoutMs,
+              statementTimeoutMs: config.dbStatementTimeoutMs,
+            }),
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
             const applied = await runMigrations(dataSource);

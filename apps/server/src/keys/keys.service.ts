@@ -1,4 +1,7 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { Request } from 'express';
+import { bearerToken } from '../auth/bearer-token';
+import { INSECURE_PRINCIPAL } from '../auth/principal';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { ApiError } from '../common/api-error';
 import { APP_CONFIG, AppConfig } from '../config/config';
@@ -93,6 +96,22 @@ export class KeysService implements OnModuleDestroy {
     this.cache.clear();
     this.logger.log(`Key ${view.id} (${view.prefix}…) revoked`);
     return view;
+  }
+
+  /** The caller of a request: its bearer key's principal, everyone without authentication, or null (refused). */
+  authenticateRequest(req: Pick<Request, 'headers'>): Promise<Principal | null> {
+    if (this.config.insecureNoAuth) return Promise.resolve(INSECURE_PRINCIPAL);
+    const token = bearerToken(req);
+    return token ? this.authenticate(token) : Promise.resolve(null);
+  }
+
+  /** The 401 of a request `authenticateRequest` refused. */
+  refusal(req: Pick<Request, 'headers'>): ApiError {
+    return new ApiError(
+      HttpStatus.UNAUTHORIZED,
+      'invalid_api_key',
+      bearerToken(req) ? 'The API key is not valid.' : 'Missing API key: send Authorization: Bearer <key>.',
+    );
   }
 
   /** The principal a bearer token stands for, or null when it is no valid key. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
-import { bearerToken } from '../auth/api-key.guard';
+import { bearerToken } from '../auth/bearer-token';
 
 /**
  * Who a request counts against for rate limits and the run cap: its API key

@@ -86,6 +86,13 @@ describe('scrubbingStream', () => {
     const dest = { write: () => undefined };
     expect(scrubbingStream(dest, [])).toBe(dest);
   });
+
+  it('scrubs keys written with percent-escapes in any mix and hex case, and nothing else', () => {
+    const out: string[] = [];
+    const stream = scrubbingStream({ write: (l: string) => void out.push(l) }, ['k-adv2', 'a.b+c']);
+    stream.write('q=k%2Dadv2 p=%6b%2dadv2 r=%6B-adv2 s=/k-adv2/ t=a%2Eb%2bc u=axb+c v=k%2Eadv2\n');
+    expect(out).toEqual(['q=[REDACTED] p=[REDACTED] r=[REDACTED] s=/[REDACTED]/ t=[REDACTED] u=axb+c v=k%2Eadv2\n']);
+  });
 });
 
 describe('requestIdFrom', () => {

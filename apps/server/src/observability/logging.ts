@@ -77,19 +77,49 @@ export function createRootLogger(
   );
 }
 
-/** Wraps a destination so that no line leaves with one of `secrets` in it (raw or JSON-escaped). */
+/**
+ * Wraps a destination so that no line leaves with one of `secrets` in it:
+ * raw, JSON-escaped, or percent-encoded in any mix (`k%2Dadv2`, `%6B-adv2`,
+ * as a URL in the access log carries it), in either hex case.
+ */
 export function scrubbingStream(destination: DestinationStream, secrets: string[]): DestinationStream {
   const needles = [...new Set(secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]))]
     .filter((s) => s.length > 0)
     .sort((a, b) => b.length - a.length);
   if (needles.length === 0) return destination;
+  const encoded = new RegExp(
+    secrets
+      .filter((s) => s.length > 0)
+      .sort((a, b) => b.length - a.length)
+      .map(encodedPattern)
+      .join('|'),
+    'g',
+  );
   return {
     write(line: string) {
       let out = line;
       for (const needle of needles) if (out.includes(needle)) out = out.split(needle).join(REDACTED);
+      // A percent-escape is the only way left to spell a key; most lines have none.
+      if (out.includes('%')) out = out.replace(encoded, REDACTED);
       return destination.write(out);
     },
   };
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const hexDigit = (d: string) => (/[a-f]/.test(d) ? `[${d}${d.toUpperCase()}]` : d);
+
+/** A pattern matching `secret` with each character written as itself, JSON-escaped, or as its `%XX` bytes. */
+function encodedPattern(secret: string): string {
+  return [...secret]
+    .map((ch) => {
+      const percent = [...Buffer.from(ch, 'utf8')]
+        .map((b) => `%${[...b.toString(16).padStart(2, '0')].map(hexDigit).join('')}`)
+        .join('');
+      const forms = new Set([escapeRegExp(ch), escapeRegExp(JSON.stringify(ch).slice(1, -1)), percent]);
+      return `(?:${[...forms].join('|')})`;
+    })
+    .join('');
 }
 
 export type AccessLevel = 'error' | 'warn' | 'info' | 'debug';

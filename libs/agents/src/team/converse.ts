@@ -80,6 +80,12 @@ export async function converse<T>(
   return { ok: false, reason: 'the model stream ended before it finished' };
 }
 
+/**
+ * The failure in our words (shown to users in the run's view): the kind and
+ * the HTTP status only. The upstream's own text (hosts, paths, HTML pages)
+ * is for the log, which the server's LLM port writes.
+ */
 function describeLlmError(error: LlmError): string {
-  return `the LLM call failed (${error.code}): ${error.message}`;
+  const model = error.model ? ` to ${JSON.stringify(error.model)}` : '';
+  return `the LLM call${model} failed (${error.code}${error.status ? `, HTTP ${error.status}` : ''})`;
 }

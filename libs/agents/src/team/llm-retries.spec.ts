@@ -43,10 +43,7 @@ describe('retries of a step whose model fails', () => {
       {
         type: 'step-failed',
         num: 1,
-        reason:
-          'the LLM call failed (upstream): no model answered: ' +
-          'model "gpt": the upstream answered 503: fake-openai error 503; ' +
-          'model "gpt": the upstream answered 503: fake-openai error 503',
+        reason: 'the LLM call to "gpt" failed (upstream, HTTP 503)',
         retry: 0,
         willRetry: false,
       },

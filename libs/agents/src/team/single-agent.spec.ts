@@ -115,14 +115,14 @@ describe('single_agent', () => {
       {
         type: 'step-failed',
         num: 1,
-        reason: 'the LLM call failed (connection): socket closed',
+        reason: 'the LLM call failed (connection)',
         retry: 0,
         willRetry: false,
       },
     ]);
     expect(events[events.length - 1]).toEqual({
       type: 'run-failed',
-      reason: 'Step 1 (AI Assistant) failed after 1 attempt: the LLM call failed (connection): socket closed',
+      reason: 'Step 1 (AI Assistant) failed after 1 attempt: the LLM call failed (connection)',
       usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
     });
   });
@@ -140,14 +140,13 @@ describe('single_agent', () => {
     expect(events[3]).toEqual({
       type: 'step-failed',
       num: 1,
-      reason: 'the LLM call failed (auth): the upstream answered 401: bad key',
+      reason: 'the LLM call failed (auth)',
       retry: 0,
       willRetry: false,
     });
     expect(events[4]).toEqual({
       type: 'run-failed',
-      reason:
-        'Step 1 (AI Assistant) failed after 1 attempt: the LLM call failed (auth): the upstream answered 401: bad key',
+      reason: 'Step 1 (AI Assistant) failed after 1 attempt: the LLM call failed (auth)',
       usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
     });
   });
