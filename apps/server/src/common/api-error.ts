@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'invalid_model'
   | 'invalid_messages'
   | 'invalid_chat_mode'
+  | 'invalid_conv_uid'
   | 'app_not_runnable'
   | 'model_not_found'
   | 'rate_limit_exceeded'
