@@ -227,6 +227,7 @@ describe('chat reliability (compiled server)', () => {
       let states: { state: string; error: string }[] = [];
       while (Date.now() < until) {
         peak = Math.max(peak, await heapUsed(server.origin));
+        if (peak - baseline >= 50 * 1024 * 1024) break;
         states = await sql(db, `SELECT state, error FROM conversation_runs WHERE state <> 'running'`);
         if (states.length === STALLED) break;
         await new Promise((r) => setTimeout(r, 200));
