@@ -14,17 +14,37 @@ const net = require('node:net');
 const { makeAgent, runConcurrent, stream, summary, performance } = require('../lib/client');
 const { startStack, streamTargets, AUTH } = require('../lib/stack');
 const { table, bar } = require('../lib/report');
-const { httpGet, sleep } = require('../lib/procs');
+const { cpuMs, httpGet, sleep } = require('../lib/procs');
 
 const STALLED = 50;
 const WORDS = 4000;
 const NORMAL = 200;
 const CONCURRENCY = 8;
-const STALL_MS = 15_000;
+const STALL_MS = 40_000;
 
-function heapBytes(metricsText) {
-  const m = /^nodejs_heap_size_used_bytes ([0-9.eE+-]+)/m.exec(metricsText);
-  return m ? Number(m[1]) : NaN;
+function metric(metricsText, name) {
+  const m = new RegExp(`^${name.replace(/[{}"=]/g, '\\$&')} ([0-9.eE+-]+)`, 'm').exec(metricsText);
+  return m ? Number(m[1]) : 0;
+}
+
+function figures(metricsText) {
+  return {
+    heap: metric(metricsText, 'nodejs_heap_size_used_bytes'),
+    open: metric(metricsText, 'ensemble_open_streams'),
+    cancelled: metric(metricsText, 'ensemble_chat_runs_total{mode="chat_normal",outcome="cancelled"}'),
+    complete: metric(metricsText, 'ensemble_chat_runs_total{mode="chat_normal",outcome="complete"}'),
+  };
+}
+
+/** Waits until each process uses under 10% of a core over half a second (at most `maxMs`); returns the wait. */
+async function quiet(pids, maxMs) {
+  const t0 = performance.now();
+  for (;;) {
+    const before = pids.map(cpuMs);
+    await sleep(500);
+    const busy = pids.some((pid, i) => cpuMs(pid) - before[i] >= 50);
+    if (!busy || performance.now() - t0 > maxMs) return performance.now() - t0;
+  }
 }
 
 /** A client that sends its request, takes the response's first bytes and then reads nothing. */
@@ -42,17 +62,14 @@ function stalledClient(port) {
           `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       ),
     );
-    const client = { socket, status: 0, closedAt: NaN };
+    const client = { socket, status: 0 };
     socket.once('data', (chunk) => {
       client.status = Number(/^HTTP\/1\.1 (\d+)/.exec(chunk.toString('latin1'))?.[1] ?? 0);
       socket.pause();
       resolve(client);
     });
     socket.on('error', () => undefined);
-    socket.once('close', () => {
-      client.closedAt = performance.now();
-      resolve(client);
-    });
+    socket.once('close', () => resolve(client));
   });
 }
 
@@ -77,42 +94,47 @@ async function run({ log, profile }) {
   try {
     stack.markMeasured();
     const ens = stack.ensemble;
-    const heap = async () => heapBytes((await httpGet(ens.port, '/api/metrics', AUTH)).body);
+    const scrape = async () => figures((await httpGet(ens.port, '/api/metrics', AUTH)).body);
     await stack.fakeCtl.config({ tokens: 20, tokenDelayMs: 1, firstTokenDelayMs: 5, longTokens: WORDS });
     const target = streamTargets(stack).ensemble;
     await normalStreams(target); // warm-up
-    const idleHeap = await heap();
+    const idle = await scrape();
     log(`normal streams alone (${NORMAL} at ${CONCURRENCY} concurrent)`);
     const alone = await normalStreams(target);
 
     log(`opening ${STALLED} stalled clients`);
-    await stack.fakeCtl.reset();
     const t0 = performance.now();
     const clients = await Promise.all(Array.from({ length: STALLED }, () => stalledClient(ens.port)));
-    let peak = idleHeap;
+    let peak = idle.heap;
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        peak = Math.max(peak, await heap());
+        peak = Math.max(peak, (await scrape()).heap);
         await sleep(250);
       }
     })();
-    await sleep(3000); // the socket buffers fill
-    log(`normal streams beside ${STALLED} stalled clients`);
+    // Until their socket buffers are full and their runs paused, and the fake upstream wrote their replies
+    // (it does not wait for its sockets to drain): both idle again.
+    const settledMs = await quiet([ens.pid, stack.fake.pid], 30_000);
+    log(`stalled clients settled after ${(settledMs / 1000).toFixed(1)} s; normal streams beside them`);
     const beside = await normalStreams(target);
-    const heldHeap = await heap();
+    const held = await scrape();
     log(`waiting for the stall timeout (${STALL_MS / 1000} s)`);
-    while (clients.some((c) => !Number.isFinite(c.closedAt)) && performance.now() - t0 < STALL_MS + 20_000)
+    let end = held;
+    while (end.open > 0 && performance.now() - t0 < STALL_MS + 30_000) {
       await sleep(250);
+      end = await scrape();
+    }
+    const endedAfterS = (performance.now() - t0) / 1000;
     sampling = false;
     await sampler;
-    const closedBy = clients.filter((c) => Number.isFinite(c.closedAt));
-    const closedAfterS = closedBy.length ? Math.max(...closedBy.map((c) => c.closedAt - t0)) / 1000 : NaN;
     await sleep(500);
     const fakeStats = await stack.fakeCtl.stats();
     for (const c of clients) c.socket.destroy();
-
-    const growthMiB = (peak - idleHeap) / 2 ** 20;
+    const cancelled = end.cancelled - idle.cancelled;
+    // Runs completed since the idle scrape, less the normal streams'.
+    const completed = end.complete - idle.complete - (alone.n - alone.errors) - (beside.n - beside.errors);
+    const growthMiB = (peak - idle.heap) / 2 ** 20;
     const ratio = beside.ttlt50 / alone.ttlt50;
     const rows = [
       ['alone', alone.n, alone.errors, alone.ttft50, alone.ttlt50, alone.ttlt99],
@@ -126,21 +148,27 @@ async function run({ log, profile }) {
           'heap idle MiB',
           'heap peak MiB',
           'heap growth MiB',
-          'heap after normal streams MiB',
+          'heap beside them MiB',
           'stalled 200',
-          'closed by the server',
-          'last closed after s',
-          'upstream calls still open',
+          'settled after s',
+          'cancelled (stall)',
+          'complete (fit in socket buffers)',
+          'streams open at the end',
+          'ended after s',
+          'upstream calls open',
         ],
         [
           [
-            idleHeap / 2 ** 20,
+            idle.heap / 2 ** 20,
             peak / 2 ** 20,
             growthMiB,
-            heldHeap / 2 ** 20,
+            held.heap / 2 ** 20,
             clients.filter((c) => c.status === 200).length,
-            `${closedBy.length}/${STALLED}`,
-            closedAfterS,
+            settledMs / 1000,
+            cancelled,
+            completed,
+            end.open,
+            endedAfterS,
             fakeStats.open,
           ],
         ],
@@ -154,9 +182,9 @@ async function run({ log, profile }) {
         bar(ratio <= 1.2),
       ],
       [
-        'stalled streams cancelled after SSE_STALL_TIMEOUT_MS, upstream closed',
-        `${closedBy.length}/${STALLED} closed, ${fakeStats.open} upstream open`,
-        bar(closedBy.length === STALLED && fakeStats.open === 0),
+        'every stalled stream ended (cancelled after SSE_STALL_TIMEOUT_MS or complete), upstream closed',
+        `${cancelled} cancelled + ${completed} complete of ${STALLED}, ${end.open} open, ${fakeStats.open} upstream open`,
+        bar(cancelled + completed === STALLED && end.open === 0 && fakeStats.open === 0),
       ],
     ];
     return {
@@ -164,8 +192,8 @@ async function run({ log, profile }) {
       method:
         `${STALLED} raw-socket clients each open a chat_normal stream with \`incremental: false\` on a ${WORDS}-word reply ` +
         `(upstream 1 ms between words) and never read after the first bytes. Normal streams (20 tokens, 5 ms to the first, ` +
-        `1 ms apart) run ${NORMAL} at ${CONCURRENCY} concurrent, first alone, then beside the stalled clients (after 3 s, ` +
-        `when their buffers are full). Heap = \`nodejs_heap_size_used_bytes\` of Ensemble, sampled every 250 ms. ` +
+        `1 ms apart) run ${NORMAL} at ${CONCURRENCY} concurrent, first alone, then beside the stalled clients ` +
+        `once Ensemble and the fake upstream are idle again: their buffers full, their runs paused). Heap = \`nodejs_heap_size_used_bytes\` of Ensemble, sampled every 250 ms. ` +
         `SSE_STALL_TIMEOUT_MS=${STALL_MS}.`,
       body,
       bars,
