@@ -177,7 +177,7 @@ describe('chat reliability (compiled server)', () => {
     const STALLED = 8;
 
     /** Opens a stream on a raw socket and never reads its body; resolves once the response began. */
-    function stalledClient(origin: string, convUid: string): Promise<Socket> {
+    function stalledClient(origin: string, convUid: string, extra: Record<string, unknown> = {}): Promise<Socket> {
       const { hostname, port } = new URL(origin);
       const body = JSON.stringify({
         model: 'fake-gpt',
@@ -185,6 +185,7 @@ describe('chat reliability (compiled server)', () => {
         stream: true,
         incremental: false,
         conv_uid: convUid,
+        ...extra,
       });
       return new Promise((resolve, reject) => {
         const socket = connect(Number(port), hostname, () => {
@@ -248,5 +249,43 @@ describe('chat reliability (compiled server)', () => {
       );
       expect(again.map((r) => r.status)).toEqual(Array<number>(STALLED).fill(200));
     }, 90_000);
+
+    it('does the same for a team run (chat_app, vis views)', async () => {
+      const { server, db } = await start({ SSE_STALL_TIMEOUT_MS: '2000', MAX_CONCURRENT_RUNS_PER_KEY: '3' });
+      const created = await fetch(`${server.origin}/api/v2/serve/apps`, {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          app_name: 'stalled',
+          team_mode: 'single_agent',
+          details: [{ agent_name: 'Summarizer' }],
+        }),
+      });
+      expect(created.status).toBe(201);
+      const appCode = ((await created.json()) as { data: { app_code: string } }).data.app_code;
+      fake.setHandler(() => ({ tokens: words(4000), tokenDelayMs: 1 }));
+      const team = { chat_mode: 'chat_app', chat_param: appCode };
+      const baseline = await heapUsed(server.origin);
+      const sockets = await Promise.all([0, 1, 2].map((i) => stalledClient(server.origin, `conv-team-${i}`, team)));
+      let peak = baseline;
+      let states: { state: string; error: string }[] = [];
+      for (const until = Date.now() + 10_000; Date.now() < until; ) {
+        peak = Math.max(peak, await heapUsed(server.origin));
+        states = await sql(db, `SELECT state, error FROM conversation_runs WHERE state <> 'running'`);
+        if (states.length === 3 || peak - baseline >= 50 * 1024 * 1024) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(peak - baseline).toBeLessThan(50 * 1024 * 1024);
+      expect(states).toEqual(
+        Array(3).fill({ state: 'cancelled', error: expect.stringContaining('SSE_STALL_TIMEOUT_MS') }),
+      );
+      for (const r of fake.chatRequests) expect(await r.outcome).toBe('closed-early');
+      for (const s of sockets) s.destroy();
+      fake.setHandler(() => ({ text: 'quick' }));
+      const again = await Promise.all(
+        [0, 1, 2].map((i) => chat(server.origin, { ...team, conv_uid: `conv-team-after-${i}` })),
+      );
+      expect(again.map((r) => r.status)).toEqual([200, 200, 200]);
+    }, 60_000);
   });
 });
