@@ -131,6 +131,8 @@ export class ChatService {
     try {
       release = this.runs.add(convUid, controller);
       res.on('close', onClose);
+      // A client that left while the run's rows were written: the run ends before its first LLM request.
+      if (req.socket.destroyed) onClose();
       timer = this.metrics.startRun(request.chatMode);
       streamClosed = request.stream ? this.metrics.trackStream() : undefined;
       const llm = gatedLlm(meteredLlm(this.llm, timer), gate, controller.signal);

@@ -49,10 +49,13 @@ export function writeSse(res: Response, frames$: Observable<string>, options: Ss
     let ping: NodeJS.Timeout | undefined;
     let stall: NodeJS.Timeout | undefined;
     let pending = '';
+    let ending = false;
     const drained = () => {
       if (stall) clearTimeout(stall);
       stall = undefined;
       options.gate?.open();
+      // Once ended, the rest must still leave: the stall clock starts again from this read.
+      if (ending) stalled();
     };
     const stalled = () => {
       if (stall) return;
@@ -97,9 +100,11 @@ export function writeSse(res: Response, frames$: Observable<string>, options: Ss
     const finish = () => {
       stopPing();
       if (res.writableFinished || res.destroyed) return done();
+      ending = true;
       res.once('finish', done);
       res.once('close', done);
-      if (res.writableNeedDrain) stalled();
+      // The last bytes wait in a buffer: the client has SSE_STALL_TIMEOUT_MS to take them.
+      stalled();
     };
     const done = () => {
       res.off('finish', done);
