@@ -134,6 +134,12 @@ describe('chat reliability (compiled server)', () => {
     } finally {
       await sql(db, 'ALTER TABLE conversation_runs DROP CONSTRAINT test_refuse_runs');
     }
+    // Text Postgres cannot store (a NUL character) fails the run's write: no call either.
+    for (const body of [{ messages: 'nul \u0000 inside' }, { messages: 'nul \u0000 inside', conv_uid: 'conv-nul' }]) {
+      const res = await chat(server.origin, body);
+      expect(res.status).toBeGreaterThanOrEqual(400);
+    }
+    expect(fake.chatRequests).toHaveLength(0);
     // A busy conversation costs no call either.
     await sql(
       db,
