@@ -293,5 +293,22 @@ describe('chat reliability (compiled server)', () => {
       );
       expect(again.map((r) => r.status)).toEqual([200, 200, 200]);
     }, 60_000);
+
+    it('SIGTERM is not held up by a client that stopped reading: the run is stored cancelled and the process exits', async () => {
+      const { server, db } = await start({ SSE_STALL_TIMEOUT_MS: '600000', SHUTDOWN_GRACE_MS: '500' });
+      fake.setHandler(() => ({ tokens: words(4000), tokenDelayMs: 1 }));
+      const socket = await stalledClient(server.origin, 'conv-stalled-shutdown');
+      // Its buffers fill and the run pauses meanwhile.
+      await new Promise((r) => setTimeout(r, 3000));
+      const started = Date.now();
+      await server.stop();
+      expect(server.child.exitCode).toBe(0);
+      // The grace period, then at most 5 s for the cancelled run to record its end.
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect(await sql(db, 'SELECT state, error FROM conversation_runs')).toEqual([
+        { state: 'cancelled', error: 'The server stopped before this run ended.' },
+      ]);
+      socket.destroy();
+    }, 90_000);
   });
 });
