@@ -9,7 +9,7 @@
  *
  * Control (JSON over HTTP, same port):
  *   POST /_config  {tokens, tokenText, firstTokenDelayMs, tokenDelayMs, planSteps, answerTokens,
- *                   hold, maxHoldMs}   merges into the current configuration
+ *                   longTokens, hold, maxHoldMs}   merges into the current configuration
  *   POST /_release ends every held stream (finish chunk, usage, [DONE]) at its next tick
  *   GET  /_stats   {count, open, held, totalMs, durations: [ms…], arrivals: [epoch ms…]} since the last reset
  *   POST /_reset   clears the stats
@@ -17,7 +17,8 @@
  * Replies: a request whose messages contain "serial_number" (the Planner's
  * system prompt) gets a JSON plan of `planSteps` steps for the agent
  * "AI Assistant"; any other team call gets `answerTokens` tokens when set;
- * everything else `tokens` tokens of `tokenText`. With `hold`, a stream sends
+ * a request whose last message contains "LONG REPLY" gets `longTokens` words
+ * when set; everything else `tokens` tokens of `tokenText`. With `hold`, a stream sends
  * one token every `tokenDelayMs` until released (or `maxHoldMs`).
  * Per-request durations (request arrival → response end) are recorded so the
  * team benchmark can subtract the time spent "in the LLM".
@@ -35,6 +36,7 @@ const config = {
   tokenDelayMs: 0,
   planSteps: 3,
   answerTokens: 0,
+  longTokens: 0,
   hold: false,
   maxHoldMs: 180_000,
 };
@@ -78,7 +80,14 @@ function replyTokens(body) {
   if (isPlanner(body)) return splitText(planText(config.planSteps));
   if (config.answerTokens > 0 && isTeamCall(body))
     return Array.from({ length: config.answerTokens }, (_, i) => `answer${i} `);
+  if (config.longTokens > 0 && wantsLong(body)) return Array.from({ length: config.longTokens }, (_, i) => `word${i} `);
   return Array.from({ length: config.tokens }, () => config.tokenText);
+}
+
+function wantsLong(body) {
+  const msgs = Array.isArray(body.messages) ? body.messages : [];
+  const last = msgs[msgs.length - 1];
+  return !!last && typeof last.content === 'string' && last.content.includes('LONG REPLY');
 }
 
 function readBody(req) {

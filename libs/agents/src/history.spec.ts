@@ -1,4 +1,4 @@
-import { trimHistory } from './history';
+import { capHistoryChars, trimHistory } from './history';
 
 const turns = (n: number) => Array.from({ length: n }, (_, i) => ({ user: `q${i + 1}`, assistant: `a${i + 1}` }));
 const users = (list: { user: string }[]) => list.map((t) => t.user);
@@ -32,5 +32,33 @@ describe('trimHistory', () => {
     const input = turns(5);
     trimHistory(input, 1, 1);
     expect(input).toHaveLength(5);
+  });
+});
+
+describe('capHistoryChars', () => {
+  const sized = (n: number, each: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      user: `q${i + 1}`.padEnd(each / 2, '.'),
+      assistant: ''.padEnd(each / 2, '.'),
+    }));
+  const names = (list: { user: string }[]) => list.map((t) => t.user.replace(/\.+$/, ''));
+
+  it('keeps everything within the cap', () => {
+    expect(capHistoryChars(sized(5, 100), 500)).toHaveLength(5);
+  });
+
+  it('drops the middle first: the first turn and the latest turns stay', () => {
+    expect(names(capHistoryChars(sized(10, 100), 450))).toEqual(['q1', 'q8', 'q9', 'q10']);
+  });
+
+  it('then drops the first turn, then the last, and never keeps part of a turn', () => {
+    expect(names(capHistoryChars(sized(3, 100), 150))).toEqual(['q3']);
+    expect(capHistoryChars(sized(3, 100), 99)).toEqual([]);
+  });
+
+  it('does not modify its input', () => {
+    const input = sized(6, 100);
+    capHistoryChars(input, 100);
+    expect(input).toHaveLength(6);
   });
 });

@@ -18,3 +18,24 @@ export function trimHistory<T = HistoryTurn>(turns: readonly T[], keepStart: num
 function count(value: number): number {
   return Number.isFinite(value) ? Math.max(0, Math.floor(value)) : 0;
 }
+
+/**
+ * Bounds the history by size: while the turns hold more than `maxChars`
+ * characters (user and assistant text), the oldest turn after the first is
+ * dropped, so the opening turn and the latest turns stay, as with the
+ * keep-rounds rule; when only the first and the last turns are left the
+ * first goes, then the last. A turn is kept whole or not at all.
+ */
+export function capHistoryChars<T extends HistoryTurn>(turns: readonly T[], maxChars: number): T[] {
+  const size = (t: HistoryTurn) => t.user.length + t.assistant.length;
+  let total = turns.reduce((sum, t) => sum + size(t), 0);
+  if (total <= maxChars) return [...turns];
+  const kept = [...turns];
+  while (total > maxChars && kept.length > 0) {
+    // The oldest turn after the first while the middle lasts, then the first, then the last.
+    const at = kept.length > 2 ? 1 : 0;
+    total -= size(kept[at]);
+    kept.splice(at, 1);
+  }
+  return kept;
+}

@@ -4,7 +4,7 @@ export * from './ports';
 export { HUMAN } from './names';
 export { assignableRoleNames, isAssignableRole, agentRole } from './roles/registry';
 export type { ActionResult, AgentRole, RoleProfile } from './roles/role';
-export { trimHistory } from './history';
+export { capHistoryChars, trimHistory } from './history';
 export { runTeam } from './team/run-team';
 export { DEFAULT_RUN_OPTIONS } from './team/run-context';
 export { NATIVE_CHAT_SCENES, nativeChatScene } from './team/native-app';

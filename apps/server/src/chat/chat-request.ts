@@ -95,6 +95,22 @@ const DBGPT_FIELDS = [
   'max_new_tokens',
 ];
 
+/** A client-chosen conversation id: what an HTTP header and a log line carry safely (DB-GPT sends UUIDs). */
+const CONV_UID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function optionalConvUid(body: Record<string, unknown>): string | undefined {
+  const v = body.conv_uid;
+  if (!present(v)) return undefined;
+  if (typeof v !== 'string' || !CONV_UID.test(v)) {
+    throw bad(
+      'invalid_conv_uid',
+      'conv_uid must be 1 to 64 characters of A-Z, a-z, 0-9, "-", "_", "." and ":" (a UUID fits).',
+      'conv_uid',
+    );
+  }
+  return v;
+}
+
 const ROLES = new Set(['system', 'user', 'assistant', 'developer']);
 
 /** `messages` as a string, a list of strings (user turns) or OpenAI `{role, content}` objects. */
@@ -152,6 +168,7 @@ export function parseChatRequest(raw: unknown): ChatRequest {
       'chat_mode',
     );
   }
+  const convUid = optionalConvUid(body);
   const messages = parseMessages(body.messages);
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   if (!lastUser || lastUser.content.trim() === '') {
@@ -186,7 +203,7 @@ export function parseChatRequest(raw: unknown): ChatRequest {
     ),
     chatMode: chatModeRaw as ChatMode,
     chatParam: typeof chatParam === 'string' ? chatParam : undefined,
-    convUid: optionalString(body, 'conv_uid'),
+    convUid,
     userName: optionalString(body, 'user_name'),
     sysCode: optionalString(body, 'sys_code'),
     incremental: optionalBoolean(body, 'incremental', true),

@@ -27,7 +27,14 @@ export const CHAT_REQUEST_SCHEMA = {
     },
     chat_mode: { type: 'string', enum: ['chat_normal', 'chat_app'], default: 'chat_normal' },
     chat_param: { type: 'string', description: 'For chat_app: the app_code.' },
-    conv_uid: { type: 'string', description: 'Conversation id; generated when absent (returned in X-Conv-Uid).' },
+    conv_uid: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      pattern: '^[A-Za-z0-9._:-]{1,64}$',
+      description:
+        'Conversation id (1-64 characters of A-Z a-z 0-9 - _ . :, e.g. a UUID; else 400 invalid_conv_uid); generated when absent (returned in X-Conv-Uid).',
+    },
     user_name: { type: 'string' },
     sys_code: { type: 'string' },
     incremental: {

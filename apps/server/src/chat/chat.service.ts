@@ -2,15 +2,15 @@ import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { concatMap, lastValueFrom, map, Observable, reduce, tap } from 'rxjs';
-import { AppDefinition, createRenderer, runTeam, TeamEvent } from '@ensemble/agents';
+import { AppDefinition, capHistoryChars, createRenderer, runTeam, TeamEvent } from '@ensemble/agents';
 import { ChatMessage, LLM_PORT, LlmPort, ModelRegistry, PartBatch, partBatches, Usage } from '@ensemble/llm';
 import { AppsService } from '../apps/apps.service';
 import { ApiError } from '../common/api-error';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { ConversationsService } from '../conversations/conversations.service';
 import { RunRecorder } from '../conversations/run-recorder';
-import { limitKey, RunLimiter } from '../limits';
-import { MetricsService } from '../observability/metrics.service';
+import { limitKey, ReleaseRun, RunLimiter } from '../limits';
+import { MetricsService, RunTimer } from '../observability/metrics.service';
 import { ChatRequest, parseChatRequest } from './chat-request';
 import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './chunks';
 import { clientFinishReason, failureNote } from './dbgpt-compat';
@@ -18,7 +18,7 @@ import { llmErrorToApi } from './llm-errors';
 import { meteredLlm } from './metered-llm';
 import { CancelBus } from './cancel-bus';
 import { RunRegistry } from './run-registry';
-import { startNow } from './start-now';
+import { FlowGate, gatedLlm } from './flow-gate';
 import { writeSse } from './sse';
 
 /**
@@ -46,6 +46,13 @@ type DeltaOutput = Extract<ChatOutput, { type: 'delta' }>;
 
 const viewOf = (o: { full: string | (() => string) }): string => (typeof o.full === 'string' ? o.full : o.full());
 
+/** incremental: false: characters of whole views sent in one tick before only the latest is. */
+const BURST_VIEW_CHARS = 64 * 1024;
+
+/** Why a run was aborted, as stored with it (the signal's reason when it is a sentence). */
+const abortReason = (signal: AbortSignal, fallback = 'The request ended before the run did.'): string =>
+  typeof signal.reason === 'string' ? signal.reason : fallback;
+
 const cancelled = () =>
   new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', 'The run was cancelled before it ended.');
 
@@ -66,7 +73,14 @@ export class ChatService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Validates everything before the first byte, then streams or answers once. */
+  /**
+   * Validates everything before the first byte, then streams or answers once.
+   * Order: the request, the app and model, the key's run cap (checked), the
+   * run's rows (a busy conversation is a 409 before a slot is taken), the
+   * slot; only then is the run registered and its first LLM request sent,
+   * so a request that fails before its stream costs no upstream call. One
+   * `finally` releases the slot and the registration on every path.
+   */
   async complete(body: unknown, req: Request, res: Response): Promise<void> {
     const request = parseChatRequest(body);
     const app = request.chatMode === 'chat_app' ? await this.apps.definition(request.chatParam!) : undefined;
@@ -84,9 +98,12 @@ export class ChatService {
         'chat_param',
       );
     }
+    const key = limitKey(req);
+    this.limiter.check(key);
     const convUid = request.convUid ?? randomUUID();
-    const history = request.convUid ? await this.conversations.history(convUid) : [];
-    const releaseSlot = this.limiter.acquire(limitKey(req));
+    const history = request.convUid
+      ? capHistoryChars(await this.conversations.history(convUid), this.config.historyMaxChars)
+      : [];
     const turn = {
       convUid,
       chatMode: request.chatMode,
@@ -97,57 +114,85 @@ export class ChatService {
       input: request.input,
       model: app ? null : request.model,
     };
-    // A conversation named here cannot collide: its rows are written while the run starts.
-    const recorder = request.convUid
-      ? await this.conversations.startRun(turn).catch((e: unknown) => {
-          releaseSlot();
-          throw e;
-        })
-      : this.conversations.openFresh(turn);
+    // Also on an error answer: the client learns which conversation failed (validated: a header can carry it).
+    res.setHeader('X-Conv-Uid', convUid);
+    // The run's rows exist before anything else happens; if they cannot be written, the request fails with its status.
+    const recorder = request.convUid ? await this.conversations.startRun(turn) : this.conversations.openFresh(turn);
+    await recorder.opened;
+    const releaseSlot = await this.takeSlot(key, recorder);
 
     const controller = new AbortController();
-    const release = this.runs.add(convUid, controller);
+    const gate = new FlowGate();
     const onClose = () => {
-      if (!res.writableFinished) controller.abort('client closed the connection');
+      if (!res.writableFinished) controller.abort('The client closed the connection before the run ended.');
     };
-    res.on('close', onClose);
     const started = Date.now();
-    const timer = this.metrics.startRun(request.chatMode);
-    const streamClosed = request.stream ? this.metrics.trackStream() : undefined;
-    const ctx: RunContext = { request, convUid, recorder, signal: controller.signal, llm: meteredLlm(this.llm, timer) };
-    const run = startNow(app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history));
-    // chat_app answers with the conv_uid as id, as DB-GPT does; a plain chat with an OpenAI-style id.
-    const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
-    // Also on an error answer: the client learns which conversation failed.
-    res.setHeader('X-Conv-Uid', convUid);
+    let release: (() => void) | undefined;
+    let streamClosed: (() => void) | undefined;
+    let timer: RunTimer | undefined;
     try {
-      // Nothing is answered before the run's rows exist; if they cannot be written, the request fails with its status.
-      await recorder.opened;
+      release = this.runs.add(convUid, controller);
+      res.on('close', onClose);
+      // A client that left while the run's rows were written: the run ends before its first LLM request.
+      if (req.socket.destroyed) onClose();
+      timer = this.metrics.startRun(request.chatMode);
+      streamClosed = request.stream ? this.metrics.trackStream() : undefined;
+      const llm = gatedLlm(meteredLlm(this.llm, timer), gate, controller.signal);
+      const ctx: RunContext = { request, convUid, recorder, signal: controller.signal, llm };
+      const outputs$ = app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history);
+      // chat_app answers with the conv_uid as id, as DB-GPT does; a plain chat with an OpenAI-style id.
+      const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
       if (request.stream) {
-        await writeSse(res, this.sseFrames(run.output, frames, ctx, !!app), {
+        const stallMs = this.config.sseStallTimeoutMs;
+        await writeSse(res, this.sseFrames(outputs$, frames, ctx, !!app), {
           eagerHeaders: !!app,
           pingIntervalMs: this.config.ssePingIntervalMs,
+          gate,
+          stallTimeoutMs: stallMs,
+          onStall: () =>
+            controller.abort(
+              `The client took no bytes of the stream for ${stallMs} ms (SSE_STALL_TIMEOUT_MS); the run was cancelled.`,
+            ),
         });
       } else {
-        const answer = await this.completion(run.output, frames, request.dbgptFamily);
+        const answer = await this.completion(outputs$, frames, request.dbgptFamily);
         await recorder.flush();
         res.status(200).json(answer);
       }
     } finally {
       res.off('close', onClose);
-      if (!recorder.hasEnded) controller.abort('the request ended before the run');
-      run.stop();
-      if (!recorder.hasEnded) recorder.end({ state: 'cancelled', error: 'The request ended before the run did.' });
-      // Rows the database lost are marked failed later; the slot is freed either way.
-      await recorder.flush().catch(() => undefined);
-      release();
-      releaseSlot();
-      streamClosed?.();
-      timer.finish(recorder.state);
-      this.logger.log(
-        `run conv_uid=${convUid} mode=${request.chatMode}${app ? ` app=${app.appCode} team=${app.teamMode}` : ` model=${request.model}`} ` +
-          `stream=${request.stream} state=${recorder.state} ${Date.now() - started}ms`,
-      );
+      try {
+        if (!recorder.hasEnded) {
+          controller.abort('The request ended before the run did.');
+          recorder.end({ state: 'cancelled', error: abortReason(controller.signal) });
+        }
+        // Rows the database lost are marked failed later; the slot is freed either way.
+        await recorder.flush().catch(() => undefined);
+      } finally {
+        release?.();
+        releaseSlot();
+        streamClosed?.();
+        timer?.finish(recorder.state);
+        this.logger.log(
+          `run conv_uid=${convUid} mode=${request.chatMode}${app ? ` app=${app.appCode} team=${app.teamMode}` : ` model=${request.model}`} ` +
+            `stream=${request.stream} state=${recorder.state} ${Date.now() - started}ms`,
+        );
+      }
+    }
+  }
+
+  /**
+   * The key's run slot, taken once the run is recorded. Another request of
+   * the key may have taken the last one meanwhile: the recorded run is then
+   * stored failed with the reason and the request answered 429.
+   */
+  private async takeSlot(key: string, recorder: RunRecorder): Promise<ReleaseRun> {
+    try {
+      return this.limiter.acquire(key);
+    } catch (e) {
+      recorder.end({ state: 'failed', error: e instanceof Error ? e.message : String(e) });
+      await recorder.flush();
+      throw e;
     }
   }
 
@@ -177,25 +222,53 @@ export class ChatService {
     eagerHeaders: boolean,
   ): Observable<string> {
     const { incremental, includeUsage, dbgptFamily } = ctx.request;
-    let lastView: string | undefined;
+    // Whether a frame went out (or the headers did): an error after that is a frame, before it an HTTP status.
     let sent = eagerHeaders;
-    const frameOf = (o: ChatOutput): string => {
-      if (o.type === 'delta') {
-        if (incremental) return frames.content(o.text);
-        // incremental: false sends the whole view, and only when it changed
-        const view = viewOf(o);
-        if (view === lastView) return '';
-        lastView = view;
-        return frames.content(view);
-      }
+    const frameOf = (o: Exclude<ChatOutput, DeltaOutput> | DeltaOutput): string => {
+      if (o.type === 'delta') return frames.content(o.text);
       if (o.type === 'end')
         return frames.finish(clientFinishReason(o.reason, dbgptFamily)) + (includeUsage ? frames.usage(o.usage) : '');
       return frames.failure(incremental ? o.text : viewOf(o), o.error.body());
     };
     // One subscriber between the outputs and the writer (an operator chain per stream costs memory while it is held).
     return new Observable<string>((subscriber) => {
+      // incremental: false sends the whole view, only when it changed. A burst (one upstream read of many tokens)
+      // sends views as they come up to BURST_VIEW_CHARS in a tick, then only the latest at the tick's end:
+      // n tokens never cost n copies of a large view.
+      let lastView: string | undefined;
+      let held: DeltaOutput | undefined;
+      let tickChars = 0;
+      let tickEnds = false;
+      const sendView = (view: string) => {
+        if (view === lastView || subscriber.closed) return;
+        lastView = view;
+        tickChars += view.length;
+        sent = true;
+        subscriber.next(frames.content(view));
+      };
+      const sendHeld = () => {
+        if (!held) return;
+        const view = viewOf(held);
+        held = undefined;
+        sendView(view);
+      };
+      const endTick = () => {
+        sendHeld();
+        tickChars = 0;
+        tickEnds = false;
+      };
+      const onView = (o: DeltaOutput) => {
+        if (!tickEnds) {
+          tickEnds = true;
+          process.nextTick(endTick);
+        }
+        if (tickChars < BURST_VIEW_CHARS) sendView(viewOf(o));
+        else held = o;
+      };
       const subscription = outputs$.subscribe({
         next: (o) => {
+          if (o.type === 'delta' && !incremental) return onView(o);
+          sendHeld();
           const frame = frameOf(o);
           if (frame === '') return;
           sent = true;
@@ -203,6 +276,7 @@ export class ChatService {
         },
         // Before the stream started the error keeps its HTTP status; after, both client families read it as a frame.
         error: (e: unknown) => {
+          sendHeld();
           if (!sent) return subscriber.error(e);
           const error = e instanceof ApiError ? e : new ApiError(500, 'internal_error', 'The run failed unexpectedly.');
           this.logger.error(`run conv_uid=${ctx.convUid} failed after the stream started: ${String(e)}`);
@@ -212,7 +286,8 @@ export class ChatService {
           subscriber.complete();
         },
         // [DONE] goes out once the run's rows have landed, so a client can read them right away.
-        complete: () =>
+        complete: () => {
+          sendHeld();
           void ctx.recorder.flush().then(
             () => {
               if (subscriber.closed) return;
@@ -220,7 +295,8 @@ export class ChatService {
               subscriber.complete();
             },
             (e: unknown) => subscriber.error(e),
-          ),
+          );
+        },
       });
       return () => subscription.unsubscribe();
     });
@@ -264,7 +340,11 @@ export class ChatService {
       options: { temperature: ctx.request.temperature, maxTokens: ctx.request.maxTokens },
     });
     return run$.pipe(
-      tap((event) => ctx.recorder.record(event)),
+      tap((event) =>
+        event.type === 'run-cancelled'
+          ? ctx.recorder.end({ state: 'cancelled', error: abortReason(ctx.signal), usage: event.usage })
+          : ctx.recorder.record(event),
+      ),
       concatMap((event: TeamEvent): ChatOutput[] => {
         const out: ChatOutput[] = [];
         const text = renderer.push(event);
@@ -333,7 +413,11 @@ export class ChatService {
                 content: text,
                 success: false,
               });
-            recorder.end({ state: aborted ? 'cancelled' : 'failed', error: part.error.message, model });
+            recorder.end({
+              state: aborted ? 'cancelled' : 'failed',
+              error: aborted ? abortReason(signal, part.error.message) : part.error.message,
+              model,
+            });
             const error = aborted ? cancelled() : llmErrorToApi(part.error);
             // Before any text the answer can still carry the real HTTP status.
             if (!text) throw error;

@@ -3,6 +3,13 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'node:http';
 import { APP_CONFIG, AppConfig } from '../config/config';
 
+/** After the grace period, how long cancelled runs get to record their end before shutdown goes on. */
+const ABORT_WAIT_MS = 5000;
+
+/** True when `p` settled within `ms`. */
+const within = (p: Promise<unknown>, ms: number): Promise<boolean> =>
+  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+
 interface ActiveRun {
   controller: AbortController;
   done: Promise<void>;
@@ -61,18 +68,18 @@ export class RunRegistry implements BeforeApplicationShutdown {
     return this.runs.size;
   }
 
-  /** Waits up to `graceMs` for runs to end, then aborts the rest and waits for them to record their end. */
+  /**
+   * Waits up to `graceMs` for runs to end, then aborts the rest and waits
+   * (at most ABORT_WAIT_MS more, whatever state they are in) for them to
+   * record their end.
+   */
   async drain(graceMs: number): Promise<number> {
     const pending = () => [...this.runs.values()];
-    if (pending().length) {
-      await Promise.race([
-        Promise.all(pending().map((r) => r.done)),
-        new Promise((r) => setTimeout(r, graceMs).unref()),
-      ]);
-    }
+    if (pending().length) await within(Promise.all(pending().map((r) => r.done)), graceMs);
     const left = pending();
-    for (const run of left) run.controller.abort('server shutting down');
-    await Promise.all(left.map((r) => r.done));
+    for (const run of left) run.controller.abort('The server stopped before this run ended.');
+    if (left.length && !(await within(Promise.all(left.map((r) => r.done)), ABORT_WAIT_MS)))
+      this.logger.warn(`${this.runs.size} run(s) did not end within ${ABORT_WAIT_MS} ms of being cancelled`);
     return left.length;
   }
 }

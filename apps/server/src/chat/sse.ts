@@ -1,12 +1,19 @@
 import type { Response } from 'express';
 import { Observable } from 'rxjs';
 import { PING_FRAME } from './chunks';
+import type { FlowGate } from './flow-gate';
 
 export interface SseOptions {
   /** Send the headers at once (team runs) or with the first frame (plain chat, so early errors keep their status). */
   eagerHeaders: boolean;
   /** `: ping` after this long without a frame. */
   pingIntervalMs: number;
+  /** Closed while the socket is not draining, open again on `drain`: the run's LLM reads wait on it. */
+  gate?: FlowGate;
+  /** How long the client may take no bytes before `onStall` is called and the connection closed. */
+  stallTimeoutMs?: number;
+  /** Called once when the client stalled for `stallTimeoutMs` (before the connection is destroyed). */
+  onStall?: () => void;
 }
 
 const SSE_HEADERS = {
@@ -28,14 +35,40 @@ const SSE_HEADERS = {
  * read) are written together, once the tick's microtasks have run: the same
  * bytes in order, in one socket write instead of one write (and one wake-up
  * of the client) per frame. A frame never waits for a later event.
+ *
+ * Back-pressure: when `res.write()` says the socket's buffer is full, the
+ * gate closes (the run stops reading its upstream) until `drain`; a client
+ * that takes nothing for `stallTimeoutMs` is given up on (`onStall`, then
+ * the connection is destroyed). Pings are not queued while it is full. The
+ * promise resolves once the last bytes left for the client (or the
+ * connection closed), so the run's slot is held until then.
  */
 export function writeSse(res: Response, frames$: Observable<string>, options: SseOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     let started = false;
     let ping: NodeJS.Timeout | undefined;
+    let stall: NodeJS.Timeout | undefined;
     let pending = '';
+    let ending = false;
+    const drained = () => {
+      if (stall) clearTimeout(stall);
+      stall = undefined;
+      options.gate?.open();
+      // Once ended, the rest must still leave: the stall clock starts again from this read.
+      if (ending) stalled();
+    };
+    const stalled = () => {
+      if (stall) return;
+      options.gate?.close();
+      stall = setTimeout(() => {
+        stall = undefined;
+        options.onStall?.();
+        res.destroy();
+      }, options.stallTimeoutMs ?? 60_000);
+      res.once('drain', drained);
+    };
     const flush = () => {
-      if (pending && res.writable) res.write(pending);
+      if (pending && res.writable && !res.write(pending)) stalled();
       pending = '';
       armPing();
     };
@@ -53,18 +86,31 @@ export function writeSse(res: Response, frames$: Observable<string>, options: Ss
       if (options.eagerHeaders) res.flushHeaders();
     };
     let finished = false;
-    // Restarted after each write: pings fill silences only.
+    // Restarted after each write: pings fill silences only, and only while the client takes bytes.
     const armPing = () => {
       if (finished) return;
       if (ping) ping.refresh();
-      else ping = setInterval(() => send(PING_FRAME), options.pingIntervalMs);
+      else ping = setInterval(() => stall === undefined && send(PING_FRAME), options.pingIntervalMs);
     };
     const stopPing = () => {
       finished = true;
       if (ping) clearInterval(ping);
     };
+    // Settles once the response's bytes all left (or the connection closed), however long a slow client takes.
     const finish = () => {
       stopPing();
+      if (res.writableFinished || res.destroyed) return done();
+      ending = true;
+      res.once('finish', done);
+      res.once('close', done);
+      // The last bytes wait in a buffer: the client has SSE_STALL_TIMEOUT_MS to take them.
+      stalled();
+    };
+    const done = () => {
+      res.off('finish', done);
+      res.off('close', done);
+      res.off('drain', drained);
+      if (stall) clearTimeout(stall);
       resolve();
     };
     if (options.eagerHeaders) {

@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'invalid_messages'
   | 'invalid_chat_mode'
   | 'unsupported_chat_mode'
+  | 'invalid_conv_uid'
   | 'app_not_runnable'
   | 'model_not_found'
   | 'rate_limit_exceeded'

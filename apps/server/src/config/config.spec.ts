@@ -67,6 +67,16 @@ describe('loadConfig', () => {
       });
     });
 
+    it('reads the stall timeout and the history cap, with their defaults and bounds', () => {
+      expect(loadConfig(KEY)).toMatchObject({ sseStallTimeoutMs: 60000, historyMaxChars: 200000 });
+      expect(loadConfig({ ...KEY, SSE_STALL_TIMEOUT_MS: '1500', HISTORY_MAX_CHARS: '5000' })).toMatchObject({
+        sseStallTimeoutMs: 1500,
+        historyMaxChars: 5000,
+      });
+      expect(() => loadConfig({ ...KEY, SSE_STALL_TIMEOUT_MS: '50' })).toThrow(/SSE_STALL_TIMEOUT_MS/);
+      expect(() => loadConfig({ ...KEY, HISTORY_MAX_CHARS: 'lots' })).toThrow(/HISTORY_MAX_CHARS/);
+    });
+
     it('accepts postgres:// and postgresql:// URLs and trims integers', () => {
       expect(loadConfig({ ...KEY, DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x' }).databaseUrl).toBe(
         'postgres://postgres@127.0.0.1:5432/x',

@@ -29,6 +29,10 @@ export interface AppConfig {
   maxConcurrentRunsPerKey: number;
   /** On shutdown: how long open streams may go on before they are cancelled. */
   shutdownGraceMs: number;
+  /** A stream whose client has taken no bytes for this long is cancelled. */
+  sseStallTimeoutMs: number;
+  /** Most characters of history sent to the model. */
+  historyMaxChars: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -87,5 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE ?? 600,
     maxConcurrentRunsPerKey: vars.MAX_CONCURRENT_RUNS_PER_KEY ?? 16,
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS ?? 10000,
+    sseStallTimeoutMs: vars.SSE_STALL_TIMEOUT_MS ?? 60000,
+    historyMaxChars: vars.HISTORY_MAX_CHARS ?? 200000,
   };
 }

@@ -132,4 +132,20 @@ export class EnvironmentVariables {
   @Max(3600000)
   @IsInt()
   SHUTDOWN_GRACE_MS?: number;
+
+  /** A chat stream whose client has taken no bytes for this long is cancelled. */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(100)
+  @Max(3600000)
+  @IsInt()
+  SSE_STALL_TIMEOUT_MS?: number;
+
+  /** Most characters of earlier turns sent to the model as history (the middle turns go first). */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1000)
+  @Max(100000000)
+  @IsInt()
+  HISTORY_MAX_CHARS?: number;
 }

@@ -99,8 +99,8 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
   /**
    * Opens the first turn of a conversation the server just named: it cannot
    * collide, so its two rows go in one statement, and the recorder is
-   * returned at once with that write as its `opened` promise (the run may
-   * start meanwhile; the caller awaits `opened` before answering).
+   * returned at once with that write as its `opened` promise (the caller
+   * awaits it before the run starts).
    */
   openFresh(s: StartRun): RunRecorder {
     const runId = randomUUID();
@@ -111,11 +111,7 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
       `INSERT INTO conversation_runs (id, conv_uid, turn, chat_mode, app_code, team_mode, model, input, state, instance_id)
        VALUES (${st.p(runId)}, $1, 1, $2, $3, ${st.p(s.teamMode)}, ${st.p(s.model)}, ${st.p(s.input)}, 'running', ${st.p(this.lock.instanceId)})`,
     );
-    // Sent after this turn's I/O callbacks, so the run's first LLM request (started in the same turn) leaves
-    // first: on a small machine, Postgres waking up for the write would otherwise take the core from the
-    // model's request (measured: about 1 ms of time to first token, sequentially).
-    const opened = new Promise<void>((resolve, reject) => setImmediate(() => void this.send(st).then(resolve, reject)));
-    return new RunRecorder(this.send, runId, s.convUid, opened, this.markFailedLater);
+    return new RunRecorder(this.send, runId, s.convUid, this.send(st), this.markFailedLater);
   }
 
   /**

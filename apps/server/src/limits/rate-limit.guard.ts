@@ -59,7 +59,13 @@ export class RateLimitGuard extends ThrottlerGuard {
       'rate_limit_exceeded',
       `Rate limit exceeded: at most ${detail.limit} requests per minute per API key (RATE_LIMIT_PER_MINUTE); retry after ${retryAfter} s.`,
       null,
-      { 'Retry-After': String(retryAfter) },
+      {
+        'Retry-After': String(retryAfter),
+        // The limit's own headers, as on the answers under it.
+        'X-RateLimit-Limit': String(detail.limit),
+        'X-RateLimit-Remaining': '0',
+        'X-RateLimit-Reset': String(Math.max(0, Math.ceil(detail.timeToExpire))),
+      },
     );
   }
 }

@@ -29,6 +29,18 @@ describe('RunLimiter', () => {
     expect(runs.inFlight('key:a')).toBe(2);
   });
 
+  it('check() refuses as acquire() would, without taking a slot', () => {
+    const runs = limiter(1);
+    expect(() => runs.check('key:a')).not.toThrow();
+    expect(runs.inFlight('key:a')).toBe(0);
+    runs.acquire('key:a');
+    const err = refusal(() => runs.check('key:a'));
+    expect(err.code).toBe('too_many_runs');
+    expect(err.headers).toEqual({ 'Retry-After': '1' });
+    expect(runs.inFlight('key:a')).toBe(1);
+    expect(() => limiter(0).check('key:a')).not.toThrow();
+  });
+
   it('counts each key on its own', () => {
     const runs = limiter(1);
     runs.acquire('key:a');

@@ -8,8 +8,8 @@ export type ReleaseRun = () => void;
 /**
  * Caps the chat runs one API key has in flight at once on this replica
  * (MAX_CONCURRENT_RUNS_PER_KEY; 0 = unlimited). The chat module calls
- * `acquire(limitKey(req))` after validating a request and before starting
- * the run, and calls the returned function exactly when the run ends
+ * `check(limitKey(req))` after validating a request, `acquire` once its run
+ * is recorded and before starting it, and calls the returned function exactly when the run ends
  * (complete, failed or cancelled), e.g. in a `finally`.
  */
 @Injectable()
@@ -27,17 +27,8 @@ export class RunLimiter {
    * `Retry-After: 1`) when the key already has `max` runs in flight.
    */
   acquire(key: string): ReleaseRun {
-    const current = this.active.get(key) ?? 0;
-    if (this.max > 0 && current >= this.max) {
-      throw new ApiError(
-        HttpStatus.TOO_MANY_REQUESTS,
-        'too_many_runs',
-        `Too many concurrent runs for this API key (limit ${this.max}, MAX_CONCURRENT_RUNS_PER_KEY); retry when one finishes.`,
-        null,
-        { 'Retry-After': '1' },
-      );
-    }
-    this.active.set(key, current + 1);
+    this.check(key);
+    this.active.set(key, (this.active.get(key) ?? 0) + 1);
     let released = false;
     return () => {
       if (released) return;
@@ -46,6 +37,23 @@ export class RunLimiter {
       if (left > 0) this.active.set(key, left);
       else this.active.delete(key);
     };
+  }
+
+  /**
+   * Throws the same 429 as `acquire` when `key` has no slot left, without
+   * taking one: a request checks it before its work, and takes the slot
+   * once that work (recording its run) is done.
+   */
+  check(key: string): void {
+    if (this.max > 0 && (this.active.get(key) ?? 0) >= this.max) {
+      throw new ApiError(
+        HttpStatus.TOO_MANY_REQUESTS,
+        'too_many_runs',
+        `Too many concurrent runs for this API key (limit ${this.max}, MAX_CONCURRENT_RUNS_PER_KEY); retry when one finishes.`,
+        null,
+        { 'Retry-After': '1' },
+      );
+    }
   }
 
   /** Runs in flight for `key`. */
