@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { request as httpRequest } from 'node:http';
 import request from 'supertest';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { parseVis } from '@ensemble/agents';
 import { ConversationsService } from '../apps/server/src/conversations/conversations.service';
@@ -24,6 +25,38 @@ const lastUser = (body: ChatRequestBody) =>
 function scripted(body: ChatRequestBody): FakeReply {
   if (isPlanner(body)) return { text: PLAN };
   return { text: `Answer about ${lastUser(body).slice(0, 40).replace(/\s+/g, ' ')} — «ünïcode» "quoted"` };
+}
+
+/** The closing text a vis snapshot adds after its document: open messages, items (`running`) and blocks. */
+const SNAPSHOT_CLOSINGS = ['","resource":null}', '\\",\\"resource\\":null}', ']\\n```","status":"running"}', ']\n```'];
+
+/** A snapshot without the closing tail it was given (its document so far, or a prefix of it). */
+function withoutClosings(view: string): string {
+  for (;;) {
+    const closing = SNAPSHOT_CLOSINGS.find((c) => view.endsWith(c));
+    if (!closing) return view;
+    view = view.slice(0, -closing.length);
+  }
+}
+
+/** `incremental: false` views: each parses, differs from the one before and extends its document. */
+function expectEachViewExtendsThePrevious(views: string[]): void {
+  for (const view of views) expect(() => parseVis(view)).not.toThrow();
+  for (let i = 1; i < views.length; i++) {
+    expect(views[i]).not.toBe(views[i - 1]);
+    const before = withoutClosings(views[i - 1]);
+    expect(before.length).toBeGreaterThan(0);
+    expect(views[i].slice(0, before.length)).toBe(before);
+  }
+}
+
+/** Waits for `condition`, polling, at most `ms`. */
+async function waitUntil(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms: ${condition.toString()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** DB-GPT's fields, sent in the body next to OpenAI's (the SDK passes unknown fields through). */
@@ -255,8 +288,35 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       expect(full.length).toBeGreaterThan(5);
       expect(inc.join('')).toBe(full[full.length - 1]);
       // every full chunk is a complete, parseable document, each extending the one before
-      for (const doc of full) expect(() => parseVis(doc)).not.toThrow();
-      expect(new Set(full).size).toBe(full.length);
+      expectEachViewExtendsThePrevious(full);
+    });
+
+    it('incremental: false keeps every view as it was produced while the run waits for its rows', async () => {
+      // The conversation rows cannot be written until the lock is released: the run answers meanwhile,
+      // its outputs are held, then sent.
+      const locker = new Client({ connectionString: env.server.db.url });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE conversations IN EXCLUSIVE MODE');
+        const streaming = rawPost(env.server.origin, CHAT, {
+          model: 'fake-gpt',
+          messages: 'Introduce AWEL',
+          chat_mode: 'chat_app',
+          chat_param: apps.plan,
+          incremental: false,
+          stream: true,
+        });
+        await waitUntil(() => env.fake.chatRequests.length === 3);
+        for (const r of env.fake.chatRequests) expect(await r.outcome).toBe('completed');
+        await locker.query('COMMIT');
+        const full = contents((await streaming).body);
+        expect(full.length).toBeGreaterThan(5);
+        expectEachViewExtendsThePrevious(full);
+        expect(JSON.stringify(parseVis(full[full.length - 1]))).toContain('Summarize the facts');
+      } finally {
+        await locker.end();
+      }
     });
 
     it('enable_vis false streams the plain answer', async () => {

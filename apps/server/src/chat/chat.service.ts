@@ -44,6 +44,10 @@ type DeltaOutput = Extract<ChatOutput, { type: 'delta' }>;
 
 const viewOf = (o: DeltaOutput): string => (typeof o.full === 'string' ? o.full : o.full());
 
+/** An output whose view is read now (for one held before it is sent). */
+const frozen = (o: ChatOutput): ChatOutput =>
+  o.type === 'delta' && typeof o.full !== 'string' ? { ...o, full: viewOf(o) } : o;
+
 const cancelled = () =>
   new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', 'The run was cancelled before it ended.');
 
@@ -113,7 +117,7 @@ export class ChatService {
     const timer = this.metrics.startRun(request.chatMode);
     const streamClosed = request.stream ? this.metrics.trackStream() : undefined;
     const ctx: RunContext = { request, convUid, recorder, signal: controller.signal, llm: meteredLlm(this.llm, timer) };
-    const run = startNow(app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history));
+    const run = startNow(app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history), frozen);
     // chat_app answers with the conv_uid as id, as DB-GPT does; a plain chat with an OpenAI-style id.
     const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
     // Also on an error answer: the client learns which conversation failed.
