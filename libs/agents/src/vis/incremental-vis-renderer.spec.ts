@@ -118,7 +118,7 @@ describe('IncrementalVisRenderer layout', () => {
     const message = { num: 1, sender: 'Summarizer', receiver: 'Human', model: 'm', round: 1 };
     const closedBy: TeamEvent[] = [
       { type: 'message-done', ...message, content: 'ok\ud83d', success: true },
-      { type: 'run-done', answer: 'ok\ud83d', usage: { inputTokens: 0, outputTokens: 0 } },
+      { type: 'run-done', answer: 'ok\ud83d', usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 } },
     ];
     for (const close of closedBy) {
       const renderer = new IncrementalVisRenderer();
