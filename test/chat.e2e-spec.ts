@@ -579,7 +579,7 @@ describe('Chat completions (real Postgres, real sockets)', () => {
   describe('disconnect and cancel', () => {
     const slow = (): FakeReply => ({ tokens: Array.from({ length: 50 }, (_, i) => `t${i} `), tokenDelayMs: 100 });
 
-    async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 5000): Promise<T> {
+    async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
       const until = Date.now() + ms;
       for (;;) {
         const v = await probe();
