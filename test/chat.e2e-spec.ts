@@ -1,5 +1,4 @@
 import OpenAI from 'openai';
-import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -588,6 +587,16 @@ describe('Chat completions (real Postgres, real sockets)', () => {
         await new Promise((r) => setTimeout(r, 25));
       }
     }
+    /** A slow chat_normal stream in conversation `convUid`. */
+    const slowStream = (convUid: string) => {
+      env.fake.setHandler(slow);
+      return streamPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'long',
+        conv_uid: convUid,
+        stream: true,
+      });
+    };
     const stateOf = (convUid: string) =>
       waitFor(async () => {
         const rows: { state: string }[] = await db.query(
@@ -600,45 +609,25 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     it('a client closing mid-stream aborts the upstream call and stores the run cancelled', async () => {
       env.fake.setHandler(slow);
       const convUid = 'conv-disconnect';
-      await new Promise<void>((resolve, reject) => {
-        const req = httpRequest(
-          `${env.server.origin}${CHAT}`,
-          { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' } },
-          (res) => {
-            res.once('data', () => {
-              // once the upstream call is under way, hang up
-              void waitFor(async () => (env.fake.chatRequests.length ? true : undefined)).then(() => {
-                req.destroy();
-                resolve();
-              });
-            });
-          },
-        );
-        req.on('error', () => undefined);
-        req.end(
-          JSON.stringify({
-            model: 'fake-gpt',
-            messages: 'long',
-            chat_mode: 'chat_app',
-            chat_param: apps.single,
-            conv_uid: convUid,
-          }),
-        );
-        setTimeout(() => reject(new Error('no data')), 5000).unref();
+      const streaming = streamPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'long',
+        chat_mode: 'chat_app',
+        chat_param: apps.single,
+        conv_uid: convUid,
       });
+      await streaming.firstContent;
+      // once the upstream call is under way, hang up
+      await waitUntil(() => env.fake.chatRequests.length === 1);
+      streaming.hangUp();
+      await streaming.done;
       expect(await env.fake.chatRequests[0].outcome).toBe('closed-early');
       expect(await stateOf(convUid)).toBe('cancelled');
     });
 
     it('a client closing a chat_normal stream aborts the upstream call and stores the run cancelled', async () => {
-      env.fake.setHandler(slow);
       const convUid = 'conv-disconnect-normal';
-      const streaming = streamPost(env.server.origin, CHAT, {
-        model: 'fake-gpt',
-        messages: 'long',
-        conv_uid: convUid,
-        stream: true,
-      });
+      const streaming = slowStream(convUid);
       await streaming.firstContent;
       streaming.hangUp();
       await streaming.done;
@@ -674,14 +663,8 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     });
 
     it('an explicit cancel from another connection does the same and ends the stream', async () => {
-      env.fake.setHandler(slow);
       const convUid = 'conv-cancel';
-      const streaming = streamPost(env.server.origin, CHAT, {
-        model: 'fake-gpt',
-        messages: 'long',
-        conv_uid: convUid,
-        stream: true,
-      });
+      const streaming = slowStream(convUid);
       // Cancelled once text has gone out: the stream then ends with an error chunk.
       await streaming.firstContent;
       const cancel = await http.post(`${CHAT}/${convUid}/cancel`).set(AUTH);
@@ -701,15 +684,9 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     });
 
     it('refuses a turn while the conversation has a run in progress (409 busy), then takes the next one', async () => {
-      env.fake.setHandler(slow);
       const convUid = 'conv-busy';
-      const streaming = rawPost(env.server.origin, CHAT, {
-        model: 'fake-gpt',
-        messages: 'long',
-        conv_uid: convUid,
-        stream: true,
-      });
-      await waitFor(async () => (env.fake.chatRequests.length ? true : undefined));
+      const streaming = slowStream(convUid);
+      await waitUntil(() => env.fake.chatRequests.length === 1);
       const busy = await rawPost(env.server.origin, CHAT, {
         model: 'fake-gpt',
         messages: 'again',
@@ -721,7 +698,7 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       const [conv] = await db.query(`SELECT state, turns FROM conversations WHERE conv_uid = $1`, [convUid]);
       expect(conv).toEqual({ state: 'running', turns: 1 });
       expect((await http.post(`${CHAT}/${convUid}/cancel`).set(AUTH)).body.data.cancelled).toBe(true);
-      await streaming;
+      await streaming.done;
       expect(await stateOf(convUid)).toBe('cancelled');
       env.fake.setHandler(() => 'third time');
       const next = await rawPost(env.server.origin, CHAT, {
@@ -742,16 +719,10 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     });
 
     it('a cancel sent to another replica reaches the run (Postgres NOTIFY)', async () => {
-      env.fake.setHandler(slow);
       const other = await startTestServer(env.env, { db: env.server.db });
       try {
         const convUid = 'conv-cancel-replica';
-        const streaming = streamPost(env.server.origin, CHAT, {
-          model: 'fake-gpt',
-          messages: 'long',
-          conv_uid: convUid,
-          stream: true,
-        });
+        const streaming = slowStream(convUid);
         // Text has gone out (so the stream ends with an error chunk) and the run row says running.
         await streaming.firstContent;
         const [conv] = await db.query(`SELECT state FROM conversations WHERE conv_uid = $1`, [convUid]);
