@@ -1,11 +1,11 @@
 import OpenAI from 'openai';
-import { request as httpRequest } from 'node:http';
 import request from 'supertest';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { parseVis } from '@ensemble/agents';
 import { ConversationsService } from '../apps/server/src/conversations/conversations.service';
 import { expectDualError } from './support/expect-error';
-import { ChatEnv, contents, dataLines, rawPost, startChatEnv } from './support/chat-env';
+import { ChatEnv, contents, dataLines, rawPost, startChatEnv, streamPost } from './support/chat-env';
 import type { ChatRequestBody, FakeReply } from './support/fake-openai';
 import { API_KEY, AUTH, startTestServer } from './support/server';
 
@@ -24,6 +24,38 @@ const lastUser = (body: ChatRequestBody) =>
 function scripted(body: ChatRequestBody): FakeReply {
   if (isPlanner(body)) return { text: PLAN };
   return { text: `Answer about ${lastUser(body).slice(0, 40).replace(/\s+/g, ' ')} — «ünïcode» "quoted"` };
+}
+
+/** The closing text a vis snapshot adds after its document: open messages, items (`running`) and blocks. */
+const SNAPSHOT_CLOSINGS = ['","resource":null}', '\\",\\"resource\\":null}', ']\\n```","status":"running"}', ']\n```'];
+
+/** A snapshot without the closing tail it was given (its document so far, or a prefix of it). */
+function withoutClosings(view: string): string {
+  for (;;) {
+    const closing = SNAPSHOT_CLOSINGS.find((c) => view.endsWith(c));
+    if (!closing) return view;
+    view = view.slice(0, -closing.length);
+  }
+}
+
+/** `incremental: false` views: each parses, differs from the one before and extends its document. */
+function expectEachViewExtendsThePrevious(views: string[]): void {
+  for (const view of views) expect(() => parseVis(view)).not.toThrow();
+  for (let i = 1; i < views.length; i++) {
+    expect(views[i]).not.toBe(views[i - 1]);
+    const before = withoutClosings(views[i - 1]);
+    expect(before.length).toBeGreaterThan(0);
+    expect(views[i].slice(0, before.length)).toBe(before);
+  }
+}
+
+/** Waits for `condition`, polling, at most `ms`. */
+async function waitUntil(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms: ${condition.toString()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** DB-GPT's fields, sent in the body next to OpenAI's (the SDK passes unknown fields through). */
@@ -169,8 +201,10 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       expect(res.object).toBe('chat.completion');
       const blocks = parseVis(res.choices[0].message.content!);
       const plans = blocks.find((b) => b.tag === 'agent-plans');
-      expect(plans).toBeDefined();
-      expect(JSON.stringify(blocks)).toContain('Summarize the facts');
+      expect((plans?.items as { name: string; status: string }[]).map((i) => `${i.name}:${i.status}`)).toEqual([
+        'Collect the facts about AWEL:complete',
+        'Summarize the facts:complete',
+      ]);
       expect(res.usage!.total_tokens).toBeGreaterThan(0);
     });
   });
@@ -257,8 +291,35 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       expect(full.length).toBeGreaterThan(5);
       expect(inc.join('')).toBe(full[full.length - 1]);
       // every full chunk is a complete, parseable document, each extending the one before
-      for (const doc of full) expect(() => parseVis(doc)).not.toThrow();
-      expect(new Set(full).size).toBe(full.length);
+      expectEachViewExtendsThePrevious(full);
+    });
+
+    it('incremental: false keeps every view as it was produced while the run waits for its rows', async () => {
+      // The conversation rows cannot be written until the lock is released: the run answers meanwhile,
+      // its outputs are held, then sent.
+      const locker = new Client({ connectionString: env.server.db.url });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE conversations IN EXCLUSIVE MODE');
+        const streaming = rawPost(env.server.origin, CHAT, {
+          model: 'fake-gpt',
+          messages: 'Introduce AWEL',
+          chat_mode: 'chat_app',
+          chat_param: apps.plan,
+          incremental: false,
+          stream: true,
+        });
+        await waitUntil(() => env.fake.chatRequests.length === 3);
+        for (const r of env.fake.chatRequests) expect(await r.outcome).toBe('completed');
+        await locker.query('COMMIT');
+        const full = contents((await streaming).body);
+        expect(full.length).toBeGreaterThan(5);
+        expectEachViewExtendsThePrevious(full);
+        expect(JSON.stringify(parseVis(full[full.length - 1]))).toContain('Summarize the facts');
+      } finally {
+        await locker.end();
+      }
     });
 
     it('enable_vis false streams the plain answer', async () => {
@@ -398,6 +459,47 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       expect(list.body.data.conversations.map((c: { conv_uid: string }) => c.conv_uid)).toEqual([convUid]);
     });
 
+    it('stores a chat_normal turn: its one message and the answer', async () => {
+      env.fake.setHandler(() => ({
+        text: 'Stored plain answer',
+        usage: { prompt_tokens: 4, completion_tokens: 3, total_tokens: 7 },
+      }));
+      const res = await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'keep this', stream: true });
+      const convUid = res.headers['x-conv-uid'] as string;
+      const conv = (await http.get(`/api/v2/conversations/${convUid}`).set(AUTH)).body.data;
+      expect(conv).toMatchObject({ conv_uid: convUid, chat_mode: 'chat_normal', state: 'complete', turn_count: 1 });
+      expect(conv.turns).toHaveLength(1);
+      expect(conv.turns[0]).toMatchObject({
+        turn: 1,
+        state: 'complete',
+        input: 'keep this',
+        answer: 'Stored plain answer',
+      });
+      expect(
+        conv.turns[0].messages.map((m: Record<string, unknown>) => [m.sender, m.receiver, m.content, m.success]),
+      ).toEqual([['assistant', 'Human', 'Stored plain answer', true]]);
+    });
+
+    it('a failed auto_plan run marks the steps it did not finish failed', async () => {
+      env.fake.setHandler((body) => (isPlanner(body) ? { text: PLAN } : { status: 400 }));
+      const res = await rawPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'Introduce AWEL',
+        chat_mode: 'chat_app',
+        chat_param: apps.plan,
+      });
+      const convUid = res.headers['x-conv-uid'] as string;
+      const steps: { num: number; state: string; run: string }[] = await db.query(
+        `SELECT s.num, s.state, r.state AS run FROM conversation_plan_steps s JOIN conversation_runs r ON r.id = s.run_id
+          WHERE r.conv_uid = $1 ORDER BY s.num`,
+        [convUid],
+      );
+      expect(steps).toEqual([
+        { num: 1, state: 'failed', run: 'failed' },
+        { num: 2, state: 'failed', run: 'failed' },
+      ]);
+    });
+
     it('a second chat_app turn sees the first as history, trimmed by keep rounds', async () => {
       const convUid = 'conv-history-app';
       const ask = (q: string) =>
@@ -478,7 +580,7 @@ describe('Chat completions (real Postgres, real sockets)', () => {
   describe('disconnect and cancel', () => {
     const slow = (): FakeReply => ({ tokens: Array.from({ length: 50 }, (_, i) => `t${i} `), tokenDelayMs: 100 });
 
-    async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 5000): Promise<T> {
+    async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
       const until = Date.now() + ms;
       for (;;) {
         const v = await probe();
@@ -487,6 +589,16 @@ describe('Chat completions (real Postgres, real sockets)', () => {
         await new Promise((r) => setTimeout(r, 25));
       }
     }
+    /** A slow chat_normal stream in conversation `convUid`. */
+    const slowStream = (convUid: string) => {
+      env.fake.setHandler(slow);
+      return streamPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'long',
+        conv_uid: convUid,
+        stream: true,
+      });
+    };
     const stateOf = (convUid: string) =>
       waitFor(async () => {
         const rows: { state: string }[] = await db.query(
@@ -499,50 +611,67 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     it('a client closing mid-stream aborts the upstream call and stores the run cancelled', async () => {
       env.fake.setHandler(slow);
       const convUid = 'conv-disconnect';
-      await new Promise<void>((resolve, reject) => {
-        const req = httpRequest(
-          `${env.server.origin}${CHAT}`,
-          { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' } },
-          (res) => {
-            res.once('data', () => {
-              // once the upstream call is under way, hang up
-              void waitFor(async () => (env.fake.chatRequests.length ? true : undefined)).then(() => {
-                req.destroy();
-                resolve();
-              });
-            });
-          },
-        );
-        req.on('error', () => undefined);
-        req.end(
-          JSON.stringify({
-            model: 'fake-gpt',
-            messages: 'long',
-            chat_mode: 'chat_app',
-            chat_param: apps.single,
-            conv_uid: convUid,
-          }),
-        );
-        setTimeout(() => reject(new Error('no data')), 5000).unref();
+      const streaming = streamPost(env.server.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'long',
+        chat_mode: 'chat_app',
+        chat_param: apps.single,
+        conv_uid: convUid,
       });
+      await streaming.firstContent;
+      // once the upstream call is under way, hang up
+      await waitUntil(() => env.fake.chatRequests.length === 1);
+      streaming.hangUp();
+      await streaming.done;
       expect(await env.fake.chatRequests[0].outcome).toBe('closed-early');
       expect(await stateOf(convUid)).toBe('cancelled');
     });
 
-    it('an explicit cancel from another connection does the same and ends the stream', async () => {
-      env.fake.setHandler(slow);
-      const convUid = 'conv-cancel';
-      const streaming = rawPost(env.server.origin, CHAT, {
+    it('a client closing a chat_normal stream aborts the upstream call and stores the run cancelled', async () => {
+      const convUid = 'conv-disconnect-normal';
+      const streaming = slowStream(convUid);
+      await streaming.firstContent;
+      streaming.hangUp();
+      await streaming.done;
+      expect(env.fake.chatRequests).toHaveLength(1);
+      expect(await env.fake.chatRequests[0].outcome).toBe('closed-early');
+      expect(await stateOf(convUid)).toBe('cancelled');
+    });
+
+    it('a cancelled auto_plan run marks its open plan steps failed', async () => {
+      env.fake.setHandler((body) => (isPlanner(body) ? { text: PLAN } : slow()));
+      const convUid = 'conv-cancel-plan';
+      const streaming = streamPost(env.server.origin, CHAT, {
         model: 'fake-gpt',
-        messages: 'long',
+        messages: 'Introduce AWEL',
+        chat_mode: 'chat_app',
+        chat_param: apps.plan,
         conv_uid: convUid,
-        stream: true,
       });
-      await waitFor(async () => (env.fake.chatRequests.length ? true : undefined));
-      await new Promise((r) => setTimeout(r, 150));
+      // The first step is under way.
+      await waitUntil(() => env.fake.chatRequests.length === 2);
+      expect((await http.post(`${CHAT}/${convUid}/cancel`).set(AUTH)).body.data.cancelled).toBe(true);
+      await streaming.done;
+      expect(await stateOf(convUid)).toBe('cancelled');
+      const steps: { num: number; state: string }[] = await db.query(
+        `SELECT s.num, s.state FROM conversation_plan_steps s JOIN conversation_runs r ON r.id = s.run_id
+          WHERE r.conv_uid = $1 ORDER BY s.num`,
+        [convUid],
+      );
+      expect(steps).toEqual([
+        { num: 1, state: 'failed' },
+        { num: 2, state: 'failed' },
+      ]);
+    });
+
+    it('an explicit cancel from another connection does the same and ends the stream', async () => {
+      const convUid = 'conv-cancel';
+      const streaming = slowStream(convUid);
+      // Cancelled once text has gone out: the stream then ends with an error chunk.
+      await streaming.firstContent;
       const cancel = await http.post(`${CHAT}/${convUid}/cancel`).set(AUTH);
       expect(cancel.body.data).toEqual({ conv_uid: convUid, cancelled: true });
-      const res = await streaming;
+      const res = await streaming.done;
       const last = dataLines(res.body).pop()!;
       expect(JSON.parse(last).error).toMatchObject({ type: 'server_error' });
       expect(res.body.endsWith('data: [DONE]\n\n')).toBe(true);
@@ -557,15 +686,9 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     });
 
     it('refuses a turn while the conversation has a run in progress (409 busy), then takes the next one', async () => {
-      env.fake.setHandler(slow);
       const convUid = 'conv-busy';
-      const streaming = rawPost(env.server.origin, CHAT, {
-        model: 'fake-gpt',
-        messages: 'long',
-        conv_uid: convUid,
-        stream: true,
-      });
-      await waitFor(async () => (env.fake.chatRequests.length ? true : undefined));
+      const streaming = slowStream(convUid);
+      await waitUntil(() => env.fake.chatRequests.length === 1);
       const busy = await rawPost(env.server.origin, CHAT, {
         model: 'fake-gpt',
         messages: 'again',
@@ -577,7 +700,7 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       const [conv] = await db.query(`SELECT state, turns FROM conversations WHERE conv_uid = $1`, [convUid]);
       expect(conv).toEqual({ state: 'running', turns: 1 });
       expect((await http.post(`${CHAT}/${convUid}/cancel`).set(AUTH)).body.data.cancelled).toBe(true);
-      await streaming;
+      await streaming.done;
       expect(await stateOf(convUid)).toBe('cancelled');
       env.fake.setHandler(() => 'third time');
       const next = await rawPost(env.server.origin, CHAT, {
@@ -598,26 +721,17 @@ describe('Chat completions (real Postgres, real sockets)', () => {
     });
 
     it('a cancel sent to another replica reaches the run (Postgres NOTIFY)', async () => {
-      env.fake.setHandler(slow);
       const other = await startTestServer(env.env, { db: env.server.db });
       try {
         const convUid = 'conv-cancel-replica';
-        const streaming = rawPost(env.server.origin, CHAT, {
-          model: 'fake-gpt',
-          messages: 'long',
-          conv_uid: convUid,
-          stream: true,
-        });
-        await waitFor(async () => (env.fake.chatRequests.length ? true : undefined));
-        await waitFor(async () => {
-          const rows: { state: string }[] = await db.query(`SELECT state FROM conversations WHERE conv_uid = $1`, [
-            convUid,
-          ]);
-          return rows[0]?.state === 'running' ? true : undefined;
-        });
+        const streaming = slowStream(convUid);
+        // Text has gone out (so the stream ends with an error chunk) and the run row says running.
+        await streaming.firstContent;
+        const [conv] = await db.query(`SELECT state FROM conversations WHERE conv_uid = $1`, [convUid]);
+        expect(conv).toEqual({ state: 'running' });
         const cancel = await request(other.origin).post(`${CHAT}/${convUid}/cancel`).set(AUTH);
         expect(cancel.body.data).toEqual({ conv_uid: convUid, cancelled: true });
-        const res = await streaming;
+        const res = await streaming.done;
         expect(JSON.parse(dataLines(res.body).pop()!).error).toMatchObject({ type: 'server_error' });
         expect(res.body.endsWith('data: [DONE]\n\n')).toBe(true);
         expect(await env.fake.chatRequests[0].outcome).toBe('closed-early');
@@ -688,17 +802,29 @@ describe('Chat completions (real Postgres, real sockets)', () => {
 
     it('a run whose rows cannot be written fails with a real status, its upstream call aborted', async () => {
       env.fake.setHandler(() => ({ tokens: Array.from({ length: 40 }, (_, i) => `t${i} `), tokenDelayMs: 50 }));
-      await db.query(`ALTER TABLE conversations ADD CONSTRAINT test_refuse_new CHECK (false) NOT VALID`);
+      // The constraint's lock is held until the upstream has the call: the write then fails after it started.
+      const locker = new Client({ connectionString: env.server.db.url });
+      await locker.connect();
       try {
-        const res = await post({ model: 'fake-gpt', messages: 'hi', stream: true });
+        await locker.query('BEGIN');
+        await locker.query(`ALTER TABLE conversations ADD CONSTRAINT test_refuse_new CHECK (false) NOT VALID`);
+        const answer = post({ model: 'fake-gpt', messages: 'hi', stream: true });
+        await waitUntil(() => env.fake.chatRequests.length === 1);
+        await locker.query('COMMIT');
+        const res = await answer;
         expectDualError(res, 500, 'internal_error', null);
         expect(JSON.parse(res.body).err_msg).not.toMatch(/constraint|violates|test_refuse_new/);
-        // The call starts while the rows are written; whether it reached the upstream before the
-        // write failed is a race, but if it did, its connection must have been closed.
-        expect(env.fake.chatRequests.length).toBeLessThanOrEqual(1);
-        for (const r of env.fake.chatRequests) expect(await r.outcome).toBe('closed-early');
+        expect(env.fake.chatRequests).toHaveLength(1);
+        expect(await env.fake.chatRequests[0].outcome).toBe('closed-early');
+        // A conversation the client names is written before the call: no call at all.
+        env.fake.reset();
+        env.fake.setHandler(() => 'never asked');
+        const named = await post({ model: 'fake-gpt', messages: 'hi', stream: true, conv_uid: 'conv-refused' });
+        expectDualError(named, 500, 'internal_error', null);
+        expect(env.fake.chatRequests).toHaveLength(0);
       } finally {
-        await db.query(`ALTER TABLE conversations DROP CONSTRAINT test_refuse_new`);
+        await locker.query(`ALTER TABLE conversations DROP CONSTRAINT IF EXISTS test_refuse_new`);
+        await locker.end();
       }
     });
 
@@ -751,28 +877,59 @@ describe('Chat completions (real Postgres, real sockets)', () => {
   });
 
   it('reports runs, LLM latency, time to first token, tokens and overhead in the metrics', async () => {
+    // Counts what this test adds: it holds on its own, whatever ran before.
+    const metrics = async () => {
+      const text = (await http.get('/api/metrics').set(AUTH)).text;
+      return (series: string) => {
+        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+        return line ? Number(line.slice(series.length + 1)) : 0;
+      };
+    };
+    const before = await metrics();
     env.fake.setHandler(() => ({
       text: 'metered answer',
       usage: { prompt_tokens: 11, completion_tokens: 2, total_tokens: 13 },
     }));
     await rawPost(env.server.origin, CHAT, { model: 'fake-gpt', messages: 'count me', stream: true });
-    const text = (await http.get('/api/metrics').set(AUTH)).text;
-    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
-    expect(value(/^ensemble_chat_runs_total\{mode="chat_normal",outcome="complete"\} (\d+)/m)).toBeGreaterThanOrEqual(
-      1,
-    );
-    expect(value(/^ensemble_chat_runs_total\{mode="chat_app",outcome="complete"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
-    expect(value(/^ensemble_chat_runs_total\{mode="chat_normal",outcome="cancelled"\} (\d+)/m)).toBeGreaterThanOrEqual(
-      1,
-    );
-    expect(value(/^ensemble_llm_tokens_total\{model="fake-gpt",kind="input"\} (\d+)/m)).toBeGreaterThanOrEqual(11);
-    expect(
-      value(/^ensemble_llm_call_duration_seconds_count\{model="fake-gpt",outcome="ok"\} (\d+)/m),
-    ).toBeGreaterThanOrEqual(1);
-    expect(value(/^ensemble_llm_time_to_first_token_seconds_count\{model="fake-gpt"\} (\d+)/m)).toBeGreaterThanOrEqual(
-      1,
-    );
-    expect(value(/^ensemble_request_overhead_seconds_count\{mode="chat_app"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
-    expect(value(/^ensemble_open_streams (\d+)/m)).toBe(0);
+    await rawPost(env.server.origin, CHAT, {
+      model: 'fake-gpt',
+      messages: 'count me too',
+      chat_mode: 'chat_app',
+      chat_param: apps.single,
+    });
+    // A run cancelled before its model answered anything.
+    env.fake.setHandler(() => ({ text: 'never seen', firstTokenDelayMs: 20_000 }));
+    const convUid = 'conv-metrics-cancelled';
+    const streaming = rawPost(env.server.origin, CHAT, {
+      model: 'fake-gpt',
+      messages: 'cancel me',
+      conv_uid: convUid,
+      stream: true,
+    });
+    await waitUntil(() => env.fake.chatRequests.length === 3);
+    expect((await http.post(`${CHAT}/${convUid}/cancel`).set(AUTH)).body.data.cancelled).toBe(true);
+    await streaming;
+    const after = await metrics();
+    const added = (series: string) => after(series) - before(series);
+    expect({
+      normalComplete: added('ensemble_chat_runs_total{mode="chat_normal",outcome="complete"}'),
+      appComplete: added('ensemble_chat_runs_total{mode="chat_app",outcome="complete"}'),
+      normalCancelled: added('ensemble_chat_runs_total{mode="chat_normal",outcome="cancelled"}'),
+      inputTokens: added('ensemble_llm_tokens_total{model="fake-gpt",kind="input"}'),
+      outputTokens: added('ensemble_llm_tokens_total{model="fake-gpt",kind="output"}'),
+      callsOk: added('ensemble_llm_call_duration_seconds_count{model="fake-gpt",outcome="ok"}'),
+      firstTokens: added('ensemble_llm_time_to_first_token_seconds_count{model="fake-gpt"}'),
+      appOverhead: added('ensemble_request_overhead_seconds_count{mode="chat_app"}'),
+    }).toEqual({
+      normalComplete: 1,
+      appComplete: 1,
+      normalCancelled: 1,
+      inputTokens: 22,
+      outputTokens: 4,
+      callsOk: 2,
+      firstTokens: 2,
+      appOverhead: 1,
+    });
+    expect(after('ensemble_open_streams')).toBe(0);
   });
 });

@@ -13,19 +13,26 @@ const execFileAsync = promisify(execFile);
 
 /** Whether this machine's python3 has pydantic (.ci/run makes sure it has). */
 const havePydantic = spawnSync('python3', ['-c', 'import pydantic']).status === 0;
-if (!havePydantic) {
+/** In CI (CI=true) the check must run: a missing python3 or pydantic fails the suite there. */
+const inCi = /^(1|true)$/i.test(process.env.CI ?? '');
+if (!havePydantic && !inCi) {
   console.warn(
-    'python3 with pydantic not found: the DB-GPT client type check is skipped on this machine (.ci/run installs it).',
+    'SKIPPED: the DB-GPT client type check did not run: python3 with pydantic was not found on this machine ' +
+      '(pip install pydantic; .ci/run installs it, and in CI the check fails instead of skipping).',
   );
 }
 
 /** App bodies must validate against the types DB-GPT's Python client declares (the apps wire contract (README, Apps admin API)). */
-(havePydantic ? describe : describe.skip)('app bodies as DB-GPT’s Python client reads them', () => {
+(havePydantic || inCi ? describe : describe.skip)('app bodies as DB-GPT’s Python client reads them', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer();
   });
-  afterAll(() => server.close());
+  afterAll(() => server?.close());
+
+  it('has python3 with pydantic to check against', () => {
+    expect({ python3WithPydantic: havePydantic }).toEqual({ python3WithPydantic: true });
+  });
 
   it('every team mode, team_context form, resource and strategy validates', async () => {
     const http = request(server.origin);

@@ -5,16 +5,15 @@
  * process because PGlite loads its parts with dynamic import(), which Jest's
  * module sandbox cannot do.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import {
-  buildServer,
   CompiledServerBuild,
-  REPO_ROOT,
   RunningProcess,
   runToExit,
+  sharedBuild,
   startCompiledServer,
 } from './support/compiled-server';
 import { API_KEY, AUTH } from './support/server';
@@ -24,13 +23,17 @@ const BASE = '/api/v2/serve/apps';
 describe('compiled server without DATABASE_URL (embedded PGlite)', () => {
   let build: CompiledServerBuild;
   let dataDir: string;
+  /** The working directory of every server started here: the default DATA_DIR (.data) would land in it. */
+  let workDir: string;
   let running: RunningProcess | undefined;
-  const repoDataDirExisted = existsSync(join(REPO_ROOT, '.data'));
+  const start = (env: Record<string, string>) => startCompiledServer(build.main, env, 60_000, workDir);
+  const runOnce = (env: Record<string, string>) => runToExit(build.main, env, 30_000, workDir);
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'ensemble-embedded-'));
-    build = await buildServer();
-  }, 180_000);
+    workDir = mkdtempSync(join(tmpdir(), 'ensemble-embedded-cwd-'));
+    build = await sharedBuild();
+  }, 300_000);
 
   afterEach(async () => {
     await running?.stop();
@@ -38,19 +41,19 @@ describe('compiled server without DATABASE_URL (embedded PGlite)', () => {
   }, 30_000);
 
   afterAll(() => {
-    build?.remove();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   it('refuses to start without an API key, naming the settings (exit 78)', async () => {
-    const { code, output } = await runToExit(build.main, { DATA_DIR: dataDir });
+    const { code, output } = await runOnce({ DATA_DIR: dataDir });
     expect(code).toBe(78);
     expect(output).toContain('Invalid configuration:');
     expect(output).toMatch(/API_KEYS is empty: .*ENSEMBLE_INSECURE_NO_AUTH=true/);
   }, 30_000);
 
   it('refuses a bad setting before touching any database (exit 78)', async () => {
-    const { code, output } = await runToExit(build.main, {
+    const { code, output } = await runOnce({
       API_KEYS: API_KEY,
       DATA_DIR: dataDir,
       PORT: 'abc',
@@ -62,7 +65,7 @@ describe('compiled server without DATABASE_URL (embedded PGlite)', () => {
   }, 30_000);
 
   it('serves the apps API on PGlite in DATA_DIR, migrated at start', async () => {
-    running = await startCompiledServer(build.main, { API_KEYS: API_KEY, DATA_DIR: dataDir });
+    running = await start({ API_KEYS: API_KEY, DATA_DIR: dataDir });
     expect(running.output()).toContain(`using the embedded database in ${join(dataDir, 'pglite')}`);
     expect(existsSync(join(dataDir, 'pglite', 'PG_VERSION'))).toBe(true);
 
@@ -108,7 +111,7 @@ describe('compiled server without DATABASE_URL (embedded PGlite)', () => {
   }, 90_000);
 
   it('keeps the data across a restart (after SIGTERM) on the same DATA_DIR', async () => {
-    running = await startCompiledServer(build.main, { API_KEYS: API_KEY, DATA_DIR: dataDir });
+    running = await start({ API_KEYS: API_KEY, DATA_DIR: dataDir });
     const http = request(running.origin);
     const read = await http.get(`${BASE}/embedded-1?user_code=alice`).set(AUTH);
     expect(read.status).toBe(200);
@@ -126,7 +129,7 @@ describe('compiled server without DATABASE_URL (embedded PGlite)', () => {
     expect(running.output()).not.toContain('Applied migrations');
   }, 90_000);
 
-  it('left no data folder in the repository', () => {
-    expect(existsSync(join(REPO_ROOT, '.data'))).toBe(repoDataDirExisted);
+  it('with DATA_DIR set, wrote nothing in its working directory (no default .data folder)', () => {
+    expect(readdirSync(workDir)).toEqual([]);
   });
 });

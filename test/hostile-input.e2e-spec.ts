@@ -327,6 +327,7 @@ describe('hostile input, leaks and unknown routes', () => {
           await send(method, path, { headers: { Authorization: 'Bearer wrong' } }),
           401,
           'invalid_api_key',
+          null,
         );
         expectDualError(await send(method, path, { headers: AUTH }), 404, 'route_not_found', null);
       }

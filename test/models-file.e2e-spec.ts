@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildServer, CompiledServerBuild, runToExit } from './support/compiled-server';
+import { sharedBuild, CompiledServerBuild, runToExit } from './support/compiled-server';
 import { API_KEY } from './support/server';
 
 describe('compiled server with a bad models file', () => {
@@ -15,11 +15,10 @@ describe('compiled server with a bad models file', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ensemble-models-file-'));
-    build = await buildServer();
+    build = await sharedBuild();
   }, 180_000);
 
   afterAll(() => {
-    build?.remove();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

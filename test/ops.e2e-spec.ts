@@ -91,11 +91,16 @@ describe('metrics (GET /api/metrics)', () => {
   });
 
   it("keeps each server's registry apart (two servers in one process)", async () => {
+    const text = async (of: TestServer) => (await request(of.origin).get('/api/metrics').set(AUTH)).text;
+    const notFound = (t: string) =>
+      sample(t, 'http_requests_total', { method: 'GET', route: `${APPS}/:app_code`, status: '404' }) ?? 0;
+    const [mineBefore, theirsBefore] = [notFound(await text(server)), notFound(await text(open))];
     await request(open.origin).get(`${APPS}/only-on-open`).set(AUTH).expect(404);
-    const mine = (await request(server.origin).get('/api/metrics').set(AUTH)).text;
-    const theirs = (await request(open.origin).get('/api/metrics').set(AUTH)).text;
-    expect(sample(theirs, 'http_requests_total', { method: 'GET', route: `${APPS}/:app_code`, status: '404' })).toBe(1);
-    expect(sample(mine, 'http_requests_total', { method: 'GET', route: `${APPS}/:app_code`, status: '404' })).toBe(1);
+    const theirs = await text(open);
+    expect({ mine: notFound(await text(server)) - mineBefore, theirs: notFound(theirs) - theirsBefore }).toEqual({
+      mine: 0,
+      theirs: 1,
+    });
     expect(sample(theirs, 'http_requests_total', { method: 'GET', route: APPS, status: '200' })).toBeUndefined();
   });
 
@@ -186,21 +191,37 @@ describe('request ids (X-Request-Id)', () => {
 });
 
 describe('rate limiting (RATE_LIMIT_PER_MINUTE)', () => {
+  /** One key per test, so each test starts with a whole budget whatever ran before it. */
+  const KEYS = {
+    routes: 'rate-key-routes-0123456789',
+    own: 'rate-key-own-0123456789',
+    first: 'rate-key-first-0123456789',
+  };
+  const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ RATE_LIMIT_PER_MINUTE: '3', API_KEYS: `${API_KEY},${OTHER_KEY}` });
+    server = await startTestServer({
+      RATE_LIMIT_PER_MINUTE: '3',
+      API_KEYS: [API_KEY, OTHER_KEY, ...Object.values(KEYS)].join(','),
+    });
   });
   afterAll(() => server?.close());
 
+  /** Spends the whole budget of `key` (3 requests). */
+  const spend = async (key: string) => {
+    for (let i = 0; i < 3; i++) await request(server.origin).get(APPS).set(auth(key)).expect(200);
+    await request(server.origin).get(APPS).set(auth(key)).expect(429);
+  };
+
   it('answers 429 rate_limit_exceeded with Retry-After after N requests of one key, over all routes', async () => {
     const http = request(server.origin);
-    const first = await http.get(APPS).set(AUTH);
+    const first = await http.get(APPS).set(auth(KEYS.routes));
     expect(first.status).toBe(200);
     expect(first.headers['x-ratelimit-limit']).toBe('3');
     expect(first.headers['x-ratelimit-remaining']).toBe('2');
-    await http.get(`${APPS}/nope`).set(AUTH).expect(404); // another route, same budget
-    await http.get(APPS).set(AUTH).expect(200);
-    const limited = await http.get(APPS).set(AUTH);
+    await http.get(`${APPS}/nope`).set(auth(KEYS.routes)).expect(404); // another route, same budget
+    await http.get(APPS).set(auth(KEYS.routes)).expect(200);
+    const limited = await http.get(APPS).set(auth(KEYS.routes));
     expectDualError(limited, 429, 'rate_limit_exceeded', null);
     expect(limited.body.error.type).toBe('invalid_request_error');
     const retryAfter = Number(limited.headers['retry-after']);
@@ -211,21 +232,25 @@ describe('rate limiting (RATE_LIMIT_PER_MINUTE)', () => {
   });
 
   it('counts per API key: another key keeps its own budget', async () => {
-    const other = { Authorization: `Bearer ${OTHER_KEY}` };
-    await request(server.origin).get(APPS).set(other).expect(200);
+    await spend(KEYS.own);
+    const res = await request(server.origin).get(APPS).set(auth(OTHER_KEY));
+    expect(res.status).toBe(200);
+    expect(res.headers['x-ratelimit-remaining']).toBe('2');
+    await request(server.origin).get(APPS).set(auth(KEYS.own)).expect(429);
   });
 
   it('checks the key first (401, not 429) and never limits health, readiness, metrics or docs', async () => {
     const http = request(server.origin);
-    await http.get(APPS).set(AUTH).expect(429);
+    await spend(KEYS.first);
     await http.get(APPS).expect(401);
     await http.get(APPS).set({ Authorization: 'Bearer wrong-key' }).expect(401);
     for (let i = 0; i < 5; i++) {
       await http.get('/api/health').expect(200);
       await http.get('/api/ready').expect(200);
-      await http.get('/api/metrics').set(AUTH).expect(200);
+      await http.get('/api/metrics').set(auth(KEYS.first)).expect(200);
       await http.get('/api/docs-json').expect(200);
     }
+    await http.get(APPS).set(auth(KEYS.first)).expect(429);
   });
 
   it('RATE_LIMIT_PER_MINUTE=0 disables the limit', async () => {

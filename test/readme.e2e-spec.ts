@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  buildServer,
+  sharedBuild,
   CompiledServerBuild,
   REPO_ROOT,
   RunningProcess,
@@ -61,13 +61,12 @@ describe('the README examples, as pasted', () => {
     // Inside the repository, so a script's `import 'openai'` finds the installed package.
     workDir = join(REPO_ROOT, 'node_modules', '.cache', `ensemble-readme-${process.pid}`);
     mkdirSync(workDir, { recursive: true });
-    build = await buildServer();
+    build = await sharedBuild();
     server = await startCompiledServer(build.main, { API_KEYS: 'change-me', DATA_DIR: dataDir }, 120_000);
   }, 240_000);
 
   afterAll(async () => {
     await server?.stop();
-    build?.remove();
     for (const dir of [dataDir, workDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

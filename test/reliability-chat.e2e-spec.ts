@@ -3,7 +3,7 @@ import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { buildServer, CompiledServerBuild, RunningProcess, startCompiledServer } from './support/compiled-server';
+import { sharedBuild, CompiledServerBuild, RunningProcess, startCompiledServer } from './support/compiled-server';
 import { rawPost } from './support/chat-env';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { expectDualError } from './support/expect-error';
@@ -28,7 +28,7 @@ describe('chat reliability (compiled server)', () => {
   const servers: RunningProcess[] = [];
 
   beforeAll(async () => {
-    build = await buildServer();
+    build = await sharedBuild();
     fake = await startFakeOpenAI({ apiKey: FAKE_KEY });
     dir = mkdtempSync(join(tmpdir(), 'ensemble-reliability-'));
     modelsFile = join(dir, 'models.json');
@@ -44,7 +44,6 @@ describe('chat reliability (compiled server)', () => {
   }, 180_000);
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop()));
-    build?.remove();
     await fake?.close();
     rmSync(dir, { recursive: true, force: true });
     for (const db of dbs) await db.drop();

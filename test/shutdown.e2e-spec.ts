@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { buildServer, CompiledServerBuild, RunningProcess, startCompiledServer } from './support/compiled-server';
+import { CompiledServerBuild, RunningProcess, sharedBuild, startCompiledServer } from './support/compiled-server';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { FakeOpenAI, startFakeOpenAI } from './support/fake-openai';
 import { API_KEY, AUTH } from './support/server';
@@ -21,7 +21,7 @@ describe('graceful shutdown (SIGTERM to the compiled server)', () => {
   const dbs: TestDatabase[] = [];
 
   beforeAll(async () => {
-    build = await buildServer();
+    build = await sharedBuild();
     fake = await startFakeOpenAI({ apiKey: 'sk-shutdown' });
     dir = mkdtempSync(join(tmpdir(), 'ensemble-shutdown-'));
     modelsFile = join(dir, 'models.json');
@@ -34,9 +34,8 @@ describe('graceful shutdown (SIGTERM to the compiled server)', () => {
         ],
       }),
     );
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => {
-    build?.remove();
     await fake?.close();
     rmSync(dir, { recursive: true, force: true });
     for (const db of dbs) await db.drop();
@@ -119,14 +118,26 @@ describe('graceful shutdown (SIGTERM to the compiled server)', () => {
 
   it('lets a stream finish within the grace period and refuses new connections meanwhile', async () => {
     fake.reset();
-    fake.setHandler(() => ({ tokens: Array.from({ length: 8 }, (_, i) => `w${i} `), tokenDelayMs: 100 }));
-    const { server, db } = await start(10_000);
+    fake.setHandler(() => ({ tokens: Array.from({ length: 30 }, (_, i) => `w${i} `), tokenDelayMs: 100 }));
+    const { server, db } = await start(20_000);
     const stream = openStream(server.origin, 'conv-sigterm-finish');
+    let streamEnded = false;
+    void stream.body.finally(() => (streamEnded = true));
     await stream.first;
     const exited = exitCode(server);
     server.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 150));
-    await expect(fetch(`${server.origin}/api/health`)).rejects.toThrow();
+    // Refused while the stream is still open (polled: the signal takes a moment to land).
+    const until = Date.now() + 10_000;
+    while (
+      await fetch(`${server.origin}/api/health`).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      if (Date.now() > until) throw new Error('still accepting connections 10 s after SIGTERM');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(streamEnded).toBe(false);
     const body = await stream.body;
     expect(body).toContain('"finish_reason":"stop"');
     expect(body.endsWith('data: [DONE]\n\n')).toBe(true);

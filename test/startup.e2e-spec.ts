@@ -3,7 +3,7 @@
  * to go, the database, the models, the keys), every line in the one JSON log
  * format, and Nest's module and route wiring only at `debug`.
  */
-import { buildServer, CompiledServerBuild, RunningProcess, startCompiledServer } from './support/compiled-server';
+import { sharedBuild, CompiledServerBuild, RunningProcess, startCompiledServer } from './support/compiled-server';
 import { createTestDatabase, TestDatabase } from './support/database';
 
 interface LogLine {
@@ -33,7 +33,7 @@ describe('start-up output of the compiled server', () => {
   let running: RunningProcess | undefined;
 
   beforeAll(async () => {
-    [build, db] = await Promise.all([buildServer(), createTestDatabase()]);
+    [build, db] = await Promise.all([sharedBuild(), createTestDatabase()]);
   }, 180_000);
 
   afterEach(async () => {
@@ -42,7 +42,6 @@ describe('start-up output of the compiled server', () => {
   }, 30_000);
 
   afterAll(async () => {
-    build?.remove();
     await db?.drop();
   }, 30_000);
 

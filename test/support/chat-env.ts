@@ -104,3 +104,52 @@ export function contents(body: string): string[] {
     .map((c) => c.choices?.[0]?.delta?.content)
     .filter((c): c is string => typeof c === 'string');
 }
+
+export interface OpenStream {
+  /** Resolves once the first chunk with content has arrived. */
+  firstContent: Promise<void>;
+  /** Resolves with the whole response when it ends (rejects if the connection fails). */
+  done: Promise<RawResponse>;
+  /** Closes the connection from the client side. */
+  hangUp(): void;
+}
+
+/** POSTs JSON like `rawPost`, and lets the test act while the answer streams. */
+export function streamPost(
+  origin: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = AUTH,
+): OpenStream {
+  let arrived!: () => void;
+  let hungUp = false;
+  const firstContent = new Promise<void>((r) => (arrived = r));
+  const req = httpRequest(`${origin}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+  });
+  const done = new Promise<RawResponse>((resolve, reject) => {
+    req.on('response', (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        data += c;
+        if (data.includes('"content":')) arrived();
+      });
+      const received = () => ({ status: res.statusCode ?? 0, headers: res.headers, body: data });
+      res.on('end', () => resolve(received()));
+      // After a hang-up: what had arrived.
+      res.on('error', (e) => (hungUp ? resolve(received()) : reject(e)));
+    });
+    req.on('error', (e) => (hungUp ? resolve({ status: 0, headers: {}, body: '' }) : reject(e)));
+  });
+  req.end(JSON.stringify(body));
+  return {
+    firstContent,
+    done,
+    hangUp: () => {
+      hungUp = true;
+      req.destroy();
+    },
+  };
+}

@@ -3,24 +3,31 @@
  * its own Node process (`dist/apps/server/src/main.js`), for tests of what only
  * the real entry point does (the embedded database default, refusing a bad
  * configuration). The build goes to a private folder under node_modules/.cache,
- * so the repository's own dist/ is left alone.
+ * so the repository's own dist/ is left alone. It is made once per test run:
+ * the global setup starts it in the background (`startSharedBuild`) and the
+ * specs that need it wait for it (`sharedBuild`).
  */
-import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, AddressInfo } from 'node:net';
 import { join, relative, resolve } from 'node:path';
-import { promisify } from 'node:util';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
+
+/** The environment variable that tells the specs where the run's build goes. */
+const BUILD_DIR_ENV = 'ENSEMBLE_TEST_BUILD_DIR';
 
 export interface CompiledServerBuild {
   /** Path of the compiled main.js. */
   main: string;
-  remove(): void;
 }
 
-/** Compiles the server once (nest build, as `npm start` does) into a private folder. */
-export async function buildServer(): Promise<CompiledServerBuild> {
+/**
+ * Starts `nest build server` into a new private folder without waiting for it;
+ * when it exits, its exit code is written to `status` in that folder (its
+ * output to `build.log`). Returns the folder and the build process.
+ */
+export function startSharedBuild(): { dir: string; child: ChildProcess } {
   const dir = join(REPO_ROOT, 'node_modules', '.cache', `ensemble-e2e-${process.pid}-${Date.now().toString(36)}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(
@@ -28,25 +35,41 @@ export async function buildServer(): Promise<CompiledServerBuild> {
     JSON.stringify({ extends: join(REPO_ROOT, 'apps/server/tsconfig.app.json'), compilerOptions: { outDir: './out' } }),
   );
   const nest = require.resolve('@nestjs/cli/bin/nest.js', { paths: [REPO_ROOT] });
-  try {
-    // The CLI joins --path to the working directory: give it relative.
-    await promisify(execFile)(
-      process.execPath,
-      [nest, 'build', 'server', '--path', relative(REPO_ROOT, join(dir, 'tsconfig.json'))],
-      {
-        cwd: REPO_ROOT,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-  } catch (e) {
-    const { stdout, stderr } = e as { stdout?: string; stderr?: string };
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`nest build failed:\n${stdout ?? ''}${stderr ?? ''}`.slice(0, 8000));
+  const log = openSync(join(dir, 'build.log'), 'w');
+  // The CLI joins --path to the working directory: give it relative.
+  const child = spawn(
+    process.execPath,
+    [nest, 'build', 'server', '--path', relative(REPO_ROOT, join(dir, 'tsconfig.json'))],
+    { cwd: REPO_ROOT, stdio: ['ignore', log, log] },
+  );
+  child.on('error', (e) => writeFileSync(join(dir, 'status'), `error ${e.message}`));
+  child.on('exit', (code, signal) => writeFileSync(join(dir, 'status'), String(code ?? signal)));
+  child.unref();
+  process.env[BUILD_DIR_ENV] = dir;
+  return { dir, child };
+}
+
+/** Waits for the run's build (started by the global setup) and returns it; fails with its output if it failed. */
+export async function sharedBuild(timeoutMs = 240_000): Promise<CompiledServerBuild> {
+  const dir = process.env[BUILD_DIR_ENV];
+  if (!dir) throw new Error(`${BUILD_DIR_ENV} is not set: run the e2e tests through jest (global setup).`);
+  const status = join(dir, 'status');
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(status)) {
+    if (Date.now() > deadline) throw new Error(`nest build did not finish within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
   }
-  return {
-    main: join(dir, 'out', 'apps', 'server', 'src', 'main.js'),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  };
+  const code = readFileSync(status, 'utf8');
+  if (code !== '0') {
+    const log = existsSync(join(dir, 'build.log')) ? readFileSync(join(dir, 'build.log'), 'utf8') : '';
+    throw new Error(`nest build failed (${code}):\n${log}`.slice(0, 8000));
+  }
+  return { main: join(dir, 'out', 'apps', 'server', 'src', 'main.js') };
+}
+
+/** Removes the run's build folder. */
+export function removeSharedBuild(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** A port that was free a moment ago (the server takes it from PORT). */
@@ -87,15 +110,16 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, NO_COLOR: '1', ...env };
 }
 
-/** Runs main.js to its exit (for a start that must fail); resolves with the exit code and output. */
+/** Runs main.js (in `cwd`) to its exit (for a start that must fail); resolves with the exit code and output. */
 export function runToExit(
   main: string,
   env: Record<string, string>,
   timeoutMs = 30_000,
+  cwd = REPO_ROOT,
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [main], {
-      cwd: REPO_ROOT,
+      cwd,
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -113,15 +137,16 @@ export function runToExit(
   });
 }
 
-/** Starts main.js on a free port and waits until /api/health answers. */
+/** Starts main.js (in `cwd`) on a free port and waits until /api/health answers. */
 export async function startCompiledServer(
   main: string,
   env: Record<string, string>,
   timeoutMs = 60_000,
+  cwd = REPO_ROOT,
 ): Promise<RunningProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [main], {
-    cwd: REPO_ROOT,
+    cwd,
     env: childEnv({ HOST: '127.0.0.1', PORT: String(port), ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,16 +1,15 @@
 /**
  * The dual error shape (the error contract (README, Errors)), asserted whole: Result fields and OpenAI's
- * `error`, with the same sentence. `param` left out: any value, but present.
+ * `error`, with the same sentence and exactly `param` (`null` when no field is at fault).
  */
 export function expectDualError(
   res: { status: number; body: unknown },
   status: number,
   code: string,
-  param?: string | null,
+  param: string | null,
 ): void {
   const body = (typeof res.body === 'string' ? JSON.parse(res.body) : res.body) as {
     err_msg: string;
-    error?: { param?: unknown };
   };
   expect(res.status).toBe(status);
   expect(body).toEqual({
@@ -21,7 +20,7 @@ export function expectDualError(
     error: {
       message: body.err_msg,
       type: expect.any(String),
-      param: param === undefined ? body.error?.param : param,
+      param,
       code,
     },
   });

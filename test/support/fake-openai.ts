@@ -24,6 +24,8 @@ export interface FakeReply {
   firstTokenDelayMs?: number;
   /** Wait between content chunks. */
   tokenDelayMs?: number;
+  /** Stream: awaited before content chunk `index` (every one but the first), e.g. until the client read the one before. */
+  beforeToken?: (index: number) => Promise<void>;
   /** Stream: everything after the headers leaves in one socket write (a fast upstream's burst), so it arrives in one read. */
   burst?: boolean;
   /** An HTTP status >= 400 answers with an error body instead of a completion. */
@@ -316,6 +318,7 @@ async function streamReply(exchange: Exchange, body: ChatRequestBody, reply: Fak
   for (const [i, token] of tokens.entries()) {
     if (reply.cutAfterTokens === i) return exchange.cut();
     if (i > 0) await exchange.wait(reply.tokenDelayMs);
+    if (i > 0 && reply.beforeToken) await reply.beforeToken(i);
     exchange.write(chunk({ content: token }));
   }
   if (reply.cutAfterTokens !== undefined) return exchange.cut();

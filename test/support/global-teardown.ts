@@ -1,7 +1,24 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { removeSharedBuild } from './compiled-server';
 import { withAdmin } from './pg';
 
-/** Drops the run's template and any spec database left behind by a crashed worker. */
+/**
+ * Drops the run's template and any spec database left behind by a crashed
+ * worker; stops the compiled server's build if it still runs and removes it.
+ */
 export default async function globalTeardown(): Promise<void> {
+  const buildDir = process.env.ENSEMBLE_TEST_BUILD_DIR;
+  const buildPid = Number(process.env.ENSEMBLE_TEST_BUILD_PID);
+  // No status yet: the build still runs.
+  if (buildDir && buildPid && !existsSync(join(buildDir, 'status'))) {
+    try {
+      process.kill(buildPid, 'SIGTERM');
+    } catch {
+      // already exited
+    }
+  }
+  if (buildDir) removeSharedBuild(buildDir);
   const template = process.env.ENSEMBLE_TEST_TEMPLATE;
   if (!template) return;
   await withAdmin(async (c) => {

@@ -1,7 +1,5 @@
 import { MetricsService } from './metrics.service';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 async function value(
   metrics: MetricsService,
   name: string,
@@ -28,28 +26,48 @@ describe('MetricsService', () => {
   });
 
   it('RunTimer: overhead is wall time minus time with an LLM call in flight; overlapping calls count once', async () => {
-    const metrics = new MetricsService();
-    const run = metrics.startRun('chat_app');
-    const a = run.llmCall('m1');
-    const b = run.llmCall('m2');
-    await sleep(120);
-    a.firstToken();
-    a.end('ok', { inputTokens: 5, outputTokens: 7, totalTokens: 12 } as never);
-    b.end('cancelled');
-    await sleep(30);
-    const waited = run.llmWaitSeconds;
-    expect(waited).toBeGreaterThanOrEqual(0.11);
-    expect(waited).toBeLessThan(0.2); // not 2 × 120 ms
-    run.finish('complete');
-    const overhead = await value(metrics, 'ensemble_request_overhead_seconds', { mode: 'chat_app' }, '_sum');
-    expect(overhead).toBeGreaterThanOrEqual(0.025);
-    expect(overhead).toBeLessThan(0.1);
-    expect(await value(metrics, 'ensemble_chat_runs_total', { mode: 'chat_app', outcome: 'complete' })).toBe(1);
-    expect(await value(metrics, 'ensemble_llm_tokens_total', { model: 'm1', kind: 'output' })).toBe(7);
-    expect(
-      await value(metrics, 'ensemble_llm_call_duration_seconds', { model: 'm2', outcome: 'cancelled' }, '_count'),
-    ).toBe(1);
-    expect(await value(metrics, 'ensemble_llm_time_to_first_token_seconds', { model: 'm2' }, '_count')).toBeUndefined();
+    // The clock (process.hrtime) is Jest's: the durations are exact, however loaded the machine.
+    jest.useFakeTimers();
+    try {
+      const metrics = new MetricsService();
+      const run = metrics.startRun('chat_app');
+      jest.advanceTimersByTime(20); // before any call: overhead
+      const a = run.llmCall('m1');
+      jest.advanceTimersByTime(50);
+      const b = run.llmCall('m2');
+      jest.advanceTimersByTime(70);
+      a.firstToken();
+      a.end('ok', { inputTokens: 5, outputTokens: 7, totalTokens: 12 } as never);
+      jest.advanceTimersByTime(30);
+      b.end('cancelled');
+      jest.advanceTimersByTime(10); // after the last call: overhead
+      expect(run.llmWaitSeconds).toBeCloseTo(0.15, 9); // a from 20 ms, b until 170 ms: not 120 + 100 ms
+      run.finish('complete');
+      expect(await value(metrics, 'ensemble_request_overhead_seconds', { mode: 'chat_app' }, '_sum')).toBeCloseTo(
+        0.03,
+        9,
+      );
+      expect(
+        await value(metrics, 'ensemble_llm_call_duration_seconds', { model: 'm1', outcome: 'ok' }, '_sum'),
+      ).toBeCloseTo(0.12, 9);
+      expect(await value(metrics, 'ensemble_llm_time_to_first_token_seconds', { model: 'm1' }, '_sum')).toBeCloseTo(
+        0.12,
+        9,
+      );
+      expect(await value(metrics, 'ensemble_chat_runs_total', { mode: 'chat_app', outcome: 'complete' })).toBe(1);
+      expect(await value(metrics, 'ensemble_llm_tokens_total', { model: 'm1', kind: 'output' })).toBe(7);
+      expect(
+        await value(metrics, 'ensemble_llm_call_duration_seconds', { model: 'm2', outcome: 'cancelled' }, '_count'),
+      ).toBe(1);
+      expect(
+        await value(metrics, 'ensemble_llm_call_duration_seconds', { model: 'm2', outcome: 'cancelled' }, '_sum'),
+      ).toBeCloseTo(0.1, 9);
+      expect(
+        await value(metrics, 'ensemble_llm_time_to_first_token_seconds', { model: 'm2' }, '_count'),
+      ).toBeUndefined();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('LlmCallTimer: answeredBy renames the model; end is idempotent', async () => {

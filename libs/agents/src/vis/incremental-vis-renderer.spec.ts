@@ -113,4 +113,22 @@ describe('IncrementalVisRenderer layout', () => {
     expect(renderer.push({ type: 'token', num: 1, agent: 'Summarizer', text: '\ude00"' })).toBe('😀\\\\\\"');
     expect(renderer.document()).toContain('"name":"中文"');
   });
+
+  it('writes a high surrogate held back at the end of a message when the message closes', () => {
+    const message = { num: 1, sender: 'Summarizer', receiver: 'Human', model: 'm', round: 1 };
+    const closedBy: TeamEvent[] = [
+      { type: 'message-done', ...message, content: 'ok\ud83d', success: true },
+      { type: 'run-done', answer: 'ok\ud83d', usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 } },
+    ];
+    for (const close of closedBy) {
+      const renderer = new IncrementalVisRenderer();
+      renderer.push({ type: 'run-started', mode: 'single_agent', input: 'Hi' });
+      renderer.push({ type: 'message-started', ...message });
+      expect(renderer.push({ type: 'token', num: 1, agent: 'Summarizer', text: 'ok\ud83d' })).toBe('ok');
+      // Never followed by its low half: written (escaped, as JSON.stringify does) when the message closes.
+      expect(renderer.push(close).startsWith('\\\\ud83d\\",\\"resource\\":null}')).toBe(true);
+      const [item] = plansIn(parseVis(renderer.snapshot())[0]);
+      expect(messagesIn(parseVis(item.markdown)[0]).map((m) => m.markdown)).toEqual(['ok\ud83d']);
+    }
+  });
 });

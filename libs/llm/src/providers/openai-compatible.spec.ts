@@ -2,6 +2,7 @@ import { closedPort, drain, drainBatches, errorOf, textOf } from '../testing/str
 import { startFakeOpenAI, type FakeOpenAI } from '../../../../test/support/fake-openai';
 import { LlmError } from '../errors';
 import type { LlmCallOptions, StreamPart } from '../port';
+import { partBatches, type PartBatch } from '../util/batches';
 import { OpenAICompatibleModel, type OpenAICompatibleModelConfig } from './openai-compatible';
 
 const API_KEY = 'sk-test-0123456789abcdef';
@@ -67,9 +68,29 @@ describe('OpenAICompatibleModel', () => {
     });
 
     it('yields one batch per read when tokens arrive apart', async () => {
-      fake.enqueue({ tokens: ['one ', 'two ', 'three'], tokenDelayMs: 15 });
+      // Each token leaves only once the batch of the one before was taken: one read each, however loaded the machine.
+      let permits = 0;
+      let waiting: (() => void) | undefined;
+      const taken = () => {
+        const next = waiting;
+        waiting = undefined;
+        if (next) next();
+        else permits++;
+      };
+      fake.enqueue({
+        tokens: ['one ', 'two ', 'three'],
+        beforeToken: () => {
+          if (permits === 0) return new Promise<void>((r) => (waiting = r));
+          permits--;
+          return Promise.resolve();
+        },
+      });
 
-      const batches = await drainBatches(model().stream({ messages }));
+      const batches: PartBatch[] = [];
+      for await (const batch of partBatches(model().stream({ messages }))) {
+        batches.push(batch);
+        if (batch.some((p) => p.type === 'text-delta')) taken();
+      }
       const texts = batches.map((b) => b.filter((p) => p.type === 'text-delta').length);
 
       expect(batches[0]).toEqual([{ type: 'start', model: 'chatgpt_proxyllm' }]);
