@@ -44,6 +44,17 @@ describe('structured logs', () => {
       if (req.headers['x-probe']) new Logger('Probe').log('serving a probed request');
       next();
     });
+    // A handler that logs, waits (so concurrent requests interleave) and logs again.
+    app.use((req: { headers: Record<string, unknown> }, _res: unknown, next: () => void) => {
+      const wait = Number(req.headers['x-probe-wait']);
+      if (!wait) return next();
+      const probe = new Logger('Probe');
+      probe.log(`before waiting ${wait} ms`);
+      setTimeout(() => {
+        probe.log(`after waiting ${wait} ms`);
+        next();
+      }, wait);
+    });
     await app.listen(0, '127.0.0.1');
     origin = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   });
@@ -95,6 +106,34 @@ describe('structured logs', () => {
       ['Probe', 'serving a probed request'],
       [null, 'request completed'],
     ]);
+  });
+
+  it('never mixes the request ids of concurrent requests', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `log-test-concurrent-${i}`);
+    // Later requests wait less, so they log their second line before earlier ones do.
+    const answers = await Promise.all(
+      ids.map((id, i) =>
+        request(origin)
+          .get(APPS)
+          .set(AUTH)
+          .set('X-Request-Id', id)
+          .set('X-Probe-Wait', String(5 + (ids.length - i) * 10)),
+      ),
+    );
+    expect(answers.map((r) => r.headers['x-request-id'])).toEqual(ids);
+    for (const [i, id] of ids.entries()) {
+      const wait = 5 + (ids.length - i) * 10;
+      expect((await linesOf(id)).map((l) => [l.context ?? null, l.msg])).toEqual([
+        ['Probe', `before waiting ${wait} ms`],
+        ['Probe', `after waiting ${wait} ms`],
+        [null, 'request completed'],
+      ]);
+    }
+    const probeLines = lines().filter((l) => /^(before|after) waiting/.test(l.msg));
+    expect(probeLines).toHaveLength(2 * ids.length);
+    // The requests overlapped: the last one finished waiting before the first did.
+    const order = probeLines.map((l) => l.reqId);
+    expect(order.lastIndexOf(ids[ids.length - 1])).toBeLessThan(order.lastIndexOf(ids[0]));
   });
 
   it('logs a body rejected before routing (413) with its request id, at warn', async () => {

@@ -28,7 +28,6 @@ describe('loadConfig', () => {
         dbPoolSize: 10,
         bodyLimit: '1mb',
         logLevel: 'info',
-        logPrompts: false,
         ssePingIntervalMs: 15000,
       });
       expect(config).toHaveProperty('databaseUrl', undefined);
@@ -46,7 +45,6 @@ describe('loadConfig', () => {
         MODELS_FILE: 'models.json',
         BODY_LIMIT: '512kb',
         LOG_LEVEL: 'debug',
-        LOG_PROMPTS: 'yes',
         SSE_PING_INTERVAL_MS: '2000',
         HOME: '/root',
         SOMETHING_ELSE: 'whatever',
@@ -62,7 +60,6 @@ describe('loadConfig', () => {
         modelsFile: resolve('models.json'),
         bodyLimit: '512kb',
         logLevel: 'debug',
-        logPrompts: true,
         ssePingIntervalMs: 2000,
       });
     });
@@ -111,7 +108,6 @@ describe('loadConfig', () => {
       ['DB_POOL_SIZE', 'ten', /^DB_POOL_SIZE must be an integer number \(got "ten"\)$/],
       ['DB_POOL_SIZE', '1000', /^DB_POOL_SIZE must not be greater than 200/],
       ['SSE_PING_INTERVAL_MS', '5', /^SSE_PING_INTERVAL_MS must not be less than 100/],
-      ['LOG_PROMPTS', 'sometimes', /^LOG_PROMPTS must be a boolean value \(got "sometimes"\)$/],
       ['ENSEMBLE_INSECURE_NO_AUTH', 'maybe', /^ENSEMBLE_INSECURE_NO_AUTH must be a boolean value \(got "maybe"\)$/],
     ])('%s=%s', (name, value, message) => {
       const problems = problemsOf({ ...KEY, [name]: value });
@@ -192,7 +188,6 @@ describe('loadConfig', () => {
         MODELS_FILE: '',
         BODY_LIMIT: '',
         LOG_LEVEL: '',
-        LOG_PROMPTS: '',
         SSE_PING_INTERVAL_MS: '',
         ENSEMBLE_INSECURE_NO_AUTH: '',
       });

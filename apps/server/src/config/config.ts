@@ -19,7 +19,6 @@ export interface AppConfig {
   modelsFile?: string;
   bodyLimit: string;
   logLevel: string;
-  logPrompts: boolean;
   ssePingIntervalMs: number;
   /** A second listener serving only `GET /metrics`, without a key; unset: none. */
   metricsPort?: number;
@@ -85,7 +84,6 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     modelsFile: vars.MODELS_FILE ? resolve(vars.MODELS_FILE) : undefined,
     bodyLimit: vars.BODY_LIMIT ?? '1mb',
     logLevel: vars.LOG_LEVEL ?? 'info',
-    logPrompts: vars.LOG_PROMPTS ?? false,
     ssePingIntervalMs: vars.SSE_PING_INTERVAL_MS ?? 15000,
     metricsPort: vars.METRICS_PORT,
     rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE ?? 600,

@@ -87,12 +87,6 @@ export class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 
-  /** Log prompt and completion text (off by default). */
-  @IsOptional()
-  @Transform(toBool)
-  @IsBoolean()
-  LOG_PROMPTS?: boolean;
-
   /** Interval of `: ping` keep-alive comments on silent SSE streams. */
   @IsOptional()
   @Transform(toInt)

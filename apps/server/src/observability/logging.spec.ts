@@ -1,12 +1,12 @@
 import { createServer, IncomingMessage, request as httpRequest, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AccessLog, createRootLogger, promptForLog, scrubbingStream } from './logging';
+import { AccessLog, createRootLogger, scrubbingStream } from './logging';
 import { requestIdFrom } from './request-id';
 
-function capture(config: { logLevel?: string; logPrompts?: boolean; apiKeys?: string[] } = {}) {
+function capture(config: { logLevel?: string; apiKeys?: string[] } = {}) {
   const lines: string[] = [];
   const logger = createRootLogger(
-    { logLevel: config.logLevel ?? 'info', logPrompts: config.logPrompts ?? false, apiKeys: config.apiKeys ?? [] },
+    { logLevel: config.logLevel ?? 'info', apiKeys: config.apiKeys ?? [] },
     { destination: { write: (s: string) => void lines.push(s) } },
   );
   return { logger, lines, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
@@ -59,25 +59,6 @@ describe('createRootLogger', () => {
       note: '[REDACTED]',
       msg: 'pasted [REDACTED] in a message',
     });
-  });
-
-  it('redacts prompt and completion fields unless LOG_PROMPTS is on', () => {
-    const off = capture();
-    off.logger.info(
-      { messages: [{ role: 'user', content: 'secret plan' }], run: { prompt: 'p', completion: 'c' } },
-      'llm call',
-    );
-    expect(off.lines.join('')).not.toMatch(/secret plan|"p"|"c"/);
-    const on = capture({ logPrompts: true });
-    on.logger.info({ messages: [{ role: 'user', content: 'secret plan' }] }, 'llm call');
-    expect(on.lines.join('')).toContain('secret plan');
-  });
-});
-
-describe('promptForLog', () => {
-  it('gives the text only when prompts may be logged', () => {
-    expect(promptForLog(true, 'hello')).toBe('hello');
-    expect(promptForLog(false, 'hello')).toEqual({ redacted: true, chars: 5 });
   });
 });
 

@@ -27,23 +27,6 @@ export const SECRET_PATHS = [
   '*.api_key',
 ];
 
-/**
- * Fields that carry prompt or completion text. They are redacted unless
- * `LOG_PROMPTS=true`; code that logs prompt text (the chat module) logs it
- * under one of these names, or checks `config.logPrompts` itself (see
- * `promptForLog`). Request bodies are never logged by the access log.
- */
-export const PROMPT_PATHS = [
-  'req.body',
-  'body',
-  'prompt',
-  'messages',
-  'completion',
-  '*.prompt',
-  '*.messages',
-  '*.completion',
-];
-
 /** Health, readiness and metrics: scraped every few seconds, so logged at `debug` when they succeed. */
 const PROBE_PATHS = new Set(['/api/health', '/api/ready', '/api/metrics']);
 
@@ -61,7 +44,7 @@ export interface LoggingOptions {
  * message or a URL is not printed either).
  */
 export function createRootLogger(
-  config: Pick<AppConfig, 'logLevel' | 'logPrompts' | 'apiKeys'>,
+  config: Pick<AppConfig, 'logLevel' | 'apiKeys'>,
   options: LoggingOptions = {},
 ): Logger {
   const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 0 });
@@ -71,7 +54,7 @@ export function createRootLogger(
       level: options.level ?? config.logLevel,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: config.logPrompts ? SECRET_PATHS : [...SECRET_PATHS, ...PROMPT_PATHS], censor: REDACTED },
+      redact: { paths: SECRET_PATHS, censor: REDACTED },
     },
     scrubbingStream(destination, config.apiKeys),
   );
@@ -153,36 +136,4 @@ export class AccessLog {
     const msg = aborted ? 'request aborted' : level === 'error' ? 'request errored' : 'request completed';
     this.logger[level]({ reqId, req, res, responseTime, route: routeOf(req) }, msg);
   }
-}
-
-/**
- * A request's logger for nestjs-pino's context (its `Store`): the child
- * logger carrying `reqId` is made the first time something logs while the
- * request is served; most requests never do.
- */
-export class RequestLogContext {
-  private child?: Logger;
-  /** nestjs-pino's `PinoLogger.assign` would bind fields to the response logger; there is none. */
-  readonly responseLogger = undefined;
-
-  constructor(
-    private readonly root: Logger,
-    readonly reqId: string,
-  ) {}
-
-  get logger(): Logger {
-    return (this.child ??= this.root.child({ reqId: this.reqId }));
-  }
-
-  set logger(logger: Logger) {
-    this.child = logger;
-  }
-}
-
-/**
- * What to log for a piece of prompt or completion text: the text itself only
- * when `LOG_PROMPTS=true`, otherwise just its length.
- */
-export function promptForLog(logPrompts: boolean, text: string): string | { redacted: true; chars: number } {
-  return logPrompts ? text : { redacted: true, chars: text.length };
 }

@@ -1,8 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { storage } from 'nestjs-pino/storage';
 import type { Logger } from 'pino';
-import { AccessLog, RequestLogContext } from './logging';
+import { AccessLog } from './logging';
 import { MetricsService } from './metrics.service';
+import { RequestLogContext, runInRequest } from './request-context';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id';
 import { routeOf } from './route';
 
@@ -10,8 +10,8 @@ import { routeOf } from './route';
  * The first middleware of every request, ahead of the body parser so that
  * even a rejected body (413, malformed JSON) gets a request id, an access-log
  * line and a metric: assigns and echoes the request id (the client's
- * `X-Request-Id` when sane), runs the rest of the request inside the pino
- * request context (nestjs-pino's `Logger` and `PinoLogger` then write with
+ * `X-Request-Id` when sane), runs the rest of the request inside its
+ * request context (`request-context.ts`: Nest's `Logger` then writes with
  * `reqId`), and once the response ends or the client goes away records
  * `http_requests_total` / `http_request_duration_seconds` with the route
  * pattern and writes the access-log line.
@@ -31,6 +31,6 @@ export function requestObserver(root: Logger, accessLog: AccessLog, metrics: Met
     };
     res.once('finish', record);
     res.once('close', record);
-    storage.run(new RequestLogContext(root, reqId), next);
+    runInRequest(new RequestLogContext(root, reqId), next);
   };
 }
