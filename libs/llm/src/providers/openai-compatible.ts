@@ -25,6 +25,7 @@ import type {
 } from '../port';
 import { flattenBatches } from '../util/batches';
 import { collectStream } from '../util/collect';
+import { isRecord } from '../util/is-record';
 import { postForStream, SseTarget, sseEvents, sseTarget, streamError } from './sse-request';
 import { UpstreamCall } from './upstream-call';
 
@@ -213,13 +214,13 @@ export class OpenAICompatibleModel implements LanguageModel {
   }
 
   private checkChunk(value: unknown): ChatCompletionChunk {
-    if (isObject(value) && (Array.isArray(value.choices) || isObject(value.error)))
+    if (isRecord(value) && (Array.isArray(value.choices) || isRecord(value.error)))
       return value as unknown as ChatCompletionChunk;
     throw this.malformed('a stream chunk has no "choices" list');
   }
 
   private checkCompletion(value: unknown): ChatCompletion {
-    if (isObject(value) && Array.isArray(value.choices) && isObject(value.choices[0])) {
+    if (isRecord(value) && Array.isArray(value.choices) && isRecord(value.choices[0])) {
       return value as unknown as ChatCompletion;
     }
     throw this.malformed('the response is not a chat completion');
@@ -228,10 +229,6 @@ export class OpenAICompatibleModel implements LanguageModel {
   private malformed(reason: string): LlmError {
     return new LlmError('malformed_stream', `model "${this.name}": ${reason}`, { model: this.name });
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
 }
 
 function finishPart(finishReason: FinishReason, usage: Usage | undefined): StreamPart {
