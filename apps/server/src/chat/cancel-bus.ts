@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Client } from 'pg';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG, type ResolvedConfig } from '../config/config';
 import { RunRegistry } from './run-registry';
 
 /** The Postgres channel cancel requests travel on. */
@@ -18,7 +18,7 @@ export class CancelBus implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('CancelBus');
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig & { databaseUrl: string },
+    @Inject(APP_CONFIG) private readonly config: ResolvedConfig,
     private readonly runs: RunRegistry,
   ) {}
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG, type ResolvedConfig } from '../config/config';
 
 /** Namespace of the instance locks (first key of the two-key advisory lock). */
 const LOCK_SPACE = 0x656e74;
@@ -17,7 +17,7 @@ export class InstanceLock implements OnModuleInit, OnApplicationShutdown {
   private client?: Client;
   private readonly logger = new Logger('InstanceLock');
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig & { databaseUrl: string }) {}
+  constructor(@Inject(APP_CONFIG) private readonly config: ResolvedConfig) {}
 
   async onModuleInit(): Promise<void> {
     this.client = new Client({ connectionString: this.config.databaseUrl, application_name: 'ensemble-instance-lock' });
