@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { ApiError, errorBody } from './api-error';
+import { DomainError, httpStatus } from './domain-error';
 
 /**
  * Turns every failure into the dual error shape with a real status. Never
@@ -38,6 +39,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
         message: exception.message,
         param: exception.param,
         headers: exception.headers,
+      };
+    }
+    if (exception instanceof DomainError) {
+      return {
+        status: httpStatus(exception.kind),
+        code: exception.code,
+        message: exception.message,
+        param: exception.param,
+        headers: none,
       };
     }
     if (exception instanceof QueryFailedError) {
