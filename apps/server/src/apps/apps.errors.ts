@@ -1,6 +1,6 @@
 import { DomainError, DomainErrorKind } from '../common/domain-error';
 
-/** The ways an apps operation fails, as codes of the error contract. */
+/** The ways an apps operation fails; each value is the `err_code` a client receives. */
 export enum AppsErrorCode {
   AppNotFound = 'app_not_found',
   AppNameConflict = 'app_name_conflict',

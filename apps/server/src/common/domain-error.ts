@@ -9,7 +9,7 @@ export enum DomainErrorKind {
 }
 
 /**
- * A failure a module reports with a code of the error contract, without
+ * A failure a module reports with the `err_code` a client receives, without
  * knowing about HTTP. The global exception filter answers it.
  */
 export class DomainError extends Error {
