@@ -284,9 +284,10 @@ export class AppsRepository {
         const [current] = await this.findApp(query, appCode, ' FOR UPDATE');
         if (!current) return undefined;
         const { fields, details } = change(current);
-        const pairs = columnsOf(fields, APP_COLUMNS).filter(
-          ([column, value]) => !sameJson(current[propertyOf(column)], value),
+        const differing = Object.fromEntries(
+          Object.entries(fields).filter(([k, v]) => !sameJson(current[k as keyof AppRow], v)),
         );
+        const pairs = columnsOf(differing, APP_COLUMNS);
         let touched = pairs.length > 0;
         if (details !== undefined) touched = (await this.replaceDetails(query, appCode, details)) || touched;
         if (touched) {
@@ -416,6 +417,3 @@ export class AppsRepository {
     }
   }
 }
-
-const PROPERTY_OF = new Map(Object.entries(APP_COLUMNS).map(([p, c]) => [c, p as keyof AppRow]));
-const propertyOf = (column: string): keyof AppRow => PROPERTY_OF.get(column)!;
