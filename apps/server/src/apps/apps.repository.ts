@@ -124,6 +124,16 @@ const DETAIL_COLUMNS: Record<keyof DetailRow, string> = {
   updatedAt: 'updated_at',
 };
 
+/** The columns a create or update writes to a detail, in insert order. */
+const DETAIL_FIELDS: (keyof DetailFields)[] = [
+  'agentName',
+  'nodeId',
+  'resources',
+  'promptTemplate',
+  'llmStrategy',
+  'llmStrategyValue',
+];
+
 /** jsonb columns: their values are sent as JSON text (the driver would send an array as a Postgres array). */
 const JSONB = new Set<string>(['team_context', 'param_need', 'recommend_questions', 'admins', 'resources']);
 
@@ -353,16 +363,12 @@ export class AppsRepository {
   private async insertDetails(query: Query, appCode: string, details: DetailFields[], from: number): Promise<void> {
     if (!details.length) return;
     const params = new Params();
-    const columns = [
-      'app_code',
-      'position',
-      ...Object.keys(details[0]).map((p) => DETAIL_COLUMNS[p as keyof DetailRow]),
-    ];
+    const columns = ['app_code', 'position', ...DETAIL_FIELDS.map((p) => DETAIL_COLUMNS[p])];
     const rows = details.map((d, i) => {
       const values = [
         params.add(appCode),
         params.add(from + i),
-        ...columnsOf(d, DETAIL_COLUMNS).map(([c, v]) => params.add(v, c)),
+        ...DETAIL_FIELDS.map((p) => params.add(d[p], DETAIL_COLUMNS[p])),
       ];
       return `(${values.join(', ')})`;
     });
