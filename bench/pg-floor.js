@@ -4,7 +4,7 @@
  * GET /api/v2/serve/apps?page=&page_size= with the same three SQL
  * statements Ensemble's AppsService.list() runs through TypeORM (copied from
  * TypeORM's query log: the page, COUNT(1), the details of the page's apps;
- * keep them in step with apps.service.ts) and the same
+ * keep them in step with apps.repository.ts) and the same
  * JSON body (DB-GPT's Result envelope, snake_case views). Checks the bearer
  * key as a string compare. Its own process; the same pool size as Ensemble.
  *

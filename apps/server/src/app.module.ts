@@ -9,7 +9,7 @@ import { ConversationsModule } from './conversations/conversations.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { createValidationPipe } from './common/validation';
-import { AppConfig } from './config/config';
+import { ResolvedConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
@@ -17,9 +17,6 @@ import { LimitsModule } from './limits/limits.module';
 import { LoggingOptions } from './observability/logging';
 import { MetricsModule } from './observability/metrics.module';
 import { ObservabilityModule } from './observability/observability.module';
-
-/** Configuration whose database is known (DATABASE_URL or the embedded one). */
-export type ResolvedConfig = AppConfig & { databaseUrl: string };
 
 /** Wires the modules; the guard, validation pipe and error filter apply to every route. */
 @Module({})

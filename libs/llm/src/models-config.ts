@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { GenerationDefaults } from './providers/openai-compatible';
 import { OFFLINE_MODEL_NAME } from './providers/offline';
+import { isRecord } from './util/is-record';
 
 export const PROVIDER_NAMES = ['openai', 'offline'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -259,10 +260,6 @@ function unknownKeys(record: Record<string, unknown>, allowed: string[], where: 
 function label(entry: unknown, index: number): string {
   const name = isRecord(entry) && typeof entry.name === 'string' ? ` ("${entry.name}")` : '';
   return `models[${index}]${name}`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isHttpUrl(value: string): boolean {

@@ -2,8 +2,8 @@ import type { AppDefinition, TeamMode } from '@ensemble/agents';
 import type { LlmStrategy } from '@ensemble/llm';
 import type { AppDetailView, AppResourceJson, AppView } from './app.types';
 import type { AppResourceDto } from './dto/app.dto';
-import type { AppDetailEntity } from './entities/app-detail.entity';
-import type { AppEntity } from './entities/app.entity';
+import type { AppRow, DetailRow, RunnableApp, RunnableDetail } from './apps.repository';
+import { isRecord } from '../common/is-record';
 
 /**
  * The priority list as one comma-separated string. Accepts an array, a
@@ -41,7 +41,7 @@ export function normalizeResources(resources: Omit<AppResourceDto, never>[] | un
   }));
 }
 
-export function detailView(app: AppEntity, d: AppDetailEntity): AppDetailView {
+export function detailView(app: AppRow, d: DetailRow): AppDetailView {
   return {
     app_code: app.appCode,
     app_name: app.appName,
@@ -56,7 +56,7 @@ export function detailView(app: AppEntity, d: AppDetailEntity): AppDetailView {
   };
 }
 
-export function appView(app: AppEntity, details: AppDetailEntity[], collected: boolean): AppView {
+export function appView(app: AppRow, details: DetailRow[], collected: boolean): AppView {
   return {
     app_code: app.appCode,
     app_name: app.appName,
@@ -81,18 +81,6 @@ export function appView(app: AppEntity, details: AppDetailEntity[], collected: b
   };
 }
 
-/** The columns of a detail a run needs. */
-export type RunnableDetail = Pick<
-  AppDetailEntity,
-  'agentName' | 'resources' | 'promptTemplate' | 'llmStrategy' | 'llmStrategyValue'
->;
-
-/** The columns of an app a run needs. */
-export type RunnableApp = Pick<
-  AppEntity,
-  'appCode' | 'appName' | 'teamMode' | 'language' | 'teamContext' | 'keepStartRounds' | 'keepEndRounds'
->;
-
 function strategyOf(d: RunnableDetail): LlmStrategy {
   if (d.llmStrategy === 'priority' && d.llmStrategyValue) {
     return { type: 'priority', models: d.llmStrategyValue.split(',') };
@@ -101,20 +89,18 @@ function strategyOf(d: RunnableDetail): LlmStrategy {
 }
 
 /** `team_context` as an object when it holds one (directly or as JSON text). */
-function teamContextObject(value: AppEntity['teamContext']): string | Record<string, unknown> | null {
+function teamContextObject(value: AppRow['teamContext']): string | Record<string, unknown> | null {
   if (typeof value !== 'string') return value;
   try {
     const parsed: unknown = JSON.parse(value);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : value;
+    return isRecord(parsed) ? parsed : value;
   } catch {
     return value;
   }
 }
 
 /** What the Agents library runs: the app with its agents in order. */
-export function appDefinition(app: RunnableApp, details: RunnableDetail[]): AppDefinition {
+export function appDefinition(app: Omit<RunnableApp, 'details'>, details: RunnableDetail[]): AppDefinition {
   return {
     appCode: app.appCode,
     appName: app.appName,

@@ -1,4 +1,4 @@
-/** Wire shapes of the Apps admin API (the apps wire contract (README, Apps admin API)), snake_case as DB-GPT sends them. */
+/** What the Apps admin API sends and receives, snake_case as DB-GPT does. */
 
 export interface AppResourceJson {
   type: string;

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG, type ResolvedConfig } from '../config/config';
 import { isDatabaseUnavailable } from '../database/db-errors';
 import { PersistentSession } from '../database/persistent-session';
 import { RunRegistry } from './run-registry';
@@ -21,7 +21,7 @@ export class CancelBus implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('CancelBus');
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig & { databaseUrl: string },
+    @Inject(APP_CONFIG) config: ResolvedConfig,
     private readonly runs: RunRegistry,
   ) {
     this.session = new PersistentSession({

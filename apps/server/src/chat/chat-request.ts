@@ -1,6 +1,7 @@
 import type { ChatMessage } from '@ensemble/llm';
 import { ApiError } from '../common/api-error';
 import { UNSUPPORTED_CHAT_MODES } from './dbgpt-compat';
+import { isRecord } from '../common/is-record';
 
 export const CHAT_MODES = ['chat_normal', 'chat_app'] as const;
 export type ChatMode = (typeof CHAT_MODES)[number];
@@ -32,7 +33,6 @@ const bad = (code: Parameters<typeof ApiError.badRequest>[0], message: string, p
   ApiError.badRequest(code, message, param);
 const invalid = (param: string, message: string) => bad('validation_error', `${param} ${message}`, param);
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const present = (v: unknown) => v !== undefined && v !== null;
 
 function optionalString(body: Record<string, unknown>, key: string, max = 255): string | undefined {
@@ -72,7 +72,7 @@ function contentText(content: unknown, path: string): string {
   if (Array.isArray(content)) {
     return content
       .map((part, i) => {
-        if (isObject(part) && part.type === 'text' && typeof part.text === 'string') return part.text;
+        if (isRecord(part) && part.type === 'text' && typeof part.text === 'string') return part.text;
         throw invalid(`${path}[${i}]`, 'must be a text part ({"type": "text", "text": "..."})');
       })
       .join('');
@@ -121,7 +121,7 @@ function parseMessages(value: unknown): ChatMessage[] {
   if (value.length > 1000) throw bad('invalid_messages', 'messages may hold at most 1000 items.', 'messages');
   return value.map((m, i) => {
     if (typeof m === 'string') return { role: 'user' as const, content: m };
-    if (!isObject(m))
+    if (!isRecord(m))
       throw bad('invalid_messages', `messages[${i}] must be a string or a {role, content} object.`, `messages[${i}]`);
     if (typeof m.role !== 'string' || !ROLES.has(m.role)) {
       throw bad(
@@ -141,7 +141,7 @@ function parseMessages(value: unknown): ChatMessage[] {
  * Unknown fields are ignored, as OpenAI clients send many.
  */
 export function parseChatRequest(raw: unknown): ChatRequest {
-  if (!isObject(raw)) throw bad('invalid_messages', 'The body must be a JSON object.', 'messages');
+  if (!isRecord(raw)) throw bad('invalid_messages', 'The body must be a JSON object.', 'messages');
   const body = raw;
   const chatModeRaw = present(body.chat_mode) ? body.chat_mode : 'chat_normal';
   if (typeof chatModeRaw === 'string' && UNSUPPORTED_CHAT_MODES.includes(chatModeRaw)) {
@@ -184,9 +184,9 @@ export function parseChatRequest(raw: unknown): ChatRequest {
     throw invalid('stop', 'must be a string or a list of at most 4 strings');
   }
   const streamOptions = body.stream_options;
-  if (present(streamOptions) && !isObject(streamOptions)) throw invalid('stream_options', 'must be an object');
+  if (present(streamOptions) && !isRecord(streamOptions)) throw invalid('stream_options', 'must be an object');
   const includeUsage =
-    isObject(streamOptions) && present(streamOptions.include_usage) ? streamOptions.include_usage : false;
+    isRecord(streamOptions) && present(streamOptions.include_usage) ? streamOptions.include_usage : false;
   if (typeof includeUsage !== 'boolean') throw invalid('stream_options.include_usage', 'must be a boolean');
 
   const maxTokens =

@@ -4,6 +4,7 @@ import { QueryFailedError } from 'typeorm';
 import { KeysService } from '../keys/keys.service';
 import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from '../database/db-errors';
 import { ApiError, errorBody } from './api-error';
+import { DomainError, httpStatus } from './domain-error';
 
 /** Routes open without a key; anything else under /api that no route serves is a 401 before a 404. */
 const PUBLIC_PATHS = /^\/api\/(health|ready|docs)(\/|-json|$)/;
@@ -80,6 +81,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
         message: 'The database is unavailable or too slow; retry later.',
         param: null,
         headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_S) },
+      };
+    }
+    if (exception instanceof DomainError) {
+      return {
+        status: httpStatus(exception.kind),
+        code: exception.code,
+        message: exception.message,
+        param: exception.param,
+        headers: none,
       };
     }
     if (exception instanceof QueryFailedError) {

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse } from '@nestjs/swagger';
 
-/** Schema of the dual error body (the error contract (README, Errors)), for the OpenAPI document. */
+/** Schema of the dual error body (DB-GPT's and OpenAI's error fields together), for the OpenAPI document. */
 export const ERROR_SCHEMA = {
   type: 'object',
   required: ['success', 'err_code', 'err_msg', 'data', 'error'],

@@ -1,6 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 
-/** OpenAI-style error types used in the dual error shape (the error contract (README, Errors)). */
+/** OpenAI's error `type`, chosen from the HTTP status, in every error body. */
 export type ErrorType = 'invalid_request_error' | 'authentication_error' | 'not_found_error' | 'server_error';
 
 /** Machine-readable error codes; each maps to one HTTP status where it is raised. */

@@ -35,12 +35,12 @@ export class PageQuery {
   @Min(1)
   @IsInt({ message: wholeNumber })
   @Transform(toDecimal)
-  page?: number;
+  page: number = 1;
 
   @ApiPropertyOptional({ default: 20, minimum: 1, description: `Above ${MAX_PAGE_SIZE}, ${MAX_PAGE_SIZE} are served.` })
   @IsOptional()
   @Min(1)
   @IsInt({ message: wholeNumber })
   @Transform(toPageSize)
-  page_size?: number;
+  page_size: number = 20;
 }

@@ -1,4 +1,4 @@
-/** DB-GPT's `Result` envelope; keys in this order on the wire (the apps wire contract (README, Apps admin API)). */
+/** DB-GPT's `Result` envelope; its keys are sent in this order. */
 export interface Result<T> {
   success: boolean;
   err_code: string | null;

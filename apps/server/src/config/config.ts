@@ -34,6 +34,9 @@ export interface AppConfig {
   historyMaxChars: number;
 }
 
+/** Configuration whose database is known (DATABASE_URL or the embedded one): what the modules receive. */
+export type ResolvedConfig = AppConfig & { databaseUrl: string };
+
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
 export class ConfigError extends Error {

@@ -31,7 +31,7 @@ export class ConversationsController {
   @ApiOkResponse({ schema: resultSchema({ type: 'object' }) })
   @ApiErrors(400)
   async list(@Query() q: ListConversationsQuery) {
-    return ok(await this.conversations.list({ ...q, page: q.page ?? 1, page_size: q.page_size ?? 20 }));
+    return ok(await this.conversations.list(q));
   }
 
   @Get(':conv_uid')

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { APP_CONFIG, AppConfig } from '../config/config';
+import { APP_CONFIG, type ResolvedConfig } from '../config/config';
 import { PersistentSession } from '../database/persistent-session';
 
 /** Namespace of the instance locks (first key of the two-key advisory lock). */
@@ -26,7 +26,7 @@ export class InstanceLock implements OnModuleInit, OnApplicationShutdown {
   readonly instanceId = randomUUID();
   private readonly session: PersistentSession;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig & { databaseUrl: string }) {
+  constructor(@Inject(APP_CONFIG) config: ResolvedConfig) {
     this.session = new PersistentSession({
       url: config.databaseUrl,
       name: 'ensemble-instance-lock',

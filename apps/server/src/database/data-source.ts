@@ -1,7 +1,4 @@
 import { DataSource, DataSourceOptions, MigrationExecutor } from 'typeorm';
-import { AppCollectionEntity } from '../apps/entities/app-collection.entity';
-import { AppDetailEntity } from '../apps/entities/app-detail.entity';
-import { AppEntity } from '../apps/entities/app.entity';
 import { ConversationEntity } from '../conversations/entities/conversation.entity';
 import { MessageEntity } from '../conversations/entities/message.entity';
 import { PlanStepEntity } from '../conversations/entities/plan-step.entity';
@@ -11,16 +8,12 @@ import { CreateApps1764400000000 } from './migrations/1764400000000-CreateApps';
 import { CreateConversations1764500000000 } from './migrations/1764500000000-CreateConversations';
 import { CreateKeys1764650000000 } from './migrations/1764650000000-CreateKeys';
 
-/** Every entity of every module; the one list the app and the migration CLI share. */
-export const ENTITIES = [
-  AppEntity,
-  AppDetailEntity,
-  AppCollectionEntity,
-  ConversationEntity,
-  RunEntity,
-  MessageEntity,
-  PlanStepEntity,
-];
+/**
+ * Every TypeORM entity; the one list the app and the migration CLI share. The apps
+ * tables have none: AppsRepository reads and writes them in SQL, and their
+ * migration defines them.
+ */
+export const ENTITIES = [ConversationEntity, RunEntity, MessageEntity, PlanStepEntity];
 
 /** Migrations in order. */
 export const MIGRATIONS = [CreateApps1764400000000, CreateConversations1764500000000, CreateKeys1764650000000];

@@ -1,13 +1,13 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/config';
+import type { ResolvedConfig } from '../config/config';
 import { dataSourceOptions, runMigrations } from './data-source';
 
 /** The DataSource, migrated before the first request is served. */
 @Module({})
 export class DatabaseModule {
-  static forRoot(config: AppConfig & { databaseUrl: string }): DynamicModule {
+  static forRoot(config: ResolvedConfig): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [

@@ -3,6 +3,8 @@
  * body of a ``` fence, or a balanced `[...]`/`{...}` inside prose.
  */
 
+import { isRecord } from '../util/is-record';
+
 export type ExtractResult = { ok: true; value: unknown } | { ok: false; reason: string };
 
 /**
@@ -34,12 +36,8 @@ export function extractJson(reply: string): ExtractResult {
 
 /** 2: a non-empty array of objects; 1: an object; 0: anything else. */
 function planLikeness(value: unknown): number {
-  if (Array.isArray(value)) return value.length > 0 && value.every(isObject) ? 2 : 0;
-  return isObject(value) ? 1 : 0;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (Array.isArray(value)) return value.length > 0 && value.every(isRecord) ? 2 : 0;
+  return isRecord(value) ? 1 : 0;
 }
 
 function fenceBodies(text: string): string[] {

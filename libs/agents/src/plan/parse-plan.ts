@@ -7,6 +7,7 @@
 import type { ActionResult } from '../roles/role';
 import type { PlannedStep } from '../types';
 import { extractJson } from './extract-json';
+import { isRecord } from '../util/is-record';
 
 /**
  * Parses and validates a plan over the team's agents. A valid plan numbers
@@ -38,19 +39,15 @@ function fail(errors: string[]): ActionResult<PlannedStep[]> {
 /** An array; a lone step object; or an object wrapping the array (e.g. `{"plan": [...]}`). */
 function planItems(value: unknown): unknown[] | undefined {
   if (Array.isArray(value)) return value as unknown[];
-  if (!isObject(value)) return undefined;
+  if (!isRecord(value)) return undefined;
   if ('serial_number' in value) return [value];
   return Object.values(value).find(Array.isArray);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** One raw item → a step, or errors naming the item by its position. */
 function normalize(item: unknown, position: number, errors: string[]): PlannedStep[] {
   const where = `item ${position}`;
-  if (!isObject(item)) {
+  if (!isRecord(item)) {
     errors.push(`${where} is not an object`);
     return [];
   }

@@ -9,6 +9,7 @@ import { type LlmError, llmError, toLlmError } from '../errors';
 import type { FinishReason, GenerateResult, LanguageModel, LlmCallOptions, StreamPart, Usage } from '../port';
 import { batchedStream, type PartBatch } from '../util/batches';
 import { collectStream } from '../util/collect';
+import { isRecord } from '../util/is-record';
 import { postForStream, SseTarget, sseEvents, sseTarget } from './sse-request';
 import { streamEventError } from './upstream-errors';
 import { UpstreamCall } from './upstream-call';
@@ -171,18 +172,14 @@ export class OpenAICompatibleModel implements LanguageModel {
   }
 
   private checkChunk(value: unknown): CompletionChunk {
-    if (isObject(value) && isObject(value.error)) return { choices: [], error: value.error };
-    if (isObject(value) && Array.isArray(value.choices)) return value as unknown as CompletionChunk;
+    if (isRecord(value) && isRecord(value.error)) return { choices: [], error: value.error };
+    if (isRecord(value) && Array.isArray(value.choices)) return value as unknown as CompletionChunk;
     throw this.malformed('a stream chunk has no "choices" list');
   }
 
   private malformed(reason: string): LlmError {
     return llmError('malformed_stream', reason, this.sse.errors);
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
 }
 
 function finishPart(finishReason: FinishReason, usage: Usage | undefined): StreamPart {

@@ -1,8 +1,6 @@
 import { registerDecorator, ValidationArguments, ValidationOptions } from 'class-validator';
 import { assignableRoleNames, isAssignableRole } from '@ensemble/agents';
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isRecord } from '../../common/is-record';
 
 function decorator(
   name: string,
@@ -33,7 +31,7 @@ export const IsKnownRole = (options?: ValidationOptions) =>
 export const IsStringOrObject = ({ maxLength }: { maxLength: number }, options?: ValidationOptions) =>
   decorator(
     'isStringOrObject',
-    (v) => (typeof v === 'string' || isPlainObject(v)) && JSON.stringify(v).length <= maxLength,
+    (v) => (typeof v === 'string' || isRecord(v)) && JSON.stringify(v).length <= maxLength,
     (a) => `${a.property} must be a string or an object of at most ${maxLength} characters`,
     options,
   );
@@ -54,9 +52,7 @@ export const IsStringArrayOrObjectArray = (options?: ValidationOptions) =>
   decorator(
     'isStringArrayOrObjectArray',
     (v) =>
-      Array.isArray(v) &&
-      v.every((i) => typeof i === 'string' || isPlainObject(i)) &&
-      JSON.stringify(v).length <= 65536,
+      Array.isArray(v) && v.every((i) => typeof i === 'string' || isRecord(i)) && JSON.stringify(v).length <= 65536,
     (a) => `${a.property} must be an array of strings or objects`,
     options,
   );
