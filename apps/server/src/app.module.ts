@@ -15,6 +15,7 @@ import { LimitsModule } from './limits/limits.module';
 import { LoggingOptions } from './observability/logging';
 import { MetricsModule } from './observability/metrics.module';
 import { ObservabilityModule } from './observability/observability.module';
+import { ToolsModule } from './tools/tools.module';
 
 /** Configuration whose database is known (DATABASE_URL or the embedded one). */
 export type ResolvedConfig = AppConfig & { databaseUrl: string };
@@ -36,6 +37,7 @@ export class AppModule {
         AppsModule,
         ConversationsModule,
         ChatModule,
+        ToolsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

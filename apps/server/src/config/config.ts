@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { resolve } from 'node:path';
+import { loadToolsConfig, ToolsConfig, ToolsConfigError } from '../tools/tools-config';
 import { EnvironmentVariables } from './env.schema';
 
 /** The validated, typed configuration every module reads (token `APP_CONFIG`). */
@@ -14,6 +15,8 @@ export interface AppConfig {
   dataDir: string;
   dbPoolSize: number;
   modelsFile?: string;
+  /** The MCP servers of the tools file (TOOLS_FILE), validated at load. */
+  tools: ToolsConfig;
   bodyLimit: string;
   logLevel: string;
   logPrompts: boolean;
@@ -63,6 +66,13 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
         'or set ENSEMBLE_INSECURE_NO_AUTH=true to run without authentication (development only)',
     );
   }
+  let tools: ToolsConfig = { servers: [] };
+  try {
+    tools = loadToolsConfig(vars.TOOLS_FILE ? resolve(vars.TOOLS_FILE) : undefined, env);
+  } catch (e) {
+    if (!(e instanceof ToolsConfigError)) throw e;
+    problems.push(...e.problems.map((p) => `TOOLS_FILE ${e.source}: ${p}`));
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -74,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     dataDir: resolve(vars.DATA_DIR ?? '.data'),
     dbPoolSize: vars.DB_POOL_SIZE ?? 10,
     modelsFile: vars.MODELS_FILE ? resolve(vars.MODELS_FILE) : undefined,
+    tools,
     bodyLimit: vars.BODY_LIMIT ?? '1mb',
     logLevel: vars.LOG_LEVEL ?? 'info',
     logPrompts: vars.LOG_PROMPTS ?? false,

@@ -62,6 +62,11 @@ export class EnvironmentVariables {
   @IsString()
   MODELS_FILE?: string;
 
+  /** The tools file: the MCP servers apps may use (unset: no tools). */
+  @IsOptional()
+  @IsString()
+  TOOLS_FILE?: string;
+
   /** Largest accepted request body, e.g. `1mb`, `512kb` or a number of bytes. */
   @IsOptional()
   @Matches(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, { message: 'BODY_LIMIT must look like 1mb, 512kb or a number of bytes' })
