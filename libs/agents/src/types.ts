@@ -101,6 +101,31 @@ export type TeamEvent =
     }
   | { type: 'step-done'; num: number; result: string }
   | { type: 'step-failed'; num: number; reason: string; retry: number; willRetry: boolean }
+  /** A tool call begins (the ToolExpert); `round` is its place among the run's messages. */
+  | {
+      type: 'tool-call-started';
+      num: number;
+      agent: string;
+      receiver: string;
+      round: number;
+      server: string;
+      tool: string;
+      args: Record<string, unknown>;
+    }
+  /** A tool call ended: `result` (Markdown) when it completed, `error` when it failed. */
+  | {
+      type: 'tool-call-done';
+      num: number;
+      agent: string;
+      receiver: string;
+      round: number;
+      server: string;
+      tool: string;
+      args: Record<string, unknown>;
+      status: 'complete' | 'failed';
+      result: string;
+      error: string | null;
+    }
   | { type: 'run-done'; answer: string; usage: Usage }
   | { type: 'run-failed'; reason: string; usage: Usage }
   | { type: 'run-cancelled'; usage: Usage };
