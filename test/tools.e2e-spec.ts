@@ -39,6 +39,9 @@ function plugins(doc: string): Plugin[] {
 const decide = (tool: string, args: unknown) => JSON.stringify({ thought: `call ${tool}`, tool_name: tool, args });
 const answer = (text: string) => JSON.stringify({ thought: 'done', answer: text });
 
+// Starting a stdio server is a Node process start: slow on a loaded machine.
+jest.setTimeout(30_000);
+
 const STDIO_SCRIPT = join(__dirname, 'support', 'mcp-stdio-server.js');
 const TOKEN_ENV = 'ENSEMBLE_TEST_MCP_TOKEN';
 

@@ -20,6 +20,9 @@ export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'unreachable
 /** How long a server's tool list is kept before it is listed again (besides its change notifications). */
 export const TOOL_LIST_TTL_MS = 5 * 60_000;
 
+/** How long opening a connection (a stdio server's start included) and listing tools may take. */
+export const CONNECT_TIMEOUT_MS = 30_000;
+
 const CLIENT_INFO = { name: 'ensemble', version: '0.1.0' };
 
 /**
@@ -70,10 +73,19 @@ export class McpConnection {
   /** Calls a tool with the server's timeout and `signal` (an abort sends the server a cancellation). */
   async callTool(name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<CallToolResult> {
     const client = await this.connect();
-    return (await client.callTool({ name, arguments: args }, undefined, {
-      signal,
-      timeout: this.config.timeoutMs,
-    })) as CallToolResult;
+    // A signal of the call's own, linked to the run's: the SDK's listeners go away with the call.
+    const call = new AbortController();
+    const onAbort = () => call.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return (await client.callTool({ name, arguments: args }, undefined, {
+        signal: call.signal,
+        timeout: this.config.timeoutMs,
+      })) as CallToolResult;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /** Closes the connection (stops a stdio server's process); later uses fail. */
@@ -89,7 +101,7 @@ export class McpConnection {
     const listed: McpTool[] = [];
     let cursor: string | undefined;
     do {
-      const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: this.config.timeoutMs });
+      const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: CONNECT_TIMEOUT_MS });
       for (const tool of page.tools) {
         listed.push({
           name: tool.name,
@@ -166,7 +178,7 @@ export class McpConnection {
     });
     this.opened++;
     try {
-      await client.connect(transport, { timeout: this.config.timeoutMs });
+      await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
     } catch (error) {
       await client.close().catch(() => undefined);
       throw error;
