@@ -182,7 +182,7 @@ describe('tools through the server', () => {
         ['limited', 'connected'],
         ['down', 'unreachable'],
       ]);
-      const all = ['echo', 'add', 'fail', 'sleep', 'big', 'pid', 'crash'];
+      const all = ['echo', 'add', 'fail', 'sleep', 'big', 'pid', 'crash', 'grow'];
       expect(servers[0].tools.map((t) => t.name)).toEqual(all);
       expect(servers[1].tools.map((t) => t.name)).toEqual(all);
       expect(servers[2].tools.map((t) => t.name)).toEqual(['add']);

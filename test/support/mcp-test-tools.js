@@ -1,7 +1,8 @@
 /**
  * The tools of the test MCP servers (the SDK's McpServer): echo, add, fail
- * (an isError result), sleep (for timeouts and cancellation) and big (large
- * text). Plain CommonJS so the stdio server script runs under node directly.
+ * (an isError result), sleep (for timeouts and cancellation), big (large
+ * text), pid and crash (a stdio server's process) and grow (adds a tool).
+ * Plain CommonJS so the stdio server script runs under node directly.
  * `events` records what the server saw: calls, and cancellations it observed
  * through the request's abort signal.
  */
@@ -65,6 +66,14 @@ function createTestMcpServer(name, events = []) {
   );
   server.registerTool('crash', { description: 'Exits the server process at once.', inputSchema: {} }, async () =>
     process.exit(3),
+  );
+  server.registerTool(
+    'grow',
+    { description: 'Adds the tool "extra" (the server then announces that its tool list changed).', inputSchema: {} },
+    async () => {
+      server.registerTool('extra', { description: 'Added later.', inputSchema: {} }, async () => text('extra'));
+      return text('grown');
+    },
   );
   return server;
 }

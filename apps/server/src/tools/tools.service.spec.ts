@@ -1,0 +1,82 @@
+/**
+ * The tools service against real MCP servers (the test suite's, over
+ * Streamable HTTP and stdio): log lines without arguments unless
+ * LOG_PROMPTS, the tool list refreshed on the server's change notification.
+ */
+import { Logger, type LoggerService } from '@nestjs/common';
+import { join } from 'node:path';
+import { startMcpHttpServer, type TestMcpHttpServer } from '../../../../test/support/mcp-http-server';
+import type { AppConfig } from '../config/config';
+import { MetricsService } from '../observability/metrics.service';
+import type { ToolServerConfig } from './tools-config';
+import { ToolsService } from './tools.service';
+
+const STDIO_SCRIPT = join(__dirname, '..', '..', '..', '..', 'test', 'support', 'mcp-stdio-server.js');
+jest.setTimeout(30_000);
+
+describe('ToolsService', () => {
+  let mcp: TestMcpHttpServer;
+  const logged: string[] = [];
+  const capture: LoggerService = {
+    log: (message: unknown) => void logged.push(String(message)),
+    warn: (message: unknown) => void logged.push(String(message)),
+    error: (message: unknown) => void logged.push(String(message)),
+    debug: () => undefined,
+  };
+  const services: ToolsService[] = [];
+  const service = (servers: ToolServerConfig[], logPrompts = false) => {
+    const created = new ToolsService({ tools: { servers }, logPrompts } as unknown as AppConfig, new MetricsService());
+    services.push(created);
+    return created;
+  };
+
+  beforeAll(async () => {
+    mcp = await startMcpHttpServer();
+    Logger.overrideLogger(capture);
+  });
+  afterAll(async () => {
+    for (const s of services) await s.onApplicationShutdown();
+    await mcp.close();
+    Logger.overrideLogger(new Logger());
+  });
+
+  const web = (): ToolServerConfig => ({
+    name: 'web',
+    transport: 'streamable_http',
+    url: mcp.url,
+    headers: {},
+    timeoutMs: 5000,
+  });
+
+  it('logs each call without its arguments, and with them only when LOG_PROMPTS is set', async () => {
+    for (const logPrompts of [false, true]) {
+      const tools = service([web()], logPrompts);
+      const [add] = (await tools.toolsFor([{ type: 'tool(mcp)', name: 'w', value: 'web' }])).filter(
+        (t) => t.name === 'add',
+      );
+      logged.length = 0;
+      const outcome = await tools.call(add, { a: 12345, b: 1 }, new AbortController().signal);
+      expect(outcome).toEqual({ status: 'complete', result: '12346' });
+      const line = logged.find((l) => l.startsWith('tool call '));
+      expect(line).toMatch(/^tool call server=web tool=add outcome=complete \d+ms/);
+      if (logPrompts) expect(line).toContain(' args={"a":12345,"b":1}');
+      else expect(line).not.toContain('12345');
+    }
+  });
+
+  it("refreshes a server's tool list when the server announces a change", async () => {
+    const tools = service([
+      { name: 'local', transport: 'stdio', command: process.execPath, args: [STDIO_SCRIPT], env: {}, timeoutMs: 5000 },
+    ]);
+    const names = async () =>
+      (await tools.toolsFor([{ type: 'tool(mcp)', name: 'l', value: 'local' }])).map((t) => t.name);
+    expect(await names()).not.toContain('extra');
+    const grow = (await tools.toolsFor([{ type: 'tool(mcp)', name: 'l', value: 'local' }])).find(
+      (t) => t.name === 'grow',
+    );
+    expect(await tools.call(grow!, {}, new AbortController().signal)).toEqual({ status: 'complete', result: 'grown' });
+    for (let i = 0; i < 100 && !(await names()).includes('extra'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await names()).toContain('extra');
+    expect(tools.connectionsOpened()).toEqual({ local: 1 });
+  });
+});
