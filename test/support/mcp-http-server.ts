@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- plain CommonJS shared with the stdio script
 const { createTestMcpServer } = require('./mcp-test-tools') as {
@@ -75,5 +76,42 @@ export async function startMcpHttpServer(name = 'http-test'): Promise<TestMcpHtt
         http.close(() => resolve());
       });
     },
+  };
+}
+
+/**
+ * A test MCP server that speaks only the older HTTP+SSE transport (the
+ * SDK's SSEServerTransport): `GET <url>` opens the event stream, messages
+ * are POSTed to `/messages?sessionId=…`; a POST to `<url>` is refused (405),
+ * as such servers answer a Streamable HTTP client.
+ */
+export async function startMcpSseServer(name = 'sse-test'): Promise<{ url: string; close(): Promise<void> }> {
+  const transports = new Map<string, SSEServerTransport>();
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (req.method === 'GET' && url.pathname === '/sse') {
+      const transport = new SSEServerTransport('/messages', res);
+      transports.set(transport.sessionId, transport);
+      res.on('close', () => transports.delete(transport.sessionId));
+      await createTestMcpServer(name, []).connect(transport);
+      return;
+    }
+    const transport = transports.get(url.searchParams.get('sessionId') ?? '');
+    if (req.method === 'POST' && url.pathname === '/messages' && transport) {
+      await transport.handlePostMessage(req, res);
+      return;
+    }
+    res.writeHead(405).end();
+  };
+  const http: Server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/sse`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
   };
 }

@@ -1,11 +1,16 @@
 /**
  * The tools service against real MCP servers (the test suite's, over
  * Streamable HTTP and stdio): log lines without arguments unless
- * LOG_PROMPTS, the tool list refreshed on the server's change notification.
+ * LOG_PROMPTS, the tool list refreshed on the server's change notification,
+ * the older SSE transport (declared, or fallen back to).
  */
 import { Logger, type LoggerService } from '@nestjs/common';
 import { join } from 'node:path';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../../../../test/support/mcp-http-server';
+import {
+  startMcpHttpServer,
+  startMcpSseServer,
+  type TestMcpHttpServer,
+} from '../../../../test/support/mcp-http-server';
 import type { AppConfig } from '../config/config';
 import { MetricsService } from '../observability/metrics.service';
 import type { ToolServerConfig } from './tools-config';
@@ -78,5 +83,27 @@ describe('ToolsService', () => {
     for (let i = 0; i < 100 && !(await names()).includes('extra'); i++) await new Promise((r) => setTimeout(r, 50));
     expect(await names()).toContain('extra');
     expect(tools.connectionsOpened()).toEqual({ local: 1 });
+  });
+
+  it('speaks the older HTTP+SSE transport, declared or as the fallback of streamable_http', async () => {
+    const legacy = await startMcpSseServer();
+    try {
+      const tools = service([
+        { name: 'old', transport: 'sse', url: legacy.url, headers: {}, timeoutMs: 5000 },
+        { name: 'guess', transport: 'streamable_http', url: legacy.url, headers: {}, timeoutMs: 5000 },
+      ]);
+      for (const server of ['old', 'guess']) {
+        const echo = (await tools.toolsFor([{ type: 'tool(mcp)', name: 's', value: server }])).find(
+          (t) => t.name === 'echo',
+        );
+        expect(await tools.call(echo!, { text: `via ${server}` }, new AbortController().signal)).toEqual({
+          status: 'complete',
+          result: `via ${server}`,
+        });
+      }
+      expect(tools.states()).toEqual({ old: { state: 'connected' }, guess: { state: 'connected' } });
+    } finally {
+      await legacy.close();
+    }
   });
 });
