@@ -5,6 +5,7 @@
  * and runs whose ToolExpert calls tools, seen in the stream and stored.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -404,6 +405,37 @@ describe('tools through the server', () => {
       expect(call?.content).toContain('"err_msg":"the call was cancelled"');
     });
 
+    it('a client that disconnects mid-call stops the call on the tool server', async () => {
+      const convUid = `tools-disconnect-${Date.now()}`;
+      env.fake.enqueue(decide('sleep', { ms: 20000 }), answer('never'));
+      const before = mcp.events.filter((e) => e.tool === 'sleep').length;
+      const sleeping = () => mcp.events.filter((e) => e.tool === 'sleep').slice(before);
+      const req = httpRequest(`${env.server.origin}${CHAT}`, {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Type': 'application/json' },
+      });
+      req.on('error', () => undefined);
+      req.end(
+        JSON.stringify({
+          model: 'fake-gpt',
+          messages: 'sleep',
+          chat_mode: 'chat_app',
+          chat_param: single,
+          stream: true,
+          conv_uid: convUid,
+        }),
+      );
+      await waitFor(() => sleeping().some((e) => e.state === 'started'));
+      req.destroy();
+      await waitFor(() => sleeping().some((e) => e.state === 'cancelled'));
+      expect(sleeping().map((e) => e.state)).toEqual(['started', 'cancelled']);
+      let state = '';
+      await waitFor(() => {
+        void stored(convUid).then((c) => (state = c.state));
+        return state === 'cancelled';
+      });
+    });
+
     it('a call that outlives the timeout fails and is fed back', async () => {
       const app = await createApp('single_agent', [
         { agent_name: 'ToolExpert', resources: [tool('local', ['sleep'])] },
@@ -492,7 +524,7 @@ describe('tools through the server', () => {
         /ensemble_tool_call_duration_seconds_count\{server="web",tool="add",outcome="invalid_args"\} 1/,
       );
       expect(metrics.text).toMatch(
-        /ensemble_tool_call_duration_seconds_count\{server="web",tool="sleep",outcome="cancelled"\} 1/,
+        /ensemble_tool_call_duration_seconds_count\{server="web",tool="sleep",outcome="cancelled"\} 2/,
       );
       expect(metrics.text).toMatch(
         /ensemble_tool_call_duration_seconds_count\{server="local",tool="sleep",outcome="timeout"\} 1/,
