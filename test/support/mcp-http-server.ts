@@ -31,7 +31,10 @@ export interface TestMcpHttpServer {
  * its own McpServer; later requests carry `mcp-session-id`. `sessions` counts
  * the sessions opened (one per client connection).
  */
-export async function startMcpHttpServer(name = 'http-test'): Promise<TestMcpHttpServer & { sessions(): number }> {
+export async function startMcpHttpServer(
+  name = 'http-test',
+  port = 0,
+): Promise<TestMcpHttpServer & { sessions(): number }> {
   const events: McpEvent[] = [];
   const requests: TestMcpHttpServer['requests'] = [];
   const transports = new Map<string, StreamableHTTPServerTransport>();
@@ -61,10 +64,10 @@ export async function startMcpHttpServer(name = 'http-test'): Promise<TestMcpHtt
     await transport.handleRequest(req, res);
   };
   const http: Server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
+  await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
+  const { port: listening } = http.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `http://127.0.0.1:${listening}/mcp`,
     events,
     requests,
     sessions: () => opened,

@@ -4,7 +4,12 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  McpError,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { ToolServerConfig } from './tools-config';
 
 /** A tool as a server lists it (after the file's allow-list). */
@@ -83,6 +88,10 @@ export class McpConnection {
         signal: call.signal,
         timeout: this.config.timeoutMs,
       })) as CallToolResult;
+    } catch (error) {
+      // The connection failed (not the tool, not a timeout or a cancel): drop it, the next use opens a new one.
+      if (!call.signal.aborted && isConnectionFailure(error)) this.drop(client);
+      throw error;
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
@@ -94,6 +103,15 @@ export class McpConnection {
     const client = this.client ?? (await this.connecting?.catch(() => undefined));
     this.client = undefined;
     await client?.close().catch(() => undefined);
+  }
+
+  /** Forgets a client whose connection failed, and closes it. */
+  private drop(client: Client): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.tools = undefined;
+    this.logger.warn('connection failed; it is opened again on next use');
+    void client.close().catch(() => undefined);
   }
 
   private async fetchTools(): Promise<McpTool[]> {
@@ -154,8 +172,13 @@ export class McpConnection {
     const url = new URL(config.url);
     const requestInit = { headers: config.headers };
     if (config.transport === 'sse') return this.attach(new SSEClientTransport(url, { requestInit }));
+    const streamable = () => this.attach(new StreamableHTTPClientTransport(url, { requestInit }));
     try {
-      return await this.attach(new StreamableHTTPClientTransport(url, { requestInit }));
+      // A socket the server closed meanwhile (kept alive from an earlier connection) fails once: try again.
+      return await streamable().catch((error: unknown) => {
+        if (error instanceof TypeError) return streamable();
+        throw error;
+      });
     } catch (error) {
       // A server that only speaks the older HTTP+SSE transport refuses the POST: try that.
       this.logger.debug(`Streamable HTTP failed (${describeError(error)}), trying SSE`);
@@ -185,6 +208,11 @@ export class McpConnection {
     }
     return client;
   }
+}
+
+/** An error of the connection itself: anything but an MCP error answer, or the connection closing. */
+function isConnectionFailure(error: unknown): boolean {
+  return !(error instanceof McpError) || error.code === (ErrorCode.ConnectionClosed as number);
 }
 
 /** A short description of a connection error, without URLs' credentials or headers. */

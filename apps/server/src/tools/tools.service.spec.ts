@@ -13,7 +13,7 @@ import {
 } from '../../../../test/support/mcp-http-server';
 import type { AppConfig } from '../config/config';
 import { MetricsService } from '../observability/metrics.service';
-import type { ToolServerConfig } from './tools-config';
+import type { HttpServerConfig, ToolServerConfig } from './tools-config';
 import { ToolsService } from './tools.service';
 
 const STDIO_SCRIPT = join(__dirname, '..', '..', '..', '..', 'test', 'support', 'mcp-stdio-server.js');
@@ -45,7 +45,7 @@ describe('ToolsService', () => {
     Logger.overrideLogger(new Logger());
   });
 
-  const web = (): ToolServerConfig => ({
+  const web = (): HttpServerConfig => ({
     name: 'web',
     transport: 'streamable_http',
     url: mcp.url,
@@ -104,6 +104,29 @@ describe('ToolsService', () => {
       expect(tools.states()).toEqual({ old: { state: 'connected' }, guess: { state: 'connected' } });
     } finally {
       await legacy.close();
+    }
+  });
+
+  it('opens the connection again after it failed (the server restarted)', async () => {
+    const first = await startMcpHttpServer('restarting');
+    const port = Number(new URL(first.url).port);
+    const tools = service([{ ...web(), name: 'restarting', url: first.url }]);
+    const [echo] = (await tools.toolsFor([{ type: 'tool(mcp)', name: 'r', value: 'restarting' }])).filter(
+      (t) => t.name === 'echo',
+    );
+    const signal = new AbortController().signal;
+    expect(await tools.call(echo, { text: 'one' }, signal)).toEqual({ status: 'complete', result: 'one' });
+    await first.close();
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the client's pool notices the closed sockets
+    const second = await startMcpHttpServer('restarting', port);
+    try {
+      // The old session is gone: that call fails, and the next one runs on a new connection.
+      expect(await tools.call(echo, { text: 'two' }, signal)).toMatchObject({ status: 'failed' });
+      expect(await tools.call(echo, { text: 'three' }, signal)).toEqual({ status: 'complete', result: 'three' });
+      expect(tools.connectionsOpened()).toEqual({ restarting: 2 });
+      expect(second.sessions()).toBe(1);
+    } finally {
+      await second.close();
     }
   });
 });
