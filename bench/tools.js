@@ -70,8 +70,9 @@ async function main() {
           ? new StdioClientTransport({ command: server.command, args: server.args, stderr: 'ignore' })
           : new StreamableHTTPClientTransport(new URL(url)),
       );
-      const [spec] = (await service.toolsFor([{ type: 'tool(mcp)', name: 'x', value: JSON.stringify({ server: server.name }) }]))
-        .filter((t) => t.name === 'echo');
+      const [spec] = (
+        await service.toolsFor([{ type: 'tool(mcp)', name: 'x', value: JSON.stringify({ server: server.name }) }])
+      ).filter((t) => t.name === 'echo');
       const signal = new AbortController().signal;
       const perRound = Math.ceil(CALLS / (ROUNDS - 1));
       const times = { direct: [], ensemble: [] };
@@ -111,7 +112,16 @@ async function main() {
     mcp.child.kill('SIGTERM');
   }
   const results = table(
-    ['transport', 'calls measured', 'direct p50 ms', 'direct p99 ms', 'Ensemble p50 ms', 'Ensemble p99 ms', 'overhead p50 ms', 'Ensemble connections'],
+    [
+      'transport',
+      'calls measured',
+      'direct p50 ms',
+      'direct p99 ms',
+      'Ensemble p50 ms',
+      'Ensemble p99 ms',
+      'overhead p50 ms',
+      'Ensemble connections',
+    ],
     rows,
   );
   const bars_ = table(['bar', 'figure', ''], bars);
