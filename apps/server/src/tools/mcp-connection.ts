@@ -100,7 +100,12 @@ export class McpConnection {
   /** Closes the connection (stops a stdio server's process); later uses fail. */
   async close(): Promise<void> {
     this.closed = true;
-    const client = this.client ?? (await this.connecting?.catch(() => undefined));
+    // A connection still opening is closed once it is open, without holding the shutdown up.
+    void this.connecting?.then(
+      (opening) => opening.close(),
+      () => undefined,
+    );
+    const client = this.client;
     this.client = undefined;
     await client?.close().catch(() => undefined);
   }

@@ -5,6 +5,7 @@
  * the older SSE transport (declared, or fallen back to).
  */
 import { Logger, type LoggerService } from '@nestjs/common';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import {
   startMcpHttpServer,
@@ -127,6 +128,24 @@ describe('ToolsService', () => {
       expect(second.sessions()).toBe(1);
     } finally {
       await second.close();
+    }
+  });
+
+  it('lists a server that does not answer as connecting, without waiting for it', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const tools = service([{ ...web(), name: 'silent', url: `http://127.0.0.1:${port}/mcp` }]);
+      const started = Date.now();
+      expect(await tools.servers()).toEqual([
+        { name: 'silent', transport: 'streamable_http', state: 'connecting', timeout_ms: 5000, tools: [] },
+      ]);
+      expect(Date.now() - started).toBeLessThan(8000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
     }
   });
 });

@@ -10,6 +10,20 @@ import { isToolResource, parseToolResource, type ToolResourceRef } from './tool-
 import { resultMarkdown, truncate } from './tool-result';
 import type { ToolServerView } from './tools.types';
 
+/** How long the admin listing waits for a server's tools. */
+const LISTING_WAIT_MS = 5000;
+
+/** `promise`'s value, or undefined when it takes longer than `ms`. */
+async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** What an app detail brings to validation: its resources, as the request has them. */
 interface DetailResources {
   resources?: readonly { type: string; value: string }[];
@@ -47,7 +61,9 @@ export class ToolsService implements OnApplicationShutdown {
   async servers(): Promise<ToolServerView[]> {
     return Promise.all(
       [...this.connections.values()].map(async (connection): Promise<ToolServerView> => {
-        const tools = await connection.listTools().catch(() => connection.cachedTools() ?? []);
+        // A server slow to answer is shown as it is (`connecting`) rather than holding the listing up.
+        const listed = connection.listTools().catch(() => undefined);
+        const tools = (await withinMs(listed, LISTING_WAIT_MS)) ?? connection.cachedTools() ?? [];
         const { name, transport, timeoutMs } = connection.config;
         return {
           name,
