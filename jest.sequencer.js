@@ -5,7 +5,8 @@
  */
 const Sequencer = require('@jest/test-sequencer').default;
 
-const LAST = /[\\/]test[\\/](embedded|shutdown|startup|readme|models-file|reliability-chat)\.e2e-spec\.ts$/;
+const LAST =
+  /[\\/]test[\\/](embedded|shutdown|startup|readme|models-file|reliability-chat|tools-compiled)\.e2e-spec\.ts$/;
 
 class EnsembleSequencer extends Sequencer {
   sort(tests) {

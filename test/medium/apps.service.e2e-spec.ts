@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { AppsError, AppsErrorCode } from '../../apps/server/src/apps/apps.errors';
 import { AppsRepository } from '../../apps/server/src/apps/apps.repository';
 import { AppsService } from '../../apps/server/src/apps/apps.service';
+import { AppResourceChecks } from '../../apps/server/src/apps/resource-checks';
 import type { AppDetailDto, CreateAppDto } from '../../apps/server/src/apps/dto/app.dto';
 import { ListAppsQuery } from '../../apps/server/src/apps/dto/list-apps.query';
 import { DomainErrorKind } from '../../apps/server/src/common/domain-error';
@@ -49,7 +50,9 @@ describe('AppsService with AppsRepository (real Postgres)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     ds = await new DataSource(dataSourceOptions(db.url, 2)).initialize();
-    apps = new AppsService(new AppsRepository(ds));
+    // Resource checks belong to other modules (tools, knowledge, datasources): replaced by a pass.
+    const noChecks = { check: () => Promise.resolve() } as unknown as AppResourceChecks;
+    apps = new AppsService(new AppsRepository(ds), noChecks);
   });
   afterAll(async () => {
     await ds.destroy();

@@ -13,6 +13,7 @@ const COMPILED_SERVER_SPECS = [
   'readme.e2e-spec.ts',
   'models-file.e2e-spec.ts',
   'reliability-chat.e2e-spec.ts',
+  'tools-compiled.e2e-spec.ts',
 ].map((f) => join(REPO_ROOT, 'test', f));
 
 /**

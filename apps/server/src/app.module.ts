@@ -17,6 +17,7 @@ import { LimitsModule } from './limits/limits.module';
 import { LoggingOptions } from './observability/logging';
 import { MetricsModule } from './observability/metrics.module';
 import { ObservabilityModule } from './observability/observability.module';
+import { ToolsModule } from './tools/tools.module';
 
 /** Wires the modules; the guard, validation pipe and error filter apply to every route. */
 @Module({})
@@ -37,6 +38,7 @@ export class AppModule {
         AppsModule,
         ConversationsModule,
         ChatModule,
+        ToolsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

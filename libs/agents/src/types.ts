@@ -81,6 +81,17 @@ export interface PlannedStep {
   rely: number[];
 }
 
+/** One tool call of a step: who calls (`agent`), the tool (`receiver` is `<server>/<tool>`), its place among the run's messages (`round`). */
+export interface ToolCall {
+  num: number;
+  agent: string;
+  receiver: string;
+  round: number;
+  server: string;
+  tool: string;
+  args: Record<string, unknown>;
+}
+
 export type TeamEvent =
   | { type: 'run-started'; mode: TeamMode; input: string }
   | { type: 'plan-made'; steps: PlannedStep[] }
@@ -101,6 +112,10 @@ export type TeamEvent =
     }
   | { type: 'step-done'; num: number; result: string }
   | { type: 'step-failed'; num: number; reason: string; retry: number; willRetry: boolean }
+  /** A tool call begins (the ToolExpert). */
+  | ({ type: 'tool-call-started' } & ToolCall)
+  /** A tool call ended: `result` (Markdown) when it completed, `error` when it failed. */
+  | ({ type: 'tool-call-done'; status: 'complete' | 'failed'; result: string; error: string | null } & ToolCall)
   | { type: 'run-done'; answer: string; usage: Usage }
   | { type: 'run-failed'; reason: string; usage: Usage }
   | { type: 'run-cancelled'; usage: Usage };

@@ -4,6 +4,7 @@ import { NATIVE_CHAT_SCENES, nativeChatScene, type AppDefinition } from '@ensemb
 import { appDefinition, appView, normalizeResources, normalizeStrategyValue } from './app.mapper';
 import type { AppListView, AppView } from './app.types';
 import { AppsError } from './apps.errors';
+import { AppResourceChecks } from './resource-checks';
 import { AppFields, AppRow, AppsRepository, DetailFields, StoredApp } from './apps.repository';
 import { AppDetailDto, CreateAppDto, UpdateAppDto } from './dto/app.dto';
 import { ListAppsQuery } from './dto/list-apps.query';
@@ -60,7 +61,10 @@ const storedView = ({ app, details }: StoredApp) => appView(app, details, false)
 /** The Apps admin rules: listing with filters, atomic create/update, collections. */
 @Injectable()
 export class AppsService {
-  constructor(private readonly repo: AppsRepository) {}
+  constructor(
+    private readonly repo: AppsRepository,
+    private readonly resources: AppResourceChecks,
+  ) {}
 
   async list(q: ListAppsQuery): Promise<AppListView> {
     const { page, page_size: pageSize } = q;
@@ -99,6 +103,7 @@ export class AppsService {
 
   async create(dto: CreateAppDto): Promise<AppView> {
     checkNativeScene(dto.team_mode, dto.team_context);
+    await this.resources.check(dto.details);
     const stored = await this.repo.create(
       dto.app_code ?? randomUUID(),
       appFields(dto),
@@ -114,6 +119,7 @@ export class AppsService {
         'app_code',
       );
     }
+    await this.resources.check(dto.details);
     const stored = await this.repo.update(appCode, (current) => {
       if (dto.team_mode != null || dto.team_context !== undefined) {
         checkNativeScene(

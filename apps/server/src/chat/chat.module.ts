@@ -6,10 +6,11 @@ import { ChatService } from './chat.service';
 import { ModelsController } from './models.controller';
 import { CancelBus } from './cancel-bus';
 import { RunRegistry } from './run-registry';
+import { ToolsModule } from '../tools/tools.module';
 
 /** The Chat module: POST /api/v2/chat/completions (SSE or JSON), cancel, and the models list. */
 @Module({
-  imports: [AppsModule, ConversationsModule],
+  imports: [AppsModule, ConversationsModule, ToolsModule],
   controllers: [ChatController, ModelsController],
   providers: [ChatService, RunRegistry, CancelBus],
   exports: [ChatService],

@@ -11,6 +11,7 @@ import { ConversationsService } from '../conversations/conversations.service';
 import { RunRecorder } from '../conversations/run-recorder';
 import { limitKey, ReleaseRun, RunLimiter } from '../limits';
 import { MetricsService, RunTimer } from '../observability/metrics.service';
+import { ToolsService } from '../tools/tools.service';
 import { ChatRequest, parseChatRequest } from './chat-request';
 import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './chunks';
 import { clientFinishReason, failureNote } from './dbgpt-compat';
@@ -69,6 +70,7 @@ export class ChatService {
     private readonly bus: CancelBus,
     private readonly limiter: RunLimiter,
     private readonly metrics: MetricsService,
+    private readonly tools: ToolsService,
     @Inject(LLM_PORT) private readonly llm: LlmPort,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -338,6 +340,7 @@ export class ChatService {
       llm: ctx.llm,
       signal: ctx.signal,
       options: { temperature: ctx.request.temperature, maxTokens: ctx.request.maxTokens },
+      resources: { tools: this.tools.port() },
     });
     return run$.pipe(
       tap((event) =>

@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { resolve } from 'node:path';
+import { loadToolsConfig, ToolsConfig, ToolsConfigError } from '../tools/tools-config';
 import { EnvironmentVariables } from './env.schema';
 
 /** The validated, typed configuration every module reads (token `APP_CONFIG`). */
@@ -17,8 +18,12 @@ export interface AppConfig {
   dbConnectTimeoutMs: number;
   dbStatementTimeoutMs: number;
   modelsFile?: string;
+  /** The MCP servers of the tools file (TOOLS_FILE), validated at load. */
+  tools: ToolsConfig;
   bodyLimit: string;
   logLevel: string;
+  /** Log tool-call argument values (LOG_PROMPTS). */
+  logPrompts: boolean;
   ssePingIntervalMs: number;
   /** A second listener serving only `GET /metrics`, without a key; unset: none. */
   metricsPort?: number;
@@ -72,6 +77,13 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
         'or set ENSEMBLE_INSECURE_NO_AUTH=true to run without authentication (development only)',
     );
   }
+  let tools: ToolsConfig = { servers: [] };
+  try {
+    tools = loadToolsConfig(vars.TOOLS_FILE ? resolve(vars.TOOLS_FILE) : undefined, env);
+  } catch (e) {
+    if (!(e instanceof ToolsConfigError)) throw e;
+    problems.push(...e.problems.map((p) => `TOOLS_FILE ${e.source}: ${p}`));
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -85,8 +97,10 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     dbConnectTimeoutMs: vars.DB_CONNECT_TIMEOUT_MS ?? 5000,
     dbStatementTimeoutMs: vars.DB_STATEMENT_TIMEOUT_MS ?? 30000,
     modelsFile: vars.MODELS_FILE ? resolve(vars.MODELS_FILE) : undefined,
+    tools,
     bodyLimit: vars.BODY_LIMIT ?? '1mb',
     logLevel: vars.LOG_LEVEL ?? 'info',
+    logPrompts: vars.LOG_PROMPTS ?? false,
     ssePingIntervalMs: vars.SSE_PING_INTERVAL_MS ?? 15000,
     metricsPort: vars.METRICS_PORT,
     rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE ?? 600,

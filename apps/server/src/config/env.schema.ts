@@ -78,6 +78,11 @@ export class EnvironmentVariables {
   @IsString()
   MODELS_FILE?: string;
 
+  /** The tools file: the MCP servers apps may use (unset: no tools). */
+  @IsOptional()
+  @IsString()
+  TOOLS_FILE?: string;
+
   /** Largest accepted request body, e.g. `1mb`, `512kb` or a number of bytes. */
   @IsOptional()
   @Matches(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, { message: 'BODY_LIMIT must look like 1mb, 512kb or a number of bytes' })
@@ -86,6 +91,12 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
+
+  /** Log the argument values of tool calls (off by default: they may carry user data). */
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  LOG_PROMPTS?: boolean;
 
   /** Interval of `: ping` keep-alive comments on silent SSE streams. */
   @IsOptional()

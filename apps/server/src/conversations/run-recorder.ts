@@ -105,6 +105,17 @@ export class RunRecorder {
           success: event.success,
           usage: event.usage,
         });
+      case 'tool-call-done':
+        // A tool call is stored as a message of its own: the vis-plugin block the stream showed.
+        return this.message({
+          round: event.round,
+          stepNum: event.num,
+          sender: event.agent,
+          receiver: event.receiver,
+          model: null,
+          content: visPluginBlock(event),
+          success: event.status === 'complete',
+        });
       case 'step-done':
         return this.enqueue({ kind: 'step', num: event.num, set: { state: 'complete', result: event.result } });
       case 'step-failed':
@@ -331,4 +342,17 @@ export class RunRecorder {
       }
     }
   }
+}
+
+/** A finished tool call as a `vis-plugin` block. */
+function visPluginBlock(call: Extract<TeamEvent, { type: 'tool-call-done' }>): string {
+  const item = {
+    name: call.tool,
+    args: call.args,
+    logo: null,
+    result: call.result,
+    err_msg: call.error,
+    status: call.status,
+  };
+  return `\`\`\`vis-plugin\n${JSON.stringify(item)}\n\`\`\``;
 }

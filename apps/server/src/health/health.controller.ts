@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/public.decorator';
 import { migrationsApplied } from '../database/data-source';
+import { ToolsService } from '../tools/tools.service';
 
 /** Liveness and readiness, open to probes (no API key). */
 @ApiTags('health')
@@ -16,6 +17,7 @@ export class HealthController {
     private readonly db: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly tools: ToolsService,
   ) {}
 
   @Get('health')
@@ -26,7 +28,7 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: database reachable and migrations applied' })
+  @ApiOperation({ summary: 'Readiness: database reachable and migrations applied (tool servers reported)' })
   @HealthCheck()
   ready() {
     return this.health.check([
@@ -37,6 +39,8 @@ export class HealthController {
           ? indicator.up()
           : indicator.down({ message: 'pending migrations' });
       },
+      // Each declared tool server's state; one that cannot be reached is reported, not a reason to be unready.
+      () => this.indicators.check('tools').up({ servers: this.tools.states() }),
     ]);
   }
 }

@@ -80,6 +80,13 @@ export class MetricsService {
     labelNames: ['model', 'kind'] as const,
     registers: [this.registry],
   });
+  private readonly toolCalls = new Histogram({
+    name: 'ensemble_tool_call_duration_seconds',
+    help: 'Duration of MCP tool calls by server, tool and outcome (complete, failed, invalid_args, timeout, cancelled, unavailable); its _count counts the calls.',
+    labelNames: ['server', 'tool', 'outcome'] as const,
+    buckets: LLM_BUCKETS,
+    registers: [this.registry],
+  });
   private readonly overhead = new Histogram({
     name: 'ensemble_request_overhead_seconds',
     help: "Ensemble's own time per chat request: total time minus time spent waiting on LLM calls, by chat mode.",
@@ -155,6 +162,11 @@ export class MetricsService {
     if (ttftSeconds !== undefined) this.llmTtft.observe({ model }, ttftSeconds);
     if (usage?.inputTokens) this.llmTokens.inc({ model, kind: 'input' }, usage.inputTokens);
     if (usage?.outputTokens) this.llmTokens.inc({ model, kind: 'output' }, usage.outputTokens);
+  }
+
+  /** One MCP tool call ended; `server` and `tool` come from the tools file and the server's list. */
+  toolCall(server: string, tool: string, outcome: string, durationSeconds: number): void {
+    this.toolCalls.observe({ server, tool, outcome }, durationSeconds);
   }
 
   /** Ensemble's own time for one chat request: total time minus time waiting on LLM calls. */

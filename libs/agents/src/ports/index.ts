@@ -5,5 +5,11 @@
  * reason that says so. This library never sees a driver, a socket or a
  * table: only these interfaces.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- each kind of resource adds its port here
-export interface ResourcePorts {}
+import type { ToolsPort } from './tools';
+
+export type { ToolCallOutcome, ToolSpec, ToolsPort } from './tools';
+
+export interface ResourcePorts {
+  /** MCP tool servers (`tool(mcp)` resources, the ToolExpert). */
+  tools?: ToolsPort;
+}

@@ -8,6 +8,8 @@ export interface TeamMember {
   name: string;
   description: string;
   resources: readonly AppResource[];
+  /** The tools the agent can call, one line each (the ToolExpert's). */
+  tools?: readonly string[];
 }
 
 /** The internal role that turns the user's request into a plan over the team (auto_plan). */
@@ -27,7 +29,7 @@ export const planner: PlannerRole = {
     'listed below can carry out without help from the user, and to assign each step to one agent.',
     '',
     'Constraints:',
-    '- Use only the agents listed below, spelled exactly as listed.',
+    '- Use only the agents listed below, spelled exactly as listed; assign steps to agents, never to their tools.',
     '- An agent sees only its own step and the results of the steps it relies on, so write each step as a',
     '  complete, self-contained instruction.',
     '- Number the steps 1, 2, 3, … in order; a step may rely only on earlier steps.',
@@ -39,7 +41,8 @@ export const planner: PlannerRole = {
   teamSection(team) {
     const agents = team.map((member) => {
       const resources = resourceLines(member.resources).map((line) => `  ${line}`);
-      return [`- ${member.name}: ${member.description}`, ...resources].join('\n');
+      const tools = (member.tools ?? []).map((line) => `  - ${line}`);
+      return [`- ${member.name}: ${member.description}`, ...resources, ...tools].join('\n');
     });
     return ["The team's agents (with the resources each can use):", ...agents].join('\n');
   },

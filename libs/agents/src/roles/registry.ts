@@ -9,8 +9,9 @@ import { aiAssistant } from './ai-assistant';
 import { codeEngineer } from './code-engineer';
 import type { AgentRole } from './role';
 import { summarizer } from './summarizer';
+import { toolExpert } from './tool-expert';
 
-const ROLES: readonly AgentRole[] = [summarizer, aiAssistant, codeEngineer];
+const ROLES: readonly AgentRole[] = [summarizer, aiAssistant, codeEngineer, toolExpert];
 
 /** Names of the roles an app may use, in registry order. */
 export function assignableRoleNames(): string[] {

@@ -6,6 +6,10 @@
  * (the runner feeds that reason back to the model and retries).
  */
 
+import type { RunContext } from '../team/run-context';
+import type { StepSpec } from '../team/step';
+import type { AgentSpec } from '../types';
+
 /** The outcome of a role's action on one reply. */
 export type ActionResult<T = string> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -23,6 +27,12 @@ export interface AgentRole extends RoleProfile {
   readonly systemPrompt: string;
   /** Turns the model's reply into the step's result, or says why it fails. */
   act(reply: string): ActionResult;
+  /**
+   * Optional: the role does its step itself instead of one checked answer
+   * (e.g. calls tools between model turns), emitting the step's messages;
+   * the result is the step's result or why the step failed.
+   */
+  perform?(run: RunContext, step: StepSpec, agent: AgentSpec): Promise<ActionResult>;
 }
 
 /** The action shared by roles whose only requirement is a non-empty answer. */

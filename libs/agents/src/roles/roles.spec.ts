@@ -7,7 +7,7 @@ import { summarizer } from './summarizer';
 
 describe('role registry', () => {
   it('lists the assignable roles by their wire names', () => {
-    expect(assignableRoleNames()).toEqual(['Summarizer', 'AI Assistant', 'CodeEngineer']);
+    expect(assignableRoleNames()).toEqual(['Summarizer', 'AI Assistant', 'CodeEngineer', 'ToolExpert']);
     expect(agentRole('CodeEngineer')).toBe(codeEngineer);
   });
 

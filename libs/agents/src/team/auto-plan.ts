@@ -2,6 +2,7 @@ import { HUMAN } from '../names';
 import { planManager, type StepResult } from '../roles/plan-manager';
 import { planner } from '../roles/planner';
 import { summarizer } from '../roles/summarizer';
+import { toolLines } from '../roles/tool-expert';
 import { systemPrompt } from '../prompt/prompt';
 import type { PlannedStep } from '../types';
 import { runAttempts } from './attempts';
@@ -51,11 +52,14 @@ export async function runAutoPlan(run: RunContext): Promise<string> {
 /** The Planner's turn; it plans with the first detail's model strategy. */
 async function makePlan(run: RunContext, byName: Map<string, TeamAgent>, first: TeamAgent): Promise<PlannedStep[]> {
   const names = [...byName.keys()];
-  const members = [...byName.values()].map(({ role, spec }) => ({
-    name: role.name,
-    description: role.description,
-    resources: spec.resources,
-  }));
+  const members = await Promise.all(
+    [...byName.values()].map(async ({ role, spec }) => ({
+      name: role.name,
+      description: role.description,
+      resources: spec.resources,
+      tools: await toolLines(run, spec.resources),
+    })),
+  );
   const system = systemPrompt(planner.systemPrompt, [], run.app.language, [planner.teamSection(members)]);
   const outcome = await runAttempts(run, {
     num: 0,

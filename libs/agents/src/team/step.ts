@@ -16,6 +16,8 @@ export interface StepSpec {
   task: string;
   strategy: LlmStrategy;
   act: (reply: string) => ActionResult;
+  /** Set when the agent's role does the step itself (see `AgentRole.perform`); one attempt, no retry. */
+  perform?: () => Promise<ActionResult>;
 }
 
 /**
@@ -25,6 +27,7 @@ export interface StepSpec {
  */
 export async function runStep(run: RunContext, step: StepSpec): Promise<string> {
   const { num, agent } = step;
+  if (step.perform) return performStep(run, step, step.perform);
   const outcome = await runAttempts(run, {
     num,
     sender: agent,
@@ -39,6 +42,19 @@ export async function runStep(run: RunContext, step: StepSpec): Promise<string> 
   });
   if (!outcome.ok) {
     throw new RunFailure(`Step ${num} (${agent}) failed after ${attempts(outcome.attempts)}: ${outcome.reason}`);
+  }
+  run.emit({ type: 'step-done', num, result: outcome.value });
+  return outcome.value;
+}
+
+/** A step its role does itself: started, then done or failed (its own retries are the role's). */
+async function performStep(run: RunContext, step: StepSpec, perform: () => Promise<ActionResult>): Promise<string> {
+  const { num, agent } = step;
+  run.emit({ type: 'step-started', num, agent, attempt: 1 });
+  const outcome = await perform();
+  if (!outcome.ok) {
+    run.emit({ type: 'step-failed', num, reason: outcome.reason, retry: 0, willRetry: false });
+    throw new RunFailure(`Step ${num} (${agent}) failed: ${outcome.reason}`);
   }
   run.emit({ type: 'step-done', num, result: outcome.value });
   return outcome.value;

@@ -29,7 +29,7 @@ export function agentSystemPrompt(agent: TeamAgent, language: string): string {
 
 /** A step done by a team agent: its prompt, its model strategy and its role's action. */
 export function agentStep(run: RunContext, agent: TeamAgent, num: number, receiver: string, task: string): StepSpec {
-  return {
+  const step: StepSpec = {
     num,
     agent: agent.role.name,
     receiver,
@@ -38,4 +38,6 @@ export function agentStep(run: RunContext, agent: TeamAgent, num: number, receiv
     strategy: agent.spec.llmStrategy,
     act: (reply) => agent.role.act(reply),
   };
+  const { role } = agent;
+  return role.perform ? { ...step, perform: () => role.perform!(run, step, agent.spec) } : step;
 }

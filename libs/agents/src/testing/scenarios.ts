@@ -3,7 +3,9 @@
  * the vis property tests (which render every one of them).
  */
 import { runTeam } from '../team/run-team';
+import type { ResourcePorts } from '../ports';
 import type { AppDefinition, HistoryTurn, TeamEvent, TeamRunOptions } from '../types';
+import { MEMORY_TOOL_RESOURCE, MemoryTools } from './memory-tools';
 import { testAgent, testApp } from './run-helpers';
 import { type Script, ScriptedLlm } from './scripted-llm';
 
@@ -17,6 +19,8 @@ export interface Scenario {
   /** Abort the run's signal right after this event is observed. */
   abortWhen?: (event: TeamEvent) => boolean;
   tokenDelayMs?: number;
+  /** Ports the run gets (made fresh for each play). */
+  resources?: () => ResourcePorts;
 }
 
 /** Plans as the Planner might write them. */
@@ -44,6 +48,10 @@ export const PLANS = {
 };
 
 const CODE = '```python\nprint("hi")\n```';
+const toolExpert = () => testAgent('ToolExpert', { resources: [MEMORY_TOOL_RESOURCE] });
+const memoryTools = () => ({ tools: new MemoryTools() });
+const call = (tool: string, args: unknown) => JSON.stringify({ thought: `use ${tool}`, tool_name: tool, args });
+const answer = (text: string) => JSON.stringify({ thought: 'done', answer: text });
 const planTeam = () => [testAgent('AI Assistant'), testAgent('CodeEngineer'), testAgent('Summarizer')];
 
 export const SCENARIOS: Scenario[] = [
@@ -167,6 +175,50 @@ export const SCENARIOS: Scenario[] = [
     tokenDelayMs: 5,
   },
   {
+    name: 'single_agent ToolExpert adds',
+    app: testApp('single_agent', [toolExpert()]),
+    input: 'What is 2 + 3?',
+    script: [call('add', { a: 2, b: 3 }), answer('2 + 3 = 5')],
+    resources: memoryTools,
+  },
+  {
+    name: 'single_agent ToolExpert fixes its arguments, an unknown tool and a failing tool',
+    app: testApp('single_agent', [toolExpert()]),
+    input: 'Add "2" and 3 "quoted"',
+    script: [
+      'let me think',
+      call('add', { a: '2', b: 3 }),
+      call('multiply', { a: 2, b: 3 }),
+      call('fail', {}),
+      `\`\`\`json\n${call('add', { a: 2, b: 3 })}\n\`\`\``,
+      answer('It is 5 — "quoted" 😀'),
+    ],
+    resources: memoryTools,
+  },
+  {
+    name: 'auto_plan ToolExpert then Summarizer',
+    app: testApp('auto_plan', [toolExpert(), testAgent('Summarizer')]),
+    input: 'Echo hello, then summarise',
+    script: [
+      JSON.stringify([
+        { serial_number: 1, agent: 'ToolExpert', content: 'Echo hello', rely: '' },
+        { serial_number: 2, agent: 'Summarizer', content: 'Summarise the echo', rely: '1' },
+      ]),
+      call('echo', { text: 'hello "world"\n```' }),
+      answer('The tool said hello'),
+      'It echoed hello.',
+    ],
+    resources: memoryTools,
+  },
+  {
+    name: 'single_agent ToolExpert cancelled mid-call',
+    app: testApp('single_agent', [toolExpert()]),
+    input: 'Sleep',
+    script: [call('sleep', { ms: 60000 }), answer('never')],
+    resources: memoryTools,
+    abortWhen: (event) => event.type === 'tool-call-started',
+  },
+  {
     name: 'single_agent nasty text',
     app: testApp('single_agent', [testAgent('Summarizer')]),
     input: 'Quote "this" \\ and 😀 please',
@@ -202,7 +254,8 @@ export function playScenario(s: Scenario): Promise<{ events: TeamEvent[]; llm: S
   const events: TeamEvent[] = [];
   return new Promise((resolve, reject) => {
     const { app, input, history = [], options } = s;
-    runTeam({ app, input, history, llm, signal: controller.signal, options }).subscribe({
+    const resources = s.resources?.();
+    runTeam({ app, input, history, llm, signal: controller.signal, options, resources }).subscribe({
       next: (event) => {
         events.push(event);
         if (s.abortWhen?.(event)) controller.abort();

@@ -4,7 +4,7 @@ import type { PlannedStep, StepState, TeamEvent } from '../types';
 import { holdTrailingHighSurrogate, nest } from './json-text';
 import { AppendOnlyRenderer } from './renderer';
 
-/** The two DB-GPT vis tags Ensemble writes. */
+/** The two DB-GPT vis tags Ensemble writes as blocks (a tool call's `vis-plugin` sits in a message's markdown). */
 export type VisTag = 'agent-plans' | 'agent-messages';
 
 /** What is open at the end of the document, outermost first. */
@@ -14,7 +14,9 @@ type Frame =
   /** A plan item whose `markdown` string (an agent-messages block) is open. */
   | { kind: 'item'; num: number; messages: number }
   /** A message whose `markdown` string is open; `depth` is how many JSON strings enclose the message object. */
-  | { kind: 'message'; depth: number; held: string };
+  | { kind: 'message'; depth: number; held: string }
+  /** A tool call's `vis-plugin` block, open in a message's markdown until the call ends; `depth` is the message's. */
+  | { kind: 'plugin'; depth: number };
 
 /**
  * The DB-GPT vis view of a run (DB-GPT's vis format (libs/agents/README.md)), written append-only so that
@@ -78,6 +80,16 @@ export class IncrementalVisRenderer extends AppendOnlyRenderer {
         this.write(event.text);
         return;
       case 'message-done':
+        this.closeMessage();
+        return;
+      case 'tool-call-started':
+        this.closeMessage();
+        if (this.planned) this.enterItem(event.num);
+        this.openMessage(event.agent, event.receiver, null);
+        this.openPlugin(event.tool, event.args);
+        return;
+      case 'tool-call-done':
+        this.closePlugin(event.result, event.error, event.status);
         this.closeMessage();
         return;
       case 'step-done':
@@ -149,7 +161,7 @@ export class IncrementalVisRenderer extends AppendOnlyRenderer {
 
   /** Opens a message in the innermost frame, an item (nested one level) or a messages block. */
   private openMessage(sender: string, receiver: string, model: string | null): void {
-    const container = this.top() as Exclude<Frame, { kind: 'message' }>;
+    const container = this.top() as Exclude<Frame, { kind: 'message' | 'plugin' }>;
     const depth = container.kind === 'item' ? 1 : 0;
     const earlier = container.kind === 'item' ? container.messages++ : container.items++;
     const head = `{"sender":${json(sender)},"receiver":${json(receiver)},"model":${json(model)},"markdown":"`;
@@ -166,7 +178,29 @@ export class IncrementalVisRenderer extends AppendOnlyRenderer {
     this.text += nest(ready, top.depth + 1);
   }
 
+  /**
+   * Opens a tool call's `vis-plugin` block in the open message: the fields
+   * known at the start; `result`, `err_msg` and `status` follow when it ends.
+   */
+  private openPlugin(name: string, args: Record<string, unknown>): void {
+    const message = this.top() as Extract<Frame, { kind: 'message' }>;
+    this.text += nest(
+      `\`\`\`vis-plugin\n{"name":${json(name)},"args":${JSON.stringify(args)},"logo":null,`,
+      message.depth + 1,
+    );
+    this.frames.push({ kind: 'plugin', depth: message.depth });
+  }
+
+  private closePlugin(result: string, error: string | null, status: StepState): void {
+    const top = this.top();
+    if (top?.kind !== 'plugin') return;
+    this.frames.pop();
+    this.text += nest(`"result":${json(result)},"err_msg":${json(error)},"status":"${status}"}\n\`\`\``, top.depth + 1);
+  }
+
+  /** Closes the open message, and first a tool call left open in it (interrupted: `failed`). */
   private closeMessage(): void {
+    if (this.top()?.kind === 'plugin') this.closeTop('failed');
     if (this.top()?.kind === 'message') this.closeTop('complete');
   }
 
@@ -186,6 +220,8 @@ function closing(frame: Frame, status: StepState): string {
   switch (frame.kind) {
     case 'message':
       return nest('","resource":null}', frame.depth);
+    case 'plugin':
+      return nest(`"result":null,"err_msg":null,"status":"${status}"}\n\`\`\``, frame.depth + 1);
     case 'item':
       return `${nest(']\n```', 1)}","status":"${status}"}`;
     case 'block':
