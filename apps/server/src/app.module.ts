@@ -11,6 +11,7 @@ import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { KnowledgeModule } from './knowledge/knowledge.module';
 import { LimitsModule } from './limits/limits.module';
 import { LoggingOptions } from './observability/logging';
 import { MetricsModule } from './observability/metrics.module';
@@ -34,6 +35,7 @@ export class AppModule {
         LlmModule.forRoot({ modelsFile: config.modelsFile, isGlobal: true }),
         HealthModule,
         AppsModule,
+        KnowledgeModule,
         ConversationsModule,
         ChatModule,
       ],

@@ -26,6 +26,8 @@ export interface AppConfig {
   maxConcurrentRunsPerKey: number;
   /** On shutdown: how long open streams may go on before they are cancelled. */
   shutdownGraceMs: number;
+  /** Largest document (file or TEXT content) a knowledge space accepts, in bytes. */
+  knowledgeMaxFileBytes: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -82,5 +84,6 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE ?? 600,
     maxConcurrentRunsPerKey: vars.MAX_CONCURRENT_RUNS_PER_KEY ?? 16,
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS ?? 10000,
+    knowledgeMaxFileBytes: vars.KNOWLEDGE_MAX_FILE_SIZE ?? 10 * 1024 * 1024,
   };
 }

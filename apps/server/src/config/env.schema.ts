@@ -116,4 +116,12 @@ export class EnvironmentVariables {
   @Max(3600000)
   @IsInt()
   SHUTDOWN_GRACE_MS?: number;
+
+  /** Largest document a knowledge space accepts (a file or a TEXT content), in bytes. */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1)
+  @Max(1073741824)
+  @IsInt()
+  KNOWLEDGE_MAX_FILE_SIZE?: number;
 }

@@ -5,5 +5,11 @@
  * reason that says so. This library never sees a driver, a socket or a
  * table: only these interfaces.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- each kind of resource adds its port here
-export interface ResourcePorts {}
+import type { KnowledgePort } from './knowledge';
+
+export * from './knowledge';
+
+export interface ResourcePorts {
+  /** Retrieval from knowledge spaces (`knowledge` resources). */
+  knowledge?: KnowledgePort;
+}
