@@ -1,21 +1,17 @@
 import { Client } from 'pg';
 import request from 'supertest';
 import { expectDualError } from './support/expect-error';
+import {
+  createSpace as newSpace,
+  KNOWLEDGE,
+  spaceModel,
+  syncAndWait as sync,
+  uploadDocument,
+} from './support/knowledge';
 import { AUTH, startTestServer, TestServer } from './support/server';
 
-const BASE = '/api/v2/serve/knowledge';
+const BASE = KNOWLEDGE;
 const MAX_FILE = 20_000;
-
-/** DB-GPT's SpaceModel as `create_space` sends it: every field, unset ones as null. */
-const spaceModel = (name: string, over: Record<string, unknown> = {}) => ({
-  id: null,
-  name,
-  vector_type: 'Chroma',
-  desc: `The ${name} space`,
-  owner: 'alice',
-  context: null,
-  ...over,
-});
 
 const MARKDOWN = [
   '# Ensemble guide',
@@ -36,40 +32,11 @@ describe('Knowledge API (real Postgres)', () => {
   let http: ReturnType<typeof request>;
   let pg: Client;
 
-  const createSpace = async (name: string, over: Record<string, unknown> = {}) => {
-    const res = await http.post(`${BASE}/spaces`).set(AUTH).send(spaceModel(name, over));
-    expect(res.status).toBe(201);
-    return res.body.data as { id: number; name: string };
-  };
+  const createSpace = (name: string, over: Record<string, unknown> = {}) => newSpace(http, name, over);
   const upload = (spaceId: number, name: string, content: Buffer | string, docName?: string) =>
-    http
-      .post(`${BASE}/documents`)
-      .set(AUTH)
-      .field('doc_type', 'DOCUMENT')
-      .field('space_id', String(spaceId))
-      .field('doc_name', docName ?? name)
-      .attach('doc_file', Buffer.isBuffer(content) ? content : Buffer.from(content), name);
-  /** POST /documents/sync as DB-GPT's client sends it, then waits for the document to be indexed. */
-  const syncAndWait = async (
-    docId: number,
-    spaceId: number,
-    chunkParameters: Record<string, unknown> | null = null,
-  ) => {
-    const res = await http
-      .post(`${BASE}/documents/sync`)
-      .set(AUTH)
-      .send([
-        { doc_id: String(docId), space_id: String(spaceId), model_name: null, chunk_parameters: chunkParameters },
-      ]);
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({ success: true, err_code: null, err_msg: null, data: [docId] });
-    for (let i = 0; i < 200; i++) {
-      const doc = await http.get(`${BASE}/documents/${docId}`).set(AUTH);
-      if (doc.body.data.status !== 'RUNNING') return doc.body.data as { status: string; chunk_size: number };
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`document ${docId} still RUNNING`);
-  };
+    uploadDocument(http, spaceId, name, content, docName);
+  const syncAndWait = (docId: number, spaceId: number, chunkParameters: Record<string, unknown> | null = null) =>
+    sync(http, docId, spaceId, chunkParameters);
   const retrieve = async (spaceId: number, query: string, topK = 5) => {
     const res = await http.post(`${BASE}/spaces/${spaceId}/retrieve`).set(AUTH).send({ query, top_k: topK });
     expect(res.status).toBe(200);
@@ -299,6 +266,19 @@ describe('Knowledge API (real Postgres)', () => {
     });
 
     it('validates the sync body: a list of known documents with known chunk strategies', async () => {
+      const doc = await http
+        .post(`${BASE}/documents`)
+        .query({ doc_name: 'tiny.txt', doc_type: 'TEXT', content: 'tiny', space_id: String(space.id) })
+        .set(AUTH);
+      const synced = await http
+        .post(`${BASE}/documents/sync`)
+        .set(AUTH)
+        .send([
+          { doc_id: String(doc.body.data.id), space_id: String(space.id), model_name: null, chunk_parameters: null },
+        ]);
+      expect(synced.status).toBe(200);
+      expect(synced.body).toEqual({ success: true, err_code: null, err_msg: null, data: [doc.body.data.id] });
+      expect(await syncAndWait(doc.body.data.id, space.id)).toMatchObject({ status: 'FINISHED', chunk_size: 1 });
       expectDualError(
         await http
           .post(`${BASE}/documents/sync`)

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AppsModule } from '../apps/apps.module';
 import { ConversationsModule } from '../conversations/conversations.module';
+import { KnowledgeModule } from '../knowledge/knowledge.module';
 import { ChatController } from './chat.controller';
 import { ChatService } from './chat.service';
 import { ModelsController } from './models.controller';
@@ -9,7 +10,7 @@ import { RunRegistry } from './run-registry';
 
 /** The Chat module: POST /api/v2/chat/completions (SSE or JSON), cancel, and the models list. */
 @Module({
-  imports: [AppsModule, ConversationsModule],
+  imports: [AppsModule, ConversationsModule, KnowledgeModule],
   controllers: [ChatController, ModelsController],
   providers: [ChatService, RunRegistry, CancelBus],
   exports: [ChatService],

@@ -16,6 +16,7 @@ import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './c
 import { llmErrorToApi } from './llm-errors';
 import { BatchingLlmPort, meteredLlm } from './metered-llm';
 import { CancelBus } from './cancel-bus';
+import { KnowledgeService } from '../knowledge/knowledge.service';
 import { RunRegistry } from './run-registry';
 import { startNow } from './start-now';
 import { writeSse } from './sse';
@@ -62,6 +63,7 @@ export class ChatService {
     private readonly metrics: MetricsService,
     @Inject(LLM_PORT) private readonly llm: LlmPort,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly knowledge: KnowledgeService,
   ) {}
 
   /** Validates everything before the first byte, then streams or answers once. */
@@ -241,6 +243,7 @@ export class ChatService {
       llm: ctx.llm,
       signal: ctx.signal,
       options: { temperature: ctx.request.temperature, maxTokens: ctx.request.maxTokens },
+      resources: { knowledge: this.knowledge },
     });
     return run$.pipe(
       tap((event) => ctx.recorder.record(event)),

@@ -1,6 +1,8 @@
 import type { LlmStrategy } from '@ensemble/llm';
 import { planManager } from '../roles/plan-manager';
 import type { ActionResult } from '../roles/role';
+import type { AppResource } from '../types';
+import { retrieveKnowledge } from './knowledge';
 import { runAttempts } from './attempts';
 import type { RunContext } from './run-context';
 import { RunFailure } from './run-errors';
@@ -16,6 +18,10 @@ export interface StepSpec {
   task: string;
   strategy: LlmStrategy;
   act: (reply: string) => ActionResult;
+  /** The agent's resources; `knowledge` ones retrieve passages for `question` before the step's call. */
+  resources?: readonly AppResource[];
+  /** What to retrieve for; the run's input when unset. */
+  question?: string;
 }
 
 /**
@@ -25,11 +31,19 @@ export interface StepSpec {
  */
 export async function runStep(run: RunContext, step: StepSpec): Promise<string> {
   const { num, agent } = step;
+  const knowledge = await retrieveKnowledge(
+    run,
+    `Step ${num} (${agent})`,
+    step.resources ?? [],
+    step.question ?? run.input,
+  );
+  const system = knowledge.section ? `${step.system}\n\n${knowledge.section}` : step.system;
   const outcome = await runAttempts(run, {
     num,
     sender: agent,
     receiver: step.receiver,
-    messages: run.messages(step.system, step.task),
+    messages: run.messages(system, step.task),
+    resource: knowledge.references,
     strategy: step.strategy,
     act: step.act,
     maxRetries: run.limits.maxStepRetries,

@@ -1,0 +1,120 @@
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { parseVis } from '@ensemble/agents';
+import { ChatEnv, rawPost, startChatEnv } from './support/chat-env';
+import { ChatRequestBody } from './support/fake-openai';
+import { createSpace, syncAndWait, uploadDocument } from './support/knowledge';
+import { AUTH } from './support/server';
+
+const AWEL = [
+  '# AWEL',
+  '',
+  'AWEL (Agentic Workflow Expression Language) describes agent workflows as operators.',
+  '',
+  '## Operators',
+  '',
+  'Operators are connected into a directed acyclic graph; each operator passes its output downstream.',
+  '',
+  '## Triggers',
+  '',
+  'An HTTP trigger starts a workflow when a request arrives.',
+].join('\n');
+
+const PLAN = JSON.stringify([
+  { serial_number: 1, agent: 'Summarizer', content: 'Explain how AWEL operators connect', rely: '' },
+]);
+const isPlanner = (body: ChatRequestBody) =>
+  (body.messages ?? []).some((m) => typeof m.content === 'string' && m.content.includes('serial_number'));
+
+/** The content of the last `data:` chunk that has choices. */
+function lastView(sse: string): string {
+  const chunks = sse
+    .split('\n\n')
+    .filter((f) => f.startsWith('data: {'))
+    .map((f) => JSON.parse(f.slice(6)) as { choices: { delta: { content?: string } }[] })
+    .filter((c) => c.choices.length && c.choices[0].delta.content);
+  return chunks[chunks.length - 1].choices[0].delta.content!;
+}
+
+describe('A knowledge resource in a run (real Postgres, fake upstream)', () => {
+  let env: ChatEnv;
+  let http: ReturnType<typeof request>;
+  let appCode: string;
+
+  beforeAll(async () => {
+    env = await startChatEnv();
+    http = request(env.server.origin);
+    const space = await createSpace(http, 'awel-docs', { language: 'english' });
+    const doc = await uploadDocument(http, space.id, 'awel.md', AWEL);
+    expect(await syncAndWait(http, doc.body.data.id, space.id)).toMatchObject({ status: 'FINISHED', chunk_size: 3 });
+    const app = await http
+      .post('/api/v2/serve/apps')
+      .set(AUTH)
+      .send({
+        app_name: 'awel-expert',
+        team_mode: 'auto_plan',
+        details: [
+          { agent_name: 'AI Assistant' },
+          {
+            agent_name: 'Summarizer',
+            resources: [{ type: 'knowledge', name: 'awel', value: '{"space_name": "awel-docs", "top_k": 2}' }],
+          },
+        ],
+      });
+    expect(app.status).toBe(201);
+    appCode = app.body.data.app_code as string;
+  });
+  afterAll(() => env.close());
+
+  it('puts the passages in the prompt, the references in agent-messages, and stores them with the message', async () => {
+    env.fake.setHandler((body) => (isPlanner(body) ? PLAN : 'Operators form a directed acyclic graph [1].'));
+    const res = await rawPost(env.server.origin, '/api/v2/chat/completions', {
+      model: 'fake-gpt',
+      messages: 'How are AWEL operators connected?',
+      chat_mode: 'chat_app',
+      chat_param: appCode,
+      conv_uid: 'kb-run-1',
+      stream: true,
+      incremental: false,
+    });
+    expect(res.status).toBe(200);
+
+    const [, summarizerCall] = env.fake.chatRequests;
+    const system = summarizerCall.body!.messages![0].content as string;
+    expect(system).toContain(
+      '[1] (awel.md) ## Operators\n\nOperators are connected into a directed acyclic graph; each operator passes its output downstream.',
+    );
+
+    const [planner, plans] = parseVis(lastView(res.body));
+    expect(planner.tag).toBe('agent-messages');
+    expect(plans.tag).toBe('agent-plans');
+    const [step] = plans.items as { markdown: string; status: string }[];
+    expect(step.status).toBe('complete');
+    const [messages] = parseVis(step.markdown);
+    const [message] = messages.items as { sender: string; markdown: string; resource: Record<string, unknown>[] }[];
+    expect(message.sender).toBe('Summarizer');
+    expect(message.markdown).toBe('Operators form a directed acyclic graph [1].');
+    expect(message.resource).toHaveLength(2);
+    expect(message.resource[0]).toEqual({
+      doc_name: 'awel.md',
+      doc_id: expect.any(Number),
+      chunk_id: expect.stringMatching(/^\d+$/),
+      score: expect.any(Number),
+      content:
+        '## Operators\n\nOperators are connected into a directed acyclic graph; each operator passes its output downstream.',
+      metadata: { source: 'awel.md', Header1: 'AWEL', Header2: 'Operators' },
+    });
+
+    const db = env.server.app.get(DataSource);
+    const rows = await db.query<{ sender: string; resource: unknown }[]>(
+      `SELECT m.sender, m.resource FROM conversation_messages m JOIN conversation_runs r ON r.id = m.run_id
+       WHERE r.conv_uid = 'kb-run-1' ORDER BY m.round`,
+    );
+    expect(rows).toEqual([
+      { sender: 'Planner', resource: null },
+      { sender: 'Summarizer', resource: message.resource },
+    ]);
+    const history = await http.get('/api/v2/conversations/kb-run-1').set(AUTH);
+    expect(history.body.data.turns[0].messages[1].resource).toEqual(message.resource);
+  });
+});
