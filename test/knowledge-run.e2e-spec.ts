@@ -117,4 +117,117 @@ describe('A knowledge resource in a run (real Postgres, fake upstream)', () => {
     const history = await http.get('/api/v2/conversations/kb-run-1').set(AUTH);
     expect(history.body.data.turns[0].messages[1].resource).toEqual(message.resource);
   });
+
+  describe('chat_knowledge', () => {
+    const ask = (fields: Record<string, unknown>) =>
+      rawPost(env.server.origin, '/api/v2/chat/completions', {
+        model: 'fake-gpt',
+        chat_mode: 'chat_knowledge',
+        chat_param: 'awel-docs',
+        ...fields,
+      });
+    /** The `references` attribute of DB-GPT's `<references>` element at the end of an answer, parsed. */
+    const referencesOf = (answer: string) => {
+      const m = /\n\n<references title="References" references="([^"]*)"><\/references>$/.exec(answer);
+      expect(m).not.toBeNull();
+      const json = m![1]
+        .replace(/&quot;/g, '"')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&');
+      return JSON.parse(json) as { name: string; chunks: { id: string; content: string; recall_score: number }[] }[];
+    };
+
+    it('answers from the space with references, streamed and stored, with history by conv_uid', async () => {
+      env.fake.reset();
+      env.fake.enqueue('Through an HTTP trigger [1].', 'It starts the workflow [1].');
+      const res = await ask({
+        messages: 'What starts a workflow when a request arrives?',
+        conv_uid: 'kb-chat-1',
+        stream: true,
+      });
+      expect(res.status).toBe(200);
+      const text = res.body
+        .split('\n\n')
+        .filter((f) => f.startsWith('data: {'))
+        .map(
+          (f) =>
+            (JSON.parse(f.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta.content ?? '',
+        )
+        .join('');
+      expect(text.startsWith('Through an HTTP trigger [1].\n\n<references')).toBe(true);
+      const refs = referencesOf(text);
+      expect(refs[0].name).toBe('awel.md');
+      expect(refs[0].chunks[0].content).toBe(
+        '## Triggers\n\nAn HTTP trigger starts a workflow when a request arrives.',
+      );
+
+      const [call] = env.fake.chatRequests;
+      const system = call.body!.messages![0];
+      expect(system.role).toBe('system');
+      expect(system.content).toContain(
+        '[1] (awel.md) ## Triggers\n\nAn HTTP trigger starts a workflow when a request arrives.',
+      );
+
+      const second = await ask({
+        messages: 'And what do operators pass downstream?',
+        conv_uid: 'kb-chat-1',
+        stream: false,
+      });
+      expect(second.status).toBe(200);
+      const completion = JSON.parse(second.body) as { object: string; choices: { message: { content: string } }[] };
+      expect(completion.object).toBe('chat.completion');
+      expect(completion.choices[0].message.content.startsWith('It starts the workflow [1].\n\n<references')).toBe(true);
+      const secondCall = env.fake.chatRequests[1].body!.messages!;
+      expect(secondCall.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+      expect(secondCall[1].content).toBe('What starts a workflow when a request arrives?');
+
+      const history = await http.get('/api/v2/conversations/kb-chat-1').set(AUTH);
+      expect(history.body.data.turns).toHaveLength(2);
+      expect(history.body.data.turns[0]).toMatchObject({
+        chat_mode: 'chat_knowledge',
+        state: 'complete',
+        answer: text,
+      });
+      expect(history.body.data.turns[0].messages[0].resource[0]).toMatchObject({ doc_name: 'awel.md' });
+    });
+
+    it('refuses an unknown space before any work (404 naming chat_param)', async () => {
+      env.fake.reset();
+      const res = await ask({ chat_param: 'no-such-space', messages: 'q', stream: true });
+      expect(res.status).toBe(404);
+      expect(JSON.parse(res.body)).toMatchObject({ err_code: 'space_not_found', error: { param: 'chat_param' } });
+      expect(env.fake.chatRequests).toHaveLength(0);
+    });
+
+    it('runs a native app whose scene is chat_knowledge', async () => {
+      env.fake.reset();
+      env.fake.enqueue('Operators form a DAG [1].');
+      const app = await http
+        .post('/api/v2/serve/apps')
+        .set(AUTH)
+        .send({
+          app_name: 'native-kb',
+          team_mode: 'native_app',
+          team_context: { chat_scene: 'chat_knowledge' },
+          details: [{ agent_name: 'AI Assistant', resources: [{ type: 'knowledge', name: 'kb', value: 'awel-docs' }] }],
+        });
+      expect(app.status).toBe(201);
+      const res = await rawPost(env.server.origin, '/api/v2/chat/completions', {
+        model: 'fake-gpt',
+        chat_mode: 'chat_app',
+        chat_param: app.body.data.app_code,
+        messages: 'How do operators connect?',
+        stream: false,
+      });
+      expect(res.status).toBe(200);
+      expect(env.fake.chatRequests[0].body!.messages![0].content).toContain('[1] (awel.md) ## Operators');
+      const [plans] = parseVis(
+        (JSON.parse(res.body) as { choices: { message: { content: string } }[] }).choices[0].message.content,
+      );
+      const [messages] = parseVis((plans.items as { markdown: string }[])[0].markdown);
+      const [message] = messages.items as { resource: { doc_name: string }[] }[];
+      expect(message.resource[0].doc_name).toBe('awel.md');
+    });
+  });
 });

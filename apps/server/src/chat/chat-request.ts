@@ -1,7 +1,7 @@
 import type { ChatMessage } from '@ensemble/llm';
 import { ApiError } from '../common/api-error';
 
-export const CHAT_MODES = ['chat_normal', 'chat_app'] as const;
+export const CHAT_MODES = ['chat_normal', 'chat_app', 'chat_knowledge'] as const;
 export type ChatMode = (typeof CHAT_MODES)[number];
 
 /** A chat request after validation, with DB-GPT's defaults applied (the chat wire contract (README, Chat API)). */

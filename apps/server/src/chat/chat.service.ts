@@ -16,6 +16,7 @@ import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './c
 import { llmErrorToApi } from './llm-errors';
 import { BatchingLlmPort, meteredLlm } from './metered-llm';
 import { CancelBus } from './cancel-bus';
+import type { KnowledgeChatTurn } from '../knowledge/knowledge-chat';
 import { KnowledgeService } from '../knowledge/knowledge.service';
 import { RunRegistry } from './run-registry';
 import { startNow } from './start-now';
@@ -70,6 +71,10 @@ export class ChatService {
   async complete(body: unknown, req: Request, res: Response): Promise<void> {
     const request = parseChatRequest(body);
     const app = request.chatMode === 'chat_app' ? await this.apps.definition(request.chatParam!) : undefined;
+    const kb =
+      request.chatMode === 'chat_knowledge'
+        ? await this.knowledge.chatTurn(request.chatParam!, request.input)
+        : undefined;
     if (!app && !this.models.has(request.model)) {
       throw ApiError.badRequest(
         'model_not_found',
@@ -115,7 +120,7 @@ export class ChatService {
     const timer = this.metrics.startRun(request.chatMode);
     const streamClosed = request.stream ? this.metrics.trackStream() : undefined;
     const ctx: RunContext = { request, convUid, recorder, signal: controller.signal, llm: meteredLlm(this.llm, timer) };
-    const run = startNow(app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history));
+    const run = startNow(app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history, kb));
     // chat_app answers with the conv_uid as id, as DB-GPT does; a plain chat with an OpenAI-style id.
     const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
     // Also on an error answer: the client learns which conversation failed.
@@ -261,9 +266,16 @@ export class ChatService {
   }
 
   /** chat_normal: one LLM call with the conversation's history, streamed as it comes. */
-  private chatOutputs(ctx: RunContext, history: { user: string; assistant: string }[]): Observable<ChatOutput> {
+  private chatOutputs(
+    ctx: RunContext,
+    history: { user: string; assistant: string }[],
+    kb?: KnowledgeChatTurn,
+  ): Observable<ChatOutput> {
     const { request, recorder, signal, llm } = ctx;
-    const system = request.messages.filter((m) => m.role === 'system');
+    const system = [
+      ...(kb ? [{ role: 'system' as const, content: kb.system }] : []),
+      ...request.messages.filter((m) => m.role === 'system'),
+    ];
     const rest = request.messages.filter((m) => m.role !== 'system');
     const messages: ChatMessage[] = [
       ...system,
@@ -288,6 +300,8 @@ export class ChatService {
             out.push({ type: 'delta', text: part.text, full: text });
             break;
           case 'finish':
+            // chat_knowledge: the references follow the answer, as DB-GPT shows them.
+            if (kb?.suffix) out.push({ type: 'delta', text: kb.suffix, full: (text += kb.suffix) });
             recorder.message({
               round: 1,
               stepNum: null,
@@ -297,6 +311,7 @@ export class ChatService {
               content: text,
               success: true,
               usage: part.usage,
+              resource: kb?.references,
             });
             recorder.end({ state: 'complete', answer: text, usage: part.usage, model });
             out.push({ type: 'end', reason: wireFinishReason(part.finishReason), usage: part.usage });

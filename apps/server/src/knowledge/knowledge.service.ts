@@ -13,6 +13,7 @@ import {
   SyncDto,
 } from './dto/knowledge.dto';
 import { ChunkHit, DocumentRow, KnowledgeRepository, SpaceNameTaken, SpaceRow } from './knowledge.repository';
+import { KNOWLEDGE_CHAT_TOP_K, knowledgeChatTurn, KnowledgeChatTurn } from './knowledge-chat';
 import type { DocumentView, Page, RetrievedChunk, SpaceView } from './knowledge.types';
 import { detectFormat, DocumentError, DocumentFormat, extractText } from './parse-document';
 
@@ -403,6 +404,30 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
       content: c.content,
       metadata: c.metadata,
     }));
+  }
+
+  /** `chat_knowledge`: the passages of the space named by `chat_param` for the question; 404 when there is no such space. */
+  async chatTurn(spaceName: string, question: string): Promise<KnowledgeChatTurn> {
+    const space = await this.repo.findSpaceByName(spaceName);
+    if (!space) {
+      throw ApiError.notFound(
+        'space_not_found',
+        `Knowledge space ${JSON.stringify(spaceName)} was not found (chat_param names a space for chat_knowledge).`,
+        'chat_param',
+      );
+    }
+    const chunks = await this.search(space, question, KNOWLEDGE_CHAT_TOP_K);
+    return knowledgeChatTurn(
+      space.name,
+      chunks.map((c) => ({
+        doc_name: c.doc_name,
+        doc_id: c.doc_id,
+        chunk_id: c.chunk_id,
+        score: c.score,
+        content: c.content,
+        metadata: c.metadata,
+      })),
+    );
   }
 
   /**
