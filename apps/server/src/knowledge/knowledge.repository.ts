@@ -295,12 +295,25 @@ export class KnowledgeRepository {
    */
   async searchFullText(spaceId: number, language: string, query: string, limit: number): Promise<ChunkHit[]> {
     const rows = await this.rows(
-      `WITH q AS (SELECT nullif(replace(plainto_tsquery($2::regconfig, $3)::text, ' & ', ' | '), '')::tsquery AS tq)
-       SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata,
-              ts_rank_cd(c.tsv, q.tq) AS score
-       FROM q, knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
-       WHERE q.tq IS NOT NULL AND c.space_id = $1 AND c.tsv @@ q.tq
-       ORDER BY score DESC, c.id LIMIT $4`,
+      `WITH terms AS (
+         SELECT DISTINCT t.lexeme, plainto_tsquery('simple', t.lexeme) AS tq
+         FROM unnest(tsvector_to_array(to_tsvector($2::regconfig, $3))) AS t(lexeme)
+       ),
+       total AS (SELECT count(*)::float8 AS n FROM knowledge_chunks WHERE space_id = $1),
+       weighted AS (
+         SELECT t.tq, ln(1 + (total.n - df.n + 0.5) / (df.n + 0.5)) AS idf
+         FROM terms t, total,
+              LATERAL (SELECT count(*)::float8 AS n FROM knowledge_chunks c WHERE c.space_id = $1 AND c.tsv @@ t.tq) df
+         WHERE df.n > 0
+       ),
+       scored AS (
+         SELECT c.id, sum(w.idf * (1 + ts_rank_cd(c.tsv, w.tq, 1))) AS score
+         FROM weighted w JOIN knowledge_chunks c ON c.space_id = $1 AND c.tsv @@ w.tq
+         GROUP BY c.id ORDER BY score DESC, c.id LIMIT $4
+       )
+       SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata, s.score
+       FROM scored s JOIN knowledge_chunks c ON c.id = s.id JOIN knowledge_documents d ON d.id = c.document_id
+       ORDER BY s.score DESC, c.id`,
       [spaceId, language, query, limit],
     );
     return ranked(rows);
