@@ -328,6 +328,12 @@ describe('Knowledge API (real Postgres)', () => {
       expect(del.body.data).toMatchObject({ id: d1.body.data.id, doc_name: 'one.md' });
       expect(await chunkCount('document_id', d1.body.data.id)).toBe(0);
       expect(await chunkCount('space_id', s.id)).toBe(1);
+      // The space's term counts follow: only the remaining document's words are left.
+      const terms = await pg.query(
+        `SELECT lexeme, df FROM knowledge_terms WHERE space_id = $1 AND df > 0 ORDER BY lexeme`,
+        [s.id],
+      );
+      expect(terms.rows).toEqual(['about', 'document', 'harbours', 'second'].map((lexeme) => ({ lexeme, df: 1 })));
       expectDualError(await http.get(`${BASE}/documents/${d1.body.data.id}`).set(AUTH), 404, 'document_not_found');
 
       const list = await http.get(`${BASE}/documents`).query({ space_id: s.id }).set(AUTH);

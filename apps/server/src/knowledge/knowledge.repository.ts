@@ -68,6 +68,12 @@ const SPACE_COLUMNS = `s.id, s.name, s.vector_type, s.description, s.owner, s.co
 const DOCUMENT_COLUMNS = `d.id, d.space_id, s.name AS space_name, d.doc_name, d.doc_type, d.format, d.content, d.status,
   d.result, d.chunk_count, d.last_sync, d.created_at, d.updated_at`;
 
+/** A query term found in more chunks than this is too common to pick candidates by (and its count stops there). */
+const RARE_TERM_ROWS = 1000;
+
+/** Key of the advisory locks around a space's term counts (with the space id). */
+const TERMS_LOCK = 0x6b6e;
+
 /** Chunks inserted per statement. */
 const INSERT_BATCH = 1000;
 
@@ -124,10 +130,13 @@ export class KnowledgeRepository {
           );
         }
         if (f.language && f.language !== old.language) {
+          await lockTerms(em, id);
           await em.query(`UPDATE knowledge_chunks SET tsv = to_tsvector($2::regconfig, content) WHERE space_id = $1`, [
             id,
             f.language,
           ]);
+          await em.query(`DELETE FROM knowledge_terms WHERE space_id = $1`, [id]);
+          await addTerms(em, id, 'space_id', id);
         }
         return this.findSpace(id, em);
       });
@@ -218,7 +227,11 @@ export class KnowledgeRepository {
   async deleteDocument(id: number): Promise<DocumentRow | undefined> {
     return this.db.transaction(async (em) => {
       const row = await this.findDocument(id, em);
-      if (row) await em.query(`DELETE FROM knowledge_documents WHERE id = $1`, [id]);
+      if (row) {
+        await lockTerms(em, row.space_id);
+        await subtractTerms(em, row.space_id, id);
+        await em.query(`DELETE FROM knowledge_documents WHERE id = $1`, [id]);
+      }
       return row;
     });
   }
@@ -253,6 +266,8 @@ export class KnowledgeRepository {
         [documentId],
       );
       if (!doc) return false;
+      await lockTerms(em, doc.space_id);
+      await subtractTerms(em, doc.space_id, documentId);
       await em.query(`DELETE FROM knowledge_chunks WHERE document_id = $1`, [documentId]);
       for (let i = 0; i < chunks.length; i += INSERT_BATCH) {
         const batch = chunks.slice(i, i + INSERT_BATCH);
@@ -273,6 +288,7 @@ export class KnowledgeRepository {
           ],
         );
       }
+      await addTerms(em, doc.space_id, 'document_id', documentId);
       await em.query(
         `UPDATE knowledge_documents SET status = 'FINISHED', result = NULL, chunk_count = $2, last_sync = now(),
          updated_at = now() WHERE id = $1`,
@@ -290,8 +306,15 @@ export class KnowledgeRepository {
   }
 
   /**
-   * Full-text ranking: chunks matching any of the query's terms (in the
-   * space's configuration), best `ts_rank_cd` first.
+   * Full-text ranking, BM25-style: each query term (in the space's
+   * configuration) counts its inverse document frequency in the space
+   * (`knowledge_terms`), times (1 + its cover density in the chunk).
+   * Candidates are the chunks holding a term found in at most
+   * `RARE_TERM_ROWS` chunks (the terms that tell chunks apart); when every
+   * term is that common, the first `RARE_TERM_ROWS` chunks holding any term.
+   * So the cost follows the rare terms' postings, not the size of the space.
+   * (`space_id + 0`: the space is a filter on the full-text index's matches,
+   * never a bitmap of every chunk of the space.)
    */
   async searchFullText(spaceId: number, language: string, query: string, limit: number): Promise<ChunkHit[]> {
     const rows = await this.rows(
@@ -299,22 +322,35 @@ export class KnowledgeRepository {
          SELECT DISTINCT t.lexeme, plainto_tsquery('simple', t.lexeme) AS tq
          FROM unnest(tsvector_to_array(to_tsvector($2::regconfig, $3))) AS t(lexeme)
        ),
-       total AS (SELECT count(*)::float8 AS n FROM knowledge_chunks WHERE space_id = $1),
-       weighted AS (
-         SELECT t.tq, ln(1 + (total.n - df.n + 0.5) / (df.n + 0.5)) AS idf
-         FROM terms t, total,
-              LATERAL (SELECT count(*)::float8 AS n FROM knowledge_chunks c WHERE c.space_id = $1 AND c.tsv @@ t.tq) df
-         WHERE df.n > 0
+       total AS (
+         SELECT greatest(coalesce(sum(chunk_count), 0), 1)::float8 AS n FROM knowledge_documents WHERE space_id = $1
+       ),
+       weighted AS MATERIALIZED (
+         SELECT t.tq, k.df, ln(1 + greatest(total.n - k.df + 0.5, 0.5) / (k.df + 0.5)) AS idf
+         FROM terms t JOIN knowledge_terms k ON k.space_id = $1 AND k.lexeme = t.lexeme, total
+         WHERE k.df > 0
+       ),
+       rare AS MATERIALIZED (
+         SELECT DISTINCT c.id FROM weighted w JOIN knowledge_chunks c ON c.tsv @@ w.tq AND c.space_id + 0 = $1
+         WHERE w.df <= $5
+       ),
+       candidates AS (
+         SELECT id FROM rare
+         UNION ALL
+         (SELECT c.id FROM knowledge_chunks c
+          WHERE NOT EXISTS (SELECT 1 FROM rare) AND c.space_id + 0 = $1
+            AND c.tsv @@ (SELECT string_agg(w.tq::text, ' | ')::tsquery FROM weighted w)
+          LIMIT $5)
        ),
        scored AS (
          SELECT c.id, sum(w.idf * (1 + ts_rank_cd(c.tsv, w.tq, 1))) AS score
-         FROM weighted w JOIN knowledge_chunks c ON c.space_id = $1 AND c.tsv @@ w.tq
+         FROM candidates k JOIN knowledge_chunks c ON c.id = k.id JOIN weighted w ON c.tsv @@ w.tq
          GROUP BY c.id ORDER BY score DESC, c.id LIMIT $4
        )
        SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata, s.score
        FROM scored s JOIN knowledge_chunks c ON c.id = s.id JOIN knowledge_documents d ON d.id = c.document_id
        ORDER BY s.score DESC, c.id`,
-      [spaceId, language, query, limit],
+      [spaceId, language, query, limit, RARE_TERM_ROWS],
     );
     return ranked(rows);
   }
@@ -342,4 +378,37 @@ export class KnowledgeRepository {
 
 function ranked(rows: Record<string, unknown>[]): ChunkHit[] {
   return rows.map((r, i) => ({ ...(r as unknown as ChunkHit), score: Number(r.score), rank: i + 1 }));
+}
+
+/**
+ * Serialises the writes of one space's term counts (document frequencies), so
+ * that concurrent syncs in a space neither deadlock nor lose counts.
+ */
+async function lockTerms(em: EntityManager, spaceId: number): Promise<void> {
+  await em.query(`SELECT pg_advisory_xact_lock($1, $2)`, [TERMS_LOCK, spaceId]);
+}
+
+/** Adds the lexemes of the chunks of one document (or of a whole space) to the space's term counts. */
+async function addTerms(
+  em: EntityManager,
+  spaceId: number,
+  column: 'document_id' | 'space_id',
+  id: number,
+): Promise<void> {
+  await em.query(
+    `INSERT INTO knowledge_terms (space_id, lexeme, df)
+     SELECT $1, s.word, s.ndoc FROM ts_stat(format('SELECT tsv FROM knowledge_chunks WHERE ${column} = %s', $2::int)) s
+     ON CONFLICT (space_id, lexeme) DO UPDATE SET df = knowledge_terms.df + EXCLUDED.df`,
+    [spaceId, id],
+  );
+}
+
+/** Removes the lexemes of a document's chunks from the space's term counts. */
+async function subtractTerms(em: EntityManager, spaceId: number, documentId: number): Promise<void> {
+  await em.query(
+    `UPDATE knowledge_terms t SET df = t.df - s.ndoc
+     FROM ts_stat(format('SELECT tsv FROM knowledge_chunks WHERE document_id = %s', $2::int)) s
+     WHERE t.space_id = $1 AND t.lexeme = s.word`,
+    [spaceId, documentId],
+  );
 }

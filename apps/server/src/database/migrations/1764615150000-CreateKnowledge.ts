@@ -67,12 +67,23 @@ export class CreateKnowledge1764615150000 implements MigrationInterface {
     await q.query(`CREATE INDEX knowledge_chunks_space_idx ON knowledge_chunks (space_id)`);
     await q.query(`CREATE INDEX knowledge_chunks_tsv_idx ON knowledge_chunks USING gin (tsv)`);
     await q.query(`CREATE INDEX knowledge_chunks_trgm_idx ON knowledge_chunks USING gin (content gin_trgm_ops)`);
+    // Per space and lexeme, the number of chunks holding it: the document frequencies of the ranking.
+    await q.query(`
+      CREATE TABLE knowledge_terms (
+        space_id  integer NOT NULL,
+        lexeme    text NOT NULL,
+        df        integer NOT NULL,
+        CONSTRAINT knowledge_terms_pkey PRIMARY KEY (space_id, lexeme),
+        CONSTRAINT knowledge_terms_space_fkey FOREIGN KEY (space_id)
+          REFERENCES knowledge_spaces (id) ON DELETE CASCADE
+      )`);
     // The references (or other resources) a message drew on, stored with it.
     await q.query(`ALTER TABLE conversation_messages ADD COLUMN resource jsonb`);
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE conversation_messages DROP COLUMN resource`);
+    await q.query(`DROP TABLE knowledge_terms`);
     await q.query(`DROP TABLE knowledge_chunks`);
     await q.query(`DROP TABLE knowledge_documents`);
     await q.query(`DROP TABLE knowledge_spaces`);
