@@ -308,10 +308,12 @@ export class KnowledgeRepository {
   /**
    * Full-text ranking, BM25-style: each query term (in the space's
    * configuration) counts its inverse document frequency in the space
-   * (`knowledge_terms`), times (1 + its cover density in the chunk).
+   * (`knowledge_terms`); the sum is scaled by (1 + the chunk's cover
+   * density for the query).
    * Candidates are the chunks holding a term found in at most
    * `RARE_TERM_ROWS` chunks (the terms that tell chunks apart); when every
-   * term is that common, the first `RARE_TERM_ROWS` chunks holding any term.
+   * term is that common, the first `RARE_TERM_ROWS` chunks holding the least
+   * common one.
    * So the cost follows the rare terms' postings, not the size of the space.
    * (`space_id + 0`: the space is a filter on the full-text index's matches,
    * never a bitmap of every chunk of the space.)
@@ -330,6 +332,7 @@ export class KnowledgeRepository {
          FROM terms t JOIN knowledge_terms k ON k.space_id = $1 AND k.lexeme = t.lexeme, total
          WHERE k.df > 0
        ),
+       anyterm AS (SELECT string_agg(w.tq::text, ' | ')::tsquery AS q FROM weighted w),
        rare AS MATERIALIZED (
          SELECT DISTINCT c.id FROM weighted w JOIN knowledge_chunks c ON c.tsv @@ w.tq AND c.space_id + 0 = $1
          WHERE w.df <= $5
@@ -339,13 +342,14 @@ export class KnowledgeRepository {
          UNION ALL
          (SELECT c.id FROM knowledge_chunks c
           WHERE NOT EXISTS (SELECT 1 FROM rare) AND c.space_id + 0 = $1
-            AND c.tsv @@ (SELECT string_agg(w.tq::text, ' | ')::tsquery FROM weighted w)
+            AND c.tsv @@ (SELECT w.tq FROM weighted w ORDER BY w.df LIMIT 1)
           LIMIT $5)
        ),
+       cand AS MATERIALIZED (SELECT DISTINCT c.id, c.tsv FROM candidates k JOIN knowledge_chunks c ON c.id = k.id),
        scored AS (
-         SELECT c.id, sum(w.idf * (1 + ts_rank_cd(c.tsv, w.tq, 1))) AS score
-         FROM candidates k JOIN knowledge_chunks c ON c.id = k.id JOIN weighted w ON c.tsv @@ w.tq
-         GROUP BY c.id ORDER BY score DESC, c.id LIMIT $4
+         SELECT cand.id,
+                (SELECT sum(w.idf) FROM weighted w WHERE cand.tsv @@ w.tq) * (1 + ts_rank_cd(cand.tsv, anyterm.q, 1)) AS score
+         FROM cand, anyterm ORDER BY score DESC, cand.id LIMIT $4
        )
        SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata, s.score
        FROM scored s JOIN knowledge_chunks c ON c.id = s.id JOIN knowledge_documents d ON d.id = c.document_id
