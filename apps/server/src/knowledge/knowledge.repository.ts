@@ -355,6 +355,7 @@ export class KnowledgeRepository {
        FROM scored s JOIN knowledge_chunks c ON c.id = s.id JOIN knowledge_documents d ON d.id = c.document_id
        ORDER BY s.score DESC, c.id`,
       [spaceId, language, query, limit, RARE_TERM_ROWS],
+      'knowledge_full_text',
     );
     return ranked(rows);
   }
