@@ -230,4 +230,34 @@ describe('A knowledge resource in a run (real Postgres, fake upstream)', () => {
       expect(message.resource[0].doc_name).toBe('awel.md');
     });
   });
+
+  it('indexes a large document in the background: sync answers at once, other requests are served meanwhile', async () => {
+    const space = await createSpace(http, 'large');
+    const section = (n: number) => `## Section ${n}\n\n${'Harbour cranes lift containers onto ships. '.repeat(12)}\n\n`;
+    const big = Array.from({ length: 4000 }, (_, n) => section(n)).join('');
+    expect(big.length).toBeGreaterThan(2_000_000);
+    const doc = await uploadDocument(http, space.id, 'big.md', big);
+    expect(doc.status).toBe(201);
+    const sync = await http
+      .post('/api/v2/serve/knowledge/documents/sync')
+      .set(AUTH)
+      .send([{ doc_id: String(doc.body.data.id), space_id: String(space.id) }]);
+    expect(sync.body.data).toEqual([doc.body.data.id]);
+    const during = await http.get(`/api/v2/serve/knowledge/documents/${doc.body.data.id}`).set(AUTH);
+    expect(during.body.data).toMatchObject({ status: 'RUNNING', chunk_size: 0 });
+    expect((await http.get('/api/v2/serve/knowledge/spaces').set(AUTH)).status).toBe(200);
+    // No chunk of a document being indexed is visible before all of them are.
+    const early = await http
+      .post(`/api/v2/serve/knowledge/spaces/${space.id}/retrieve`)
+      .set(AUTH)
+      .send({ query: 'cranes' });
+    let done = during.body.data as { status: string; chunk_size: number };
+    while (done.status === 'RUNNING') {
+      await new Promise((r) => setTimeout(r, 50));
+      done = (await http.get(`/api/v2/serve/knowledge/documents/${doc.body.data.id}`).set(AUTH)).body.data;
+    }
+    // Each section (about 530 characters) is over the 512-character chunk size: two chunks each.
+    expect(done).toMatchObject({ status: 'FINISHED', chunk_size: 8000 });
+    expect(early.body.data.length === 0 || early.body.data.length === 5).toBe(true);
+  });
 });
