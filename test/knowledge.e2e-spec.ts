@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import request from 'supertest';
+import { makeDocx } from './support/docx';
 import { expectDualError } from './support/expect-error';
 import {
   createSpace as newSpace,
@@ -186,7 +187,7 @@ describe('Knowledge API (real Postgres)', () => {
       expect(hits[0].score).toBeGreaterThan(0);
     });
 
-    it('parses Markdown, plain text, HTML and CSV files uploaded as multipart', async () => {
+    it('parses Markdown, plain text, HTML, CSV and Word files uploaded as multipart', async () => {
       const md = await upload(space.id, 'guide.md', MARKDOWN);
       expect(md.status).toBe(201);
       expect(md.body.data).toMatchObject({
@@ -228,6 +229,19 @@ describe('Knowledge API (real Postgres)', () => {
       });
       const [jupiter] = await retrieve(space.id, 'Jupiter moons', 1);
       expect(jupiter.content).toBe('planet: Jupiter\nmoons: 95');
+
+      const docx = await upload(
+        space.id,
+        'memo.docx',
+        makeDocx(['Quarterly memo', 'The lighthouse keeper logs every storm.']),
+      );
+      expect(docx.status).toBe(201);
+      expect(docx.body.data.format).toBe('docx');
+      await syncAndWait(docx.body.data.id, space.id);
+      expect((await retrieve(space.id, 'lighthouse storm log', 1))[0]).toMatchObject({
+        doc_name: 'memo.docx',
+        content: 'Quarterly memo\n\nThe lighthouse keeper logs every storm.',
+      });
     });
 
     it('refuses unknown (415), corrupt (400) and oversized (413) files, naming them; nothing is stored', async () => {
@@ -248,6 +262,9 @@ describe('Knowledge API (real Postgres)', () => {
         'doc_file',
       );
       expectDualError(await upload(space.id, 'empty.md', '   \n'), 400, 'invalid_document', 'doc_file');
+      const notWord = await upload(space.id, 'fake.docx', 'just text pretending');
+      expectDualError(notWord, 400, 'invalid_document', 'doc_file');
+      expect(notWord.body.err_msg).toBe('"fake.docx" is not a readable Word (.docx) document.');
       const big = await upload(space.id, 'big.md', 'x'.repeat(MAX_FILE + 1));
       expectDualError(big, 413, 'payload_too_large', 'doc_file');
       expectDualError(

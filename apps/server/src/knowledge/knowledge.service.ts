@@ -258,13 +258,13 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
           throw new ApiError(
             HttpStatus.UNSUPPORTED_MEDIA_TYPE,
             'unsupported_document_type',
-            `${JSON.stringify(file.originalname)} is not a supported document (text, Markdown, HTML or CSV).`,
+            `${JSON.stringify(file.originalname)} is not a supported document (text, Markdown, HTML, CSV or Word .docx).`,
             'doc_file',
           );
         }
         format = detected;
         try {
-          body = extractText(file.buffer, format, file.originalname);
+          body = await extractText(file.buffer, format, file.originalname);
         } catch (e) {
           if (e instanceof DocumentError) throw ApiError.badRequest('invalid_document', e.message, 'doc_file');
           throw e;

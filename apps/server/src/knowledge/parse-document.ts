@@ -1,9 +1,10 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { Parser } from 'htmlparser2';
+import mammoth from 'mammoth';
 import { extname } from 'node:path';
 
 /** The formats a document's file may have. */
-export const DOCUMENT_FORMATS = ['text', 'markdown', 'html', 'csv'] as const;
+export const DOCUMENT_FORMATS = ['text', 'markdown', 'html', 'csv', 'docx'] as const;
 export type DocumentFormat = (typeof DOCUMENT_FORMATS)[number];
 
 const BY_EXTENSION: Record<string, DocumentFormat> = {
@@ -15,6 +16,7 @@ const BY_EXTENSION: Record<string, DocumentFormat> = {
   '.html': 'html',
   '.htm': 'html',
   '.csv': 'csv',
+  '.docx': 'docx',
 };
 
 const BY_MIME: Record<string, DocumentFormat> = {
@@ -23,6 +25,7 @@ const BY_MIME: Record<string, DocumentFormat> = {
   'text/x-markdown': 'markdown',
   'text/html': 'html',
   'text/csv': 'csv',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
 };
 
 /** Why a file cannot be indexed: its kind is not supported (415) or its content is broken (400). */
@@ -117,24 +120,39 @@ export function csvToText(csv: string, fileName: string): string {
     .join('\n\n');
 }
 
+/** The text of a Word (.docx) file, a paragraph per block; a file that is not one is corrupt. */
+async function docxToText(bytes: Buffer, fileName: string): Promise<string> {
+  try {
+    const { value } = await mammoth.extractRawText({ buffer: bytes });
+    return value
+      .replace(/\r\n?/g, '\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trim();
+  } catch {
+    throw new DocumentError('corrupt', `${JSON.stringify(fileName)} is not a readable Word (.docx) document.`);
+  }
+}
+
 /**
  * The text of a document file in its format: Markdown and plain text as they
- * are, HTML as readable text, CSV as one paragraph per row. Empty content is
- * corrupt: there is nothing to index.
+ * are, HTML as readable text, CSV as one paragraph per row, Word through
+ * mammoth. Empty content is corrupt: there is nothing to index.
  */
-export function extractText(bytes: Buffer, format: DocumentFormat, fileName: string): string {
-  const raw = decodeText(bytes, fileName);
+export async function extractText(bytes: Buffer, format: DocumentFormat, fileName: string): Promise<string> {
   let text: string;
   switch (format) {
     case 'text':
     case 'markdown':
-      text = raw;
+      text = decodeText(bytes, fileName);
       break;
     case 'html':
-      text = htmlToText(raw);
+      text = htmlToText(decodeText(bytes, fileName));
       break;
     case 'csv':
-      text = csvToText(raw, fileName);
+      text = csvToText(decodeText(bytes, fileName), fileName);
+      break;
+    case 'docx':
+      text = await docxToText(bytes, fileName);
       break;
   }
   if (!text.trim()) throw new DocumentError('corrupt', `${JSON.stringify(fileName)} has no text to index.`);
