@@ -13,6 +13,7 @@ import { ResolvedConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { KnowledgeModule } from './knowledge/knowledge.module';
 import { LimitsModule } from './limits/limits.module';
 import { LoggingOptions } from './observability/logging';
 import { MetricsModule } from './observability/metrics.module';
@@ -36,6 +37,7 @@ export class AppModule {
         AuditModule,
         HealthModule,
         AppsModule,
+        KnowledgeModule,
         ConversationsModule,
         ChatModule,
         ToolsModule,

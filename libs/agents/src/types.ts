@@ -97,7 +97,16 @@ export type TeamEvent =
   | { type: 'plan-made'; steps: PlannedStep[] }
   | { type: 'step-started'; num: number; agent: string; attempt: number }
   /** A message begins: the model answering is known, tokens follow. */
-  | { type: 'message-started'; num: number; sender: string; receiver: string; model: string; round: number }
+  | {
+      type: 'message-started';
+      num: number;
+      sender: string;
+      receiver: string;
+      model: string;
+      round: number;
+      /** What the message draws on (e.g. knowledge references), shown in its vis `resource` field. */
+      resource?: unknown;
+    }
   | { type: 'token'; num: number; agent: string; text: string }
   | {
       type: 'message-done';
@@ -109,6 +118,8 @@ export type TeamEvent =
       content: string;
       success: boolean;
       usage?: Usage;
+      /** As in `message-started`. */
+      resource?: unknown;
     }
   | { type: 'step-done'; num: number; result: string }
   | { type: 'step-failed'; num: number; reason: string; retry: number; willRetry: boolean }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { KnowledgeModule } from '../knowledge/knowledge.module';
 import { AppsController } from './apps.controller';
 import { AppsRepository } from './apps.repository';
 import { AppsService } from './apps.service';
@@ -7,7 +8,7 @@ import { ToolsModule } from '../tools/tools.module';
 
 /** The Apps module: app definitions, their agents and per-user collections. Exports only its service. */
 @Module({
-  imports: [ToolsModule],
+  imports: [ToolsModule, KnowledgeModule],
   controllers: [AppsController],
   providers: [AppsRepository, AppResourceChecks, AppsService],
   exports: [AppsService],

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { KnowledgeService } from '../knowledge/knowledge.service';
 import { ToolsService } from '../tools/tools.service';
 import type { AppDetailDto } from './dto/app.dto';
 
@@ -10,9 +11,13 @@ import type { AppDetailDto } from './dto/app.dto';
  */
 @Injectable()
 export class AppResourceChecks {
-  constructor(private readonly tools: ToolsService) {}
+  constructor(
+    private readonly tools: ToolsService,
+    private readonly knowledge: KnowledgeService,
+  ) {}
 
   async check(details: readonly AppDetailDto[] | undefined): Promise<void> {
     await this.tools.validateDetails(details);
+    await this.knowledge.checkAppResources(details);
   }
 }

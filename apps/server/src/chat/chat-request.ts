@@ -3,7 +3,7 @@ import { ApiError } from '../common/api-error';
 import { UNSUPPORTED_CHAT_MODES } from './dbgpt-compat';
 import { isRecord } from '../common/is-record';
 
-export const CHAT_MODES = ['chat_normal', 'chat_app'] as const;
+export const CHAT_MODES = ['chat_normal', 'chat_app', 'chat_knowledge'] as const;
 export type ChatMode = (typeof CHAT_MODES)[number];
 
 /** A chat request after validation, with DB-GPT's defaults applied (the chat wire contract (README, Chat API)). */

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AppsModule } from '../apps/apps.module';
 import { ConversationsModule } from '../conversations/conversations.module';
+import { KnowledgeModule } from '../knowledge/knowledge.module';
 import { ChatController } from './chat.controller';
 import { ChatService } from './chat.service';
 import { ModelsController } from './models.controller';
@@ -10,7 +11,7 @@ import { ToolsModule } from '../tools/tools.module';
 
 /** The Chat module: POST /api/v2/chat/completions (SSE or JSON), cancel, and the models list. */
 @Module({
-  imports: [AppsModule, ConversationsModule, ToolsModule],
+  imports: [AppsModule, ConversationsModule, ToolsModule, KnowledgeModule],
   controllers: [ChatController, ModelsController],
   providers: [ChatService, RunRegistry, CancelBus],
   exports: [ChatService],

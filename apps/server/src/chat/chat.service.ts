@@ -18,6 +18,8 @@ import { clientFinishReason, failureNote } from './dbgpt-compat';
 import { llmErrorToApi } from './llm-errors';
 import { meteredLlm } from './metered-llm';
 import { CancelBus } from './cancel-bus';
+import type { KnowledgeChatTurn } from '../knowledge/knowledge-chat';
+import { KnowledgeService } from '../knowledge/knowledge.service';
 import { RunRegistry } from './run-registry';
 import { FlowGate, gatedLlm } from './flow-gate';
 import { writeSse } from './sse';
@@ -73,6 +75,7 @@ export class ChatService {
     private readonly tools: ToolsService,
     @Inject(LLM_PORT) private readonly llm: LlmPort,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly knowledge: KnowledgeService,
   ) {}
 
   /**
@@ -86,6 +89,10 @@ export class ChatService {
   async complete(body: unknown, req: Request, res: Response): Promise<void> {
     const request = parseChatRequest(body);
     const app = request.chatMode === 'chat_app' ? await this.apps.definition(request.chatParam!) : undefined;
+    const kb =
+      request.chatMode === 'chat_knowledge'
+        ? await this.knowledge.chatTurn(request.chatParam!, request.input)
+        : undefined;
     if (!app && !this.models.has(request.model)) {
       throw ApiError.badRequest(
         'model_not_found',
@@ -141,7 +148,7 @@ export class ChatService {
       streamClosed = request.stream ? this.metrics.trackStream() : undefined;
       const llm = gatedLlm(meteredLlm(this.llm, timer), gate, controller.signal);
       const ctx: RunContext = { request, convUid, recorder, signal: controller.signal, llm };
-      const outputs$ = app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history);
+      const outputs$ = app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history, kb);
       // chat_app answers with the conv_uid as id, as DB-GPT does; a plain chat with an OpenAI-style id.
       const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
       if (request.stream) {
@@ -340,7 +347,7 @@ export class ChatService {
       llm: ctx.llm,
       signal: ctx.signal,
       options: { temperature: ctx.request.temperature, maxTokens: ctx.request.maxTokens },
-      resources: { tools: this.tools.port() },
+      resources: { tools: this.tools.port(), knowledge: this.knowledge },
     });
     return run$.pipe(
       tap((event) =>
@@ -364,9 +371,16 @@ export class ChatService {
   }
 
   /** chat_normal: one LLM call with the conversation's history, streamed as it comes. */
-  private chatOutputs(ctx: RunContext, history: { user: string; assistant: string }[]): Observable<ChatOutput> {
+  private chatOutputs(
+    ctx: RunContext,
+    history: { user: string; assistant: string }[],
+    kb?: KnowledgeChatTurn,
+  ): Observable<ChatOutput> {
     const { request, recorder, signal, llm } = ctx;
-    const system = request.messages.filter((m) => m.role === 'system');
+    const system = [
+      ...(kb ? [{ role: 'system' as const, content: kb.system }] : []),
+      ...request.messages.filter((m) => m.role === 'system'),
+    ];
     const rest = request.messages.filter((m) => m.role !== 'system');
     const messages: ChatMessage[] = [
       ...system,
@@ -391,6 +405,8 @@ export class ChatService {
             out.push({ type: 'delta', text: part.text, full: text });
             break;
           case 'finish':
+            // chat_knowledge: the references follow the answer, as DB-GPT shows them.
+            if (kb?.suffix) out.push({ type: 'delta', text: kb.suffix, full: (text += kb.suffix) });
             recorder.message({
               round: 1,
               stepNum: null,
@@ -400,6 +416,7 @@ export class ChatService {
               content: text,
               success: true,
               usage: part.usage,
+              resource: kb?.references,
             });
             recorder.end({ state: 'complete', answer: text, usage: part.usage, model });
             out.push({ type: 'end', reason: wireFinishReason(part.finishReason), usage: part.usage });

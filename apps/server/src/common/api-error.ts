@@ -35,7 +35,12 @@ export type ErrorCode =
   | 'service_unavailable'
   | 'database_unavailable'
   | 'upstream_rate_limited'
-  | 'internal_error';
+  | 'internal_error'
+  | 'space_not_found'
+  | 'space_name_conflict'
+  | 'document_not_found'
+  | 'unsupported_document_type'
+  | 'invalid_document';
 
 export function errorTypeFor(status: number): ErrorType {
   if (status === 401 || status === 403) return 'authentication_error';

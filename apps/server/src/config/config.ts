@@ -37,6 +37,8 @@ export interface AppConfig {
   sseStallTimeoutMs: number;
   /** Most characters of history sent to the model. */
   historyMaxChars: number;
+  /** Largest document (file or TEXT content) a knowledge space accepts, in bytes. */
+  knowledgeMaxFileBytes: number;
 }
 
 /** Configuration whose database is known (DATABASE_URL or the embedded one): what the modules receive. */
@@ -108,5 +110,6 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS ?? 10000,
     sseStallTimeoutMs: vars.SSE_STALL_TIMEOUT_MS ?? 60000,
     historyMaxChars: vars.HISTORY_MAX_CHARS ?? 200000,
+    knowledgeMaxFileBytes: vars.KNOWLEDGE_MAX_FILE_SIZE ?? 10 * 1024 * 1024,
   };
 }

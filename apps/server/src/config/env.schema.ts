@@ -153,4 +153,12 @@ export class EnvironmentVariables {
   @Max(100000000)
   @IsInt()
   HISTORY_MAX_CHARS?: number;
+
+  /** Largest document a knowledge space accepts (a file or a TEXT content), in bytes. */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1)
+  @Max(1073741824)
+  @IsInt()
+  KNOWLEDGE_MAX_FILE_SIZE?: number;
 }

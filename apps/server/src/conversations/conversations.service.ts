@@ -325,6 +325,7 @@ function messageView(m: MessageEntity) {
     content: m.content,
     success: m.success,
     usage: usageView(m),
+    resource: m.resource ?? null,
     created_at: m.createdAt.toISOString(),
   };
 }

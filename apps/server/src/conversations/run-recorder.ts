@@ -23,6 +23,8 @@ export interface MessageRecord {
   content: string;
   success: boolean;
   usage?: Usage;
+  /** What the message drew on (e.g. knowledge references). */
+  resource?: unknown;
 }
 
 /** A plan step's columns a step event sets (`updated_at` is always set to now()). */
@@ -104,6 +106,7 @@ export class RunRecorder {
           content: event.content,
           success: event.success,
           usage: event.usage,
+          resource: event.resource,
         });
       case 'tool-call-done':
         // A tool call is stored as a message of its own: the vis-plugin block the stream showed.
@@ -313,8 +316,9 @@ export class RunRecorder {
           s.p(m.success),
         ];
         values.push(s.p(m.usage?.inputTokens ?? 0), s.p(m.usage?.outputTokens ?? 0));
+        values.push(m.resource === undefined ? 'NULL' : s.p(JSON.stringify(m.resource), '::jsonb'));
         s.parts.push(
-          `INSERT INTO conversation_messages (run_id, round, step_num, sender, receiver, model, content, success, input_tokens, output_tokens) VALUES (${values.join(', ')})`,
+          `INSERT INTO conversation_messages (run_id, round, step_num, sender, receiver, model, content, success, input_tokens, output_tokens, resource) VALUES (${values.join(', ')})`,
         );
         return;
       }

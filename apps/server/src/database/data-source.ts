@@ -7,6 +7,7 @@ import { TypeOrmLogger } from '../observability/typeorm-logger';
 import { CreateApps1764400000000 } from './migrations/1764400000000-CreateApps';
 import { CreateConversations1764500000000 } from './migrations/1764500000000-CreateConversations';
 import { CreateKeys1764650000000 } from './migrations/1764650000000-CreateKeys';
+import { CreateKnowledge1764615150000 } from './migrations/1764615150000-CreateKnowledge';
 
 /**
  * Every TypeORM entity; the one list the app and the migration CLI share. The apps
@@ -16,7 +17,12 @@ import { CreateKeys1764650000000 } from './migrations/1764650000000-CreateKeys';
 export const ENTITIES = [ConversationEntity, RunEntity, MessageEntity, PlanStepEntity];
 
 /** Migrations in order. */
-export const MIGRATIONS = [CreateApps1764400000000, CreateConversations1764500000000, CreateKeys1764650000000];
+export const MIGRATIONS = [
+  CreateApps1764400000000,
+  CreateConversations1764500000000,
+  CreateKnowledge1764615150000,
+  CreateKeys1764650000000,
+];
 
 /** Connect and statement timeouts of a connection; unset: none (the migration CLI, tests' setup). */
 export interface DbTimeouts {

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Extension } from '@electric-sql/pglite';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -23,7 +24,11 @@ export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDa
   const started = Date.now();
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  const db = await PGlite.create(dir);
+  // Trigram similarity for the knowledge spaces' retrieval (the migration creates the extension).
+  // (A subpath export, which this project's module resolution does not type: the type is named here.)
+  const trgm = '@electric-sql/pglite/contrib/pg_trgm';
+  const { pg_trgm } = (await import(trgm)) as { pg_trgm: Extension };
+  const db = await PGlite.create(dir, { extensions: { pg_trgm } });
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 100 });
   await server.start();
   const url = `postgres://postgres@${server.getServerConn()}/postgres`;

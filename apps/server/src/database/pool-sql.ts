@@ -5,8 +5,12 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 /** Runs one SQL statement; rejects with TypeORM's `QueryFailedError` like `DataSource.query`. */
 export type SqlRunner = (sql: string, params: unknown[]) => Promise<void>;
 
-/** Runs one SQL query and returns its rows; rejects like `SqlRunner`. */
-export type RowsQuery = (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
+/**
+ * Runs one SQL query and returns its rows; rejects like `SqlRunner`. With a
+ * `name`, the statement is prepared once per connection and reused (for a
+ * hot query whose planning costs as much as its execution).
+ */
+export type RowsQuery = (sql: string, params: unknown[], name?: string) => Promise<Record<string, unknown>[]>;
 
 /**
  * Single queries on the pg pool behind TypeORM, for the hot paths (the
@@ -17,9 +21,9 @@ export type RowsQuery = (sql: string, params: unknown[]) => Promise<Record<strin
  */
 export function poolRows(ds: DataSource): RowsQuery {
   const pool = (ds.driver as PostgresDriver).master as Pool;
-  return async (sql, params) => {
+  return async (sql, params, name) => {
     try {
-      return (await pool.query(sql, params)).rows as Record<string, unknown>[];
+      return (await pool.query({ text: sql, values: params, ...(name && { name }) })).rows as Record<string, unknown>[];
     } catch (err) {
       ds.logger.logQueryError(err as Error, sql, params);
       throw new QueryFailedError(sql, params, err as Error);

@@ -5,11 +5,15 @@
  * reason that says so. This library never sees a driver, a socket or a
  * table: only these interfaces.
  */
+import type { KnowledgePort } from './knowledge';
 import type { ToolsPort } from './tools';
 
+export * from './knowledge';
 export type { ToolCallOutcome, ToolSpec, ToolsPort } from './tools';
 
 export interface ResourcePorts {
+  /** Retrieval from knowledge spaces (`knowledge` resources). */
+  knowledge?: KnowledgePort;
   /** MCP tool servers (`tool(mcp)` resources, the ToolExpert). */
   tools?: ToolsPort;
 }

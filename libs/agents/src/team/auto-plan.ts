@@ -7,6 +7,7 @@ import { systemPrompt } from '../prompt/prompt';
 import type { PlannedStep } from '../types';
 import { runAttempts } from './attempts';
 import type { RunContext } from './run-context';
+import { retrieveKnowledge } from './knowledge';
 import { RunFailure } from './run-errors';
 import { attempts, runStep } from './step';
 import { agentStep, agentSystemPrompt, resolveTeam, type TeamAgent } from './team';
@@ -42,7 +43,9 @@ export async function runAutoPlan(run: RunContext): Promise<string> {
     const receiver = step === last && lastAnswers ? HUMAN : planManager.name;
     const reliedOn = step.rely.map((num) => results.get(num) as StepResult);
     const task = planManager.stepTask(run.input, step, steps.length, reliedOn);
-    const result = await runStep(run, agentStep(run, byName.get(step.agent) as TeamAgent, step.num, receiver, task));
+    const agent = byName.get(step.agent) as TeamAgent;
+    const question = `${step.title}\n${run.input}`;
+    const result = await runStep(run, agentStep(run, agent, step.num, receiver, task, question));
     results.set(step.num, { step, result });
   }
   if (lastAnswers) return (results.get(last.num) as StepResult).result;
@@ -82,11 +85,14 @@ async function makePlan(run: RunContext, byName: Map<string, TeamAgent>, first: 
 async function summarize(run: RunContext, team: TeamAgent[], results: StepResult[]): Promise<string> {
   const own = team.find((agent) => agent.role.name === summarizer.name);
   const agent = own ?? { role: summarizer, spec: { ...team[0].spec, resources: [], promptTemplate: null } };
+  const knowledge = await retrieveKnowledge(run, 'The final summary', agent.spec.resources, run.input);
+  const system = [agentSystemPrompt(agent, run.app.language), knowledge.section].filter(Boolean).join('\n\n');
   const outcome = await runAttempts(run, {
     num: 0,
     sender: summarizer.name,
     receiver: HUMAN,
-    messages: run.messages(agentSystemPrompt(agent, run.app.language), planManager.summaryTask(run.input, results)),
+    messages: run.messages(system, planManager.summaryTask(run.input, results)),
+    resource: knowledge.references,
     strategy: agent.spec.llmStrategy,
     act: (reply) => summarizer.act(reply),
     maxRetries: run.limits.maxStepRetries,

@@ -90,7 +90,7 @@ describe('native_app', () => {
       { type: 'run-started', mode: 'native_app', input: 'Hello' },
       {
         type: 'run-failed',
-        reason: 'The chat scene "chat_excel" is not supported for native apps; supported: chat_normal.',
+        reason: 'The chat scene "chat_excel" is not supported for native apps; supported: chat_normal, chat_knowledge.',
         usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
       },
     ]);

@@ -12,6 +12,8 @@ export interface Exchange {
   receiver: string;
   messages: ChatMessage[];
   strategy: LlmStrategy;
+  /** What the message draws on, carried by its events (e.g. knowledge references). */
+  resource?: unknown;
 }
 
 /**
@@ -41,14 +43,15 @@ export async function converse<T>(
   const { num, sender, receiver } = exchange;
   let message: { model: string; round: number } | undefined;
   let text = '';
+  const resource = exchange.resource === undefined ? {} : { resource: exchange.resource };
   const start = (model: string) => {
     message = { model, round: run.nextRound() };
-    run.emit({ type: 'message-started', num, sender, receiver, ...message });
+    run.emit({ type: 'message-started', num, sender, receiver, ...message, ...resource });
   };
   const done = (success: boolean, usage?: Usage) => {
     if (!message) return;
     const outcome = { content: text, success, ...(usage && { usage }) };
-    run.emit({ type: 'message-done', num, sender, receiver, ...message, ...outcome });
+    run.emit({ type: 'message-done', num, sender, receiver, ...message, ...outcome, ...resource });
   };
 
   const parts = run.llm.stream(run.request(exchange.messages, exchange.strategy));

@@ -54,7 +54,7 @@ describe('single_agent', () => {
   it("builds the prompt from the role, resources, language and trimmed history, with the detail's strategy", async () => {
     const llm = new ScriptedLlm(['Answer']);
     const strategy = { type: 'priority' as const, models: ['gpt-4o', 'chatgpt_proxyllm'] };
-    const resources = [{ type: 'knowledge', name: 'awel-docs', value: 'AWEL docs space' }];
+    const resources = [{ type: 'text_file', name: 'awel-docs', value: 'AWEL docs space' }];
     const app = testApp('single_agent', [testAgent('Summarizer', { resources, llmStrategy: strategy })], {
       language: 'zh',
       keepStartRounds: 1,
@@ -69,7 +69,7 @@ describe('single_agent', () => {
     expect(call.signal).toBeInstanceOf(AbortSignal);
     const [system, ...rest] = call.messages;
     expect(system.content).toMatch(/^You are the Summarizer\./);
-    expect(system.content).toContain('- knowledge "awel-docs": AWEL docs space');
+    expect(system.content).toContain('- text_file "awel-docs": AWEL docs space');
     expect(system.content).toMatch(/Reply in Chinese\.$/);
     expect(rest).toEqual([
       { role: 'user', content: 'q1' },

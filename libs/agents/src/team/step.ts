@@ -1,6 +1,8 @@
 import type { LlmStrategy } from '@ensemble/llm';
 import { planManager } from '../roles/plan-manager';
 import type { ActionResult } from '../roles/role';
+import type { AppResource } from '../types';
+import { retrieveKnowledge } from './knowledge';
 import { runAttempts } from './attempts';
 import type { RunContext } from './run-context';
 import { RunFailure } from './run-errors';
@@ -18,6 +20,10 @@ export interface StepSpec {
   act: (reply: string) => ActionResult;
   /** Set when the agent's role does the step itself (see `AgentRole.perform`); one attempt, no retry. */
   perform?: () => Promise<ActionResult>;
+  /** The agent's resources; `knowledge` ones retrieve passages for `question` before the step's call. */
+  resources?: readonly AppResource[];
+  /** What to retrieve for; the run's input when unset. */
+  question?: string;
 }
 
 /**
@@ -28,11 +34,19 @@ export interface StepSpec {
 export async function runStep(run: RunContext, step: StepSpec): Promise<string> {
   const { num, agent } = step;
   if (step.perform) return performStep(run, step, step.perform);
+  const knowledge = await retrieveKnowledge(
+    run,
+    `Step ${num} (${agent})`,
+    step.resources ?? [],
+    step.question ?? run.input,
+  );
+  const system = knowledge.section ? `${step.system}\n\n${knowledge.section}` : step.system;
   const outcome = await runAttempts(run, {
     num,
     sender: agent,
     receiver: step.receiver,
-    messages: run.messages(step.system, step.task),
+    messages: run.messages(system, step.task),
+    resource: knowledge.references,
     strategy: step.strategy,
     act: step.act,
     maxRetries: run.limits.maxStepRetries,

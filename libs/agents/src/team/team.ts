@@ -28,7 +28,14 @@ export function agentSystemPrompt(agent: TeamAgent, language: string): string {
 }
 
 /** A step done by a team agent: its prompt, its model strategy and its role's action. */
-export function agentStep(run: RunContext, agent: TeamAgent, num: number, receiver: string, task: string): StepSpec {
+export function agentStep(
+  run: RunContext,
+  agent: TeamAgent,
+  num: number,
+  receiver: string,
+  task: string,
+  question?: string,
+): StepSpec {
   const step: StepSpec = {
     num,
     agent: agent.role.name,
@@ -37,6 +44,8 @@ export function agentStep(run: RunContext, agent: TeamAgent, num: number, receiv
     task,
     strategy: agent.spec.llmStrategy,
     act: (reply) => agent.role.act(reply),
+    resources: agent.spec.resources,
+    question,
   };
   const { role } = agent;
   return role.perform ? { ...step, perform: () => role.perform!(run, step, agent.spec) } : step;

@@ -14,7 +14,7 @@ type Frame =
   /** A plan item whose `markdown` string (an agent-messages block) is open. */
   | { kind: 'item'; num: number; messages: number }
   /** A message whose `markdown` string is open; `depth` is how many JSON strings enclose the message object. */
-  | { kind: 'message'; depth: number; held: string }
+  | { kind: 'message'; depth: number; held: string; resource: string }
   /** A tool call's `vis-plugin` block, open in a message's markdown until the call ends; `depth` is the message's. */
   | { kind: 'plugin'; depth: number };
 
@@ -35,7 +35,8 @@ type Frame =
  *
  * Keys are written in an order that never needs to change text already
  * sent: `status` comes last in a plan item, after its `markdown`, and
- * `resource` (always null) last in a message. A failed attempt stays as its
+ * `resource` (null, or what the message draws on, e.g. knowledge references)
+ * last in a message. A failed attempt stays as its
  * own message; a PlanManager note (`model` null) gives the reason, and the
  * retry appends another message. A failed or cancelled run adds a note with
  * the reason to the open item (or block) and closes it `failed`.
@@ -74,7 +75,7 @@ export class IncrementalVisRenderer extends AppendOnlyRenderer {
           if (event.num === 0) this.enterBlock('agent-messages');
           else this.enterItem(event.num);
         }
-        this.openMessage(event.sender, event.receiver, event.model);
+        this.openMessage(event.sender, event.receiver, event.model, event.resource);
         return;
       case 'token':
         this.write(event.text);
@@ -160,13 +161,13 @@ export class IncrementalVisRenderer extends AppendOnlyRenderer {
   }
 
   /** Opens a message in the innermost frame, an item (nested one level) or a messages block. */
-  private openMessage(sender: string, receiver: string, model: string | null): void {
+  private openMessage(sender: string, receiver: string, model: string | null, resource?: unknown): void {
     const container = this.top() as Exclude<Frame, { kind: 'message' | 'plugin' }>;
     const depth = container.kind === 'item' ? 1 : 0;
     const earlier = container.kind === 'item' ? container.messages++ : container.items++;
     const head = `{"sender":${json(sender)},"receiver":${json(receiver)},"model":${json(model)},"markdown":"`;
     this.text += nest((earlier > 0 ? ',' : '') + head, depth);
-    this.frames.push({ kind: 'message', depth, held: '' });
+    this.frames.push({ kind: 'message', depth, held: '', resource: JSON.stringify(resource ?? null) });
   }
 
   /** Appends text to the open message's markdown, escaped once per enclosing string. */
@@ -219,7 +220,7 @@ export class IncrementalVisRenderer extends AppendOnlyRenderer {
 function closing(frame: Frame, status: StepState): string {
   switch (frame.kind) {
     case 'message':
-      return nest('","resource":null}', frame.depth);
+      return nest(`","resource":${frame.resource}}`, frame.depth);
     case 'plugin':
       return nest(`"result":null,"err_msg":null,"status":"${status}"}\n\`\`\``, frame.depth + 1);
     case 'item':

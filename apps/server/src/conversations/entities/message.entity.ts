@@ -36,6 +36,10 @@ export class MessageEntity {
   @Column({ name: 'output_tokens', type: 'int', default: 0 })
   outputTokens: number;
 
+  /** What the message drew on (e.g. knowledge references), as shown in its vis `resource`. */
+  @Column({ type: 'jsonb', nullable: true })
+  resource: unknown;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;
 }

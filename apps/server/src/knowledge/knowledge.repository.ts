@@ -1,0 +1,419 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { poolRows, RowsQuery } from '../database/pool-sql';
+import type { Chunk } from './chunking';
+
+export interface SpaceRow {
+  id: number;
+  name: string;
+  vector_type: string;
+  description: string;
+  owner: string | null;
+  context: string | null;
+  language: string;
+  created_at: Date;
+  updated_at: Date;
+  document_count: number;
+}
+
+export interface DocumentRow {
+  id: number;
+  space_id: number;
+  space_name: string;
+  doc_name: string;
+  doc_type: string;
+  format: string;
+  content: string | null;
+  status: string;
+  result: string | null;
+  chunk_count: number;
+  last_sync: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** A document's text as stored for indexing. */
+export interface DocumentBody {
+  id: number;
+  space_id: number;
+  doc_name: string;
+  format: string;
+  body: string;
+}
+
+export interface ChunkHit {
+  chunk_id: string;
+  document_id: number;
+  doc_name: string;
+  position: number;
+  content: string;
+  metadata: Record<string, unknown>;
+  /** 1, 2, … in this ranking. */
+  rank: number;
+  /** The ranking's own score (text rank, trigram similarity, cosine). */
+  score: number;
+}
+
+export type SpaceFields = Partial<
+  Pick<SpaceRow, 'name' | 'vector_type' | 'description' | 'owner' | 'context' | 'language'>
+>;
+
+/** A space name already taken (unique violation). */
+export class SpaceNameTaken extends Error {}
+
+const SPACE_COLUMNS = `s.id, s.name, s.vector_type, s.description, s.owner, s.context, s.language, s.created_at,
+  s.updated_at, (SELECT count(*)::int FROM knowledge_documents d WHERE d.space_id = s.id) AS document_count`;
+
+const DOCUMENT_COLUMNS = `d.id, d.space_id, s.name AS space_name, d.doc_name, d.doc_type, d.format, d.content, d.status,
+  d.result, d.chunk_count, d.last_sync, d.created_at, d.updated_at`;
+
+/** A query term found in more chunks than this is too common to pick candidates by (and its count stops there). */
+const RARE_TERM_ROWS = 1000;
+
+/** Key of the advisory locks around a space's term counts (with the space id). */
+const TERMS_LOCK = 0x6b6e;
+
+/** Chunks inserted per statement. */
+const INSERT_BATCH = 1000;
+
+const isUniqueViolation = (e: unknown) =>
+  e instanceof QueryFailedError && (e.driverError as { code?: string }).code === '23505';
+
+/** Every SQL statement of the knowledge tables: spaces, documents and chunks. */
+@Injectable()
+export class KnowledgeRepository {
+  private readonly rows: RowsQuery;
+
+  constructor(@InjectDataSource() private readonly db: DataSource) {
+    this.rows = poolRows(db);
+  }
+
+  /** True when Postgres has a text search configuration of that name. */
+  async textSearchConfigExists(name: string): Promise<boolean> {
+    return (await this.rows(`SELECT 1 FROM pg_ts_config WHERE cfgname = $1`, [name])).length > 0;
+  }
+
+  async insertSpace(f: Required<Pick<SpaceFields, 'name'>> & SpaceFields): Promise<SpaceRow> {
+    try {
+      const [row] = await this.rows(
+        `INSERT INTO knowledge_spaces (name, vector_type, description, owner, context, language)
+         VALUES ($1, coalesce($2, 'pg_fts'), coalesce($3, ''), $4, $5, coalesce($6, 'simple')) RETURNING id`,
+        [f.name, f.vector_type ?? null, f.description ?? null, f.owner ?? null, f.context ?? null, f.language ?? null],
+      );
+      return (await this.findSpace(row.id as number))!;
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new SpaceNameTaken(f.name);
+      throw e;
+    }
+  }
+
+  /**
+   * Updates the given fields; a new language re-indexes the space's chunks
+   * in the same transaction. Undefined when there is no such space.
+   */
+  async updateSpace(id: number, f: SpaceFields): Promise<SpaceRow | undefined> {
+    try {
+      return await this.db.transaction(async (em) => {
+        const [old] = await em.query<
+          {
+            language: string;
+          }[]
+        >(`SELECT language FROM knowledge_spaces WHERE id = $1 FOR UPDATE`, [id]);
+        if (!old) return undefined;
+        const sets = Object.keys(f).filter((k) => f[k as keyof SpaceFields] !== undefined) as (keyof SpaceFields)[];
+        if (sets.length) {
+          await em.query(
+            `UPDATE knowledge_spaces SET ${sets.map((k, i) => `${k} = $${i + 2}`).join(', ')}, updated_at = now()
+             WHERE id = $1`,
+            [id, ...sets.map((k) => f[k])],
+          );
+        }
+        if (f.language && f.language !== old.language) {
+          await lockTerms(em, id);
+          await em.query(`UPDATE knowledge_chunks SET tsv = to_tsvector($2::regconfig, content) WHERE space_id = $1`, [
+            id,
+            f.language,
+          ]);
+          await em.query(`DELETE FROM knowledge_terms WHERE space_id = $1`, [id]);
+          await addTerms(em, id, 'space_id', id);
+        }
+        return this.findSpace(id, em);
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new SpaceNameTaken(f.name ?? '');
+      throw e;
+    }
+  }
+
+  async findSpace(id: number, em?: EntityManager): Promise<SpaceRow | undefined> {
+    const sql = `SELECT ${SPACE_COLUMNS} FROM knowledge_spaces s WHERE s.id = $1`;
+    const rows = em ? await em.query<SpaceRow[]>(sql, [id]) : ((await this.rows(sql, [id])) as unknown as SpaceRow[]);
+    return rows[0];
+  }
+
+  async findSpaceByName(name: string): Promise<SpaceRow | undefined> {
+    const rows = await this.rows(`SELECT ${SPACE_COLUMNS} FROM knowledge_spaces s WHERE s.name = $1`, [name]);
+    return rows[0] as unknown as SpaceRow | undefined;
+  }
+
+  async listSpaces(offset: number, limit: number): Promise<{ rows: SpaceRow[]; total: number }> {
+    const rows = (await this.rows(
+      `SELECT ${SPACE_COLUMNS}, count(*) OVER ()::int AS total FROM knowledge_spaces s ORDER BY s.id OFFSET $1 LIMIT $2`,
+      [offset, limit],
+    )) as unknown as (SpaceRow & { total: number })[];
+    return { rows, total: rows[0]?.total ?? (await this.count('knowledge_spaces', null)) };
+  }
+
+  /** Deletes a space; its documents and chunks go with it (foreign keys, one statement). */
+  async deleteSpace(id: number): Promise<SpaceRow | undefined> {
+    return this.db.transaction(async (em) => {
+      const row = await this.findSpace(id, em);
+      if (row) await em.query(`DELETE FROM knowledge_spaces WHERE id = $1`, [id]);
+      return row;
+    });
+  }
+
+  async insertDocument(d: {
+    spaceId: number;
+    docName: string;
+    docType: string;
+    format: string;
+    content: string | null;
+    body: string;
+  }): Promise<DocumentRow> {
+    const [row] = await this.rows(
+      `INSERT INTO knowledge_documents (space_id, doc_name, doc_type, format, content, body)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+      [d.spaceId, d.docName, d.docType, d.format, d.content, d.body],
+    );
+    return (await this.findDocument(row.id as number))!;
+  }
+
+  async findDocument(id: number, em?: EntityManager): Promise<DocumentRow | undefined> {
+    const sql = `SELECT ${DOCUMENT_COLUMNS} FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
+                 WHERE d.id = $1`;
+    const rows = em
+      ? await em.query<DocumentRow[]>(sql, [id])
+      : ((await this.rows(sql, [id])) as unknown as DocumentRow[]);
+    return rows[0];
+  }
+
+  async listDocuments(
+    spaceId: number | null,
+    offset: number,
+    limit: number,
+  ): Promise<{ rows: DocumentRow[]; total: number }> {
+    const rows = (await this.rows(
+      `SELECT ${DOCUMENT_COLUMNS}, count(*) OVER ()::int AS total
+       FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
+       WHERE ($1::int IS NULL OR d.space_id = $1) ORDER BY d.id OFFSET $2 LIMIT $3`,
+      [spaceId, offset, limit],
+    )) as unknown as (DocumentRow & { total: number })[];
+    return { rows, total: rows[0]?.total ?? (await this.count('knowledge_documents', spaceId)) };
+  }
+
+  private async count(table: 'knowledge_spaces' | 'knowledge_documents', spaceId: number | null): Promise<number> {
+    const [row] = await this.rows(
+      table === 'knowledge_spaces'
+        ? `SELECT count(*)::int AS n FROM knowledge_spaces`
+        : `SELECT count(*)::int AS n FROM knowledge_documents WHERE ($1::int IS NULL OR space_id = $1)`,
+      table === 'knowledge_spaces' ? [] : [spaceId],
+    );
+    return row.n as number;
+  }
+
+  /** Deletes a document and its chunks (one statement, foreign key). */
+  async deleteDocument(id: number): Promise<DocumentRow | undefined> {
+    return this.db.transaction(async (em) => {
+      const row = await this.findDocument(id, em);
+      if (row) {
+        await lockTerms(em, row.space_id);
+        await subtractTerms(em, row.space_id, id);
+        await em.query(`DELETE FROM knowledge_documents WHERE id = $1`, [id]);
+      }
+      return row;
+    });
+  }
+
+  /** Marks documents `RUNNING`; returns the ids it marked. */
+  async markRunning(ids: number[]): Promise<number[]> {
+    const rows = await this.rows(
+      `UPDATE knowledge_documents SET status = 'RUNNING', result = NULL, updated_at = now()
+       WHERE id = ANY($1::int[]) RETURNING id`,
+      [ids],
+    );
+    return rows.map((r) => r.id as number);
+  }
+
+  async documentBody(id: number): Promise<DocumentBody | undefined> {
+    const rows = await this.rows(`SELECT id, space_id, doc_name, format, body FROM knowledge_documents WHERE id = $1`, [
+      id,
+    ]);
+    return rows[0] as unknown as DocumentBody | undefined;
+  }
+
+  /**
+   * Replaces a document's chunks and marks it `FINISHED`, in one transaction:
+   * retrieval sees the old chunks or all the new ones, never a part. The
+   * full-text vector uses the space's configuration.
+   */
+  async replaceChunks(documentId: number, chunks: Chunk[], embeddings?: (number[] | null)[]): Promise<boolean> {
+    return this.db.transaction(async (em) => {
+      const [doc] = await em.query<{ space_id: number; language: string }[]>(
+        `SELECT d.space_id, s.language FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
+         WHERE d.id = $1 FOR UPDATE OF d`,
+        [documentId],
+      );
+      if (!doc) return false;
+      await lockTerms(em, doc.space_id);
+      await subtractTerms(em, doc.space_id, documentId);
+      await em.query(`DELETE FROM knowledge_chunks WHERE document_id = $1`, [documentId]);
+      for (let i = 0; i < chunks.length; i += INSERT_BATCH) {
+        const batch = chunks.slice(i, i + INSERT_BATCH);
+        const vectors = embeddings?.slice(i, i + INSERT_BATCH).map((v) => (v ? `{${v.join(',')}}` : null));
+        await em.query(
+          `INSERT INTO knowledge_chunks (space_id, document_id, position, content, metadata, tsv, embedding)
+           SELECT $1, $2, c.position, c.content, c.metadata::jsonb, to_tsvector($3::regconfig, c.content),
+                  c.embedding::real[]
+           FROM unnest($4::int[], $5::text[], $6::text[], $7::text[]) AS c(position, content, metadata, embedding)`,
+          [
+            doc.space_id,
+            documentId,
+            doc.language,
+            batch.map((c) => c.position),
+            batch.map((c) => c.content),
+            batch.map((c) => JSON.stringify(c.metadata)),
+            vectors ?? batch.map(() => null),
+          ],
+        );
+      }
+      await addTerms(em, doc.space_id, 'document_id', documentId);
+      await em.query(
+        `UPDATE knowledge_documents SET status = 'FINISHED', result = NULL, chunk_count = $2, last_sync = now(),
+         updated_at = now() WHERE id = $1`,
+        [documentId, chunks.length],
+      );
+      return true;
+    });
+  }
+
+  async markFailed(documentId: number, reason: string): Promise<void> {
+    await this.rows(`UPDATE knowledge_documents SET status = 'FAILED', result = $2, updated_at = now() WHERE id = $1`, [
+      documentId,
+      reason,
+    ]);
+  }
+
+  /**
+   * Full-text ranking, BM25-style: each query term (in the space's
+   * configuration) counts its inverse document frequency in the space
+   * (`knowledge_terms`); the sum is scaled by (1 + the chunk's cover
+   * density for the query).
+   * Candidates are the chunks holding a term found in at most
+   * `RARE_TERM_ROWS` chunks (the terms that tell chunks apart); when every
+   * term is that common, the first `RARE_TERM_ROWS` chunks holding the least
+   * common one.
+   * So the cost follows the rare terms' postings, not the size of the space.
+   * (`space_id + 0`: the space is a filter on the full-text index's matches,
+   * never a bitmap of every chunk of the space.)
+   */
+  async searchFullText(spaceId: number, language: string, query: string, limit: number): Promise<ChunkHit[]> {
+    const rows = await this.rows(
+      `WITH terms AS (
+         SELECT DISTINCT t.lexeme, plainto_tsquery('simple', t.lexeme) AS tq
+         FROM unnest(tsvector_to_array(to_tsvector($2::regconfig, $3))) AS t(lexeme)
+       ),
+       total AS (
+         SELECT greatest(coalesce(sum(chunk_count), 0), 1)::float8 AS n FROM knowledge_documents WHERE space_id = $1
+       ),
+       weighted AS MATERIALIZED (
+         SELECT t.tq, k.df, ln(1 + greatest(total.n - k.df + 0.5, 0.5) / (k.df + 0.5)) AS idf
+         FROM terms t JOIN knowledge_terms k ON k.space_id = $1 AND k.lexeme = t.lexeme, total
+         WHERE k.df > 0
+       ),
+       anyterm AS (SELECT string_agg(w.tq::text, ' | ')::tsquery AS q FROM weighted w),
+       rare AS MATERIALIZED (
+         SELECT DISTINCT c.id FROM weighted w JOIN knowledge_chunks c ON c.tsv @@ w.tq AND c.space_id + 0 = $1
+         WHERE w.df <= $5
+       ),
+       candidates AS (
+         SELECT id FROM rare
+         UNION ALL
+         (SELECT c.id FROM knowledge_chunks c
+          WHERE NOT EXISTS (SELECT 1 FROM rare) AND c.space_id + 0 = $1
+            AND c.tsv @@ (SELECT w.tq FROM weighted w ORDER BY w.df LIMIT 1)
+          LIMIT $5)
+       ),
+       cand AS MATERIALIZED (SELECT DISTINCT c.id, c.tsv FROM candidates k JOIN knowledge_chunks c ON c.id = k.id),
+       scored AS (
+         SELECT cand.id,
+                (SELECT sum(w.idf) FROM weighted w WHERE cand.tsv @@ w.tq) * (1 + ts_rank_cd(cand.tsv, anyterm.q, 1)) AS score
+         FROM cand, anyterm ORDER BY score DESC, cand.id LIMIT $4
+       )
+       SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata, s.score
+       FROM scored s JOIN knowledge_chunks c ON c.id = s.id JOIN knowledge_documents d ON d.id = c.document_id
+       ORDER BY s.score DESC, c.id`,
+      [spaceId, language, query, limit, RARE_TERM_ROWS],
+      'knowledge_full_text',
+    );
+    return ranked(rows);
+  }
+
+  /**
+   * Trigram ranking for text full-text search cannot split (Chinese,
+   * Japanese): chunks containing a stretch similar to the query, most
+   * similar first.
+   */
+  async searchTrigram(spaceId: number, query: string, limit: number, threshold: number): Promise<ChunkHit[]> {
+    return this.db.transaction(async (em) => {
+      await em.query(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [String(threshold)]);
+      const rows = await em.query<Record<string, unknown>[]>(
+        `SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata,
+                word_similarity($2, c.content) AS score
+         FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
+         WHERE c.space_id = $1 AND $2 <% c.content
+         ORDER BY score DESC, c.id LIMIT $3`,
+        [spaceId, query, limit],
+      );
+      return ranked(rows);
+    });
+  }
+}
+
+function ranked(rows: Record<string, unknown>[]): ChunkHit[] {
+  return rows.map((r, i) => ({ ...(r as unknown as ChunkHit), score: Number(r.score), rank: i + 1 }));
+}
+
+/**
+ * Serialises the writes of one space's term counts (document frequencies), so
+ * that concurrent syncs in a space neither deadlock nor lose counts.
+ */
+async function lockTerms(em: EntityManager, spaceId: number): Promise<void> {
+  await em.query(`SELECT pg_advisory_xact_lock($1, $2)`, [TERMS_LOCK, spaceId]);
+}
+
+/** Adds the lexemes of the chunks of one document (or of a whole space) to the space's term counts. */
+async function addTerms(
+  em: EntityManager,
+  spaceId: number,
+  column: 'document_id' | 'space_id',
+  id: number,
+): Promise<void> {
+  await em.query(
+    `INSERT INTO knowledge_terms (space_id, lexeme, df)
+     SELECT $1, s.word, s.ndoc FROM ts_stat(format('SELECT tsv FROM knowledge_chunks WHERE ${column} = %s', $2::int)) s
+     ON CONFLICT (space_id, lexeme) DO UPDATE SET df = knowledge_terms.df + EXCLUDED.df`,
+    [spaceId, id],
+  );
+}
+
+/** Removes the lexemes of a document's chunks from the space's term counts. */
+async function subtractTerms(em: EntityManager, spaceId: number, documentId: number): Promise<void> {
+  await em.query(
+    `UPDATE knowledge_terms t SET df = t.df - s.ndoc
+     FROM ts_stat(format('SELECT tsv FROM knowledge_chunks WHERE document_id = %s', $2::int)) s
+     WHERE t.space_id = $1 AND t.lexeme = s.word`,
+    [spaceId, documentId],
+  );
+}

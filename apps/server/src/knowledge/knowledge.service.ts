@@ -1,0 +1,463 @@
+import { HttpStatus, Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { setImmediate as nextTick } from 'node:timers/promises';
+import { parseKnowledgeResource, type KnowledgePort, type KnowledgeReference } from '@ensemble/agents';
+import { ApiError } from '../common/api-error';
+import { APP_CONFIG, type AppConfig } from '../config/config';
+import { chunkDocument, ChunkOptions, ChunkStrategy, DEFAULT_CHUNK_OPTIONS } from './chunking';
+import {
+  ChunkParametersDto,
+  DocumentFormDto,
+  ListDocumentsQuery,
+  RetrieveDto,
+  SpaceDto,
+  SyncDto,
+} from './dto/knowledge.dto';
+import { ChunkHit, DocumentRow, KnowledgeRepository, SpaceNameTaken, SpaceRow } from './knowledge.repository';
+import { KNOWLEDGE_CHAT_TOP_K, knowledgeChatTurn, KnowledgeChatTurn } from './knowledge-chat';
+import type { DocumentView, Page, RetrievedChunk, SpaceView } from './knowledge.types';
+import { detectFormat, DocumentError, DocumentFormat, extractText } from './parse-document';
+
+/** An uploaded file as the multipart parser hands it over. */
+export interface UploadedDocument {
+  originalname: string;
+  mimetype: string;
+  size: number;
+  buffer: Buffer;
+}
+
+/** Reciprocal-rank fusion constant (the usual 60). */
+const RRF_K = 60;
+/** Word-similarity threshold of the trigram path. */
+const TRIGRAM_THRESHOLD = 0.2;
+/** Scripts written without spaces between words: full-text search cannot split them. */
+const UNSPACED_SCRIPT =
+  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}]/u;
+
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+
+const spaceNotFound = (id: string, param = 'id') =>
+  ApiError.notFound('space_not_found', `Knowledge space ${JSON.stringify(id)} was not found.`, param);
+const documentNotFound = (id: string, param = 'id') =>
+  ApiError.notFound('document_not_found', `Document ${JSON.stringify(id)} was not found.`, param);
+const nameTaken = (name: string) =>
+  ApiError.conflict('space_name_conflict', `A knowledge space named ${JSON.stringify(name)} already exists.`, 'name');
+
+function spaceView(r: SpaceRow): SpaceView {
+  return {
+    id: r.id,
+    name: r.name,
+    vector_type: r.vector_type,
+    desc: r.description,
+    owner: r.owner ?? '',
+    context: r.context,
+    language: r.language,
+    docs: r.document_count,
+    gmt_created: iso(r.created_at)!,
+    gmt_modified: iso(r.updated_at)!,
+  };
+}
+
+function documentView(r: DocumentRow): DocumentView {
+  return {
+    id: r.id,
+    doc_name: r.doc_name,
+    doc_type: r.doc_type,
+    content: r.content ?? '',
+    doc_source: '',
+    space_id: String(r.space_id),
+    space: r.space_name,
+    format: r.format,
+    status: r.status,
+    result: r.result ?? '',
+    chunk_size: r.chunk_count,
+    last_sync: iso(r.last_sync),
+    gmt_created: iso(r.created_at)!,
+    gmt_modified: iso(r.updated_at)!,
+  };
+}
+
+/** A path id: digits, else no such thing. */
+function pathId(id: string, notFound: (id: string) => ApiError): number {
+  if (!/^\d{1,9}$/.test(id)) throw notFound(id);
+  return Number(id);
+}
+
+function chunkOptions(p: ChunkParametersDto | null | undefined): ChunkOptions {
+  const size = p?.chunk_size ?? DEFAULT_CHUNK_OPTIONS.chunkSize;
+  return {
+    strategy: (p?.chunk_strategy ?? DEFAULT_CHUNK_OPTIONS.strategy) as ChunkStrategy,
+    chunkSize: size,
+    chunkOverlap: Math.min(p?.chunk_overlap ?? DEFAULT_CHUNK_OPTIONS.chunkOverlap, Math.floor(size / 2)),
+    separator: p?.separator ?? DEFAULT_CHUNK_OPTIONS.separator,
+    enableMerge: p?.enable_merge ?? DEFAULT_CHUNK_OPTIONS.enableMerge,
+  };
+}
+
+/** Fuses rankings by reciprocal rank: each chunk scores the sum of 1 / (60 + its rank) over the rankings. */
+export function fuseRankings(rankings: ChunkHit[][], topK: number): RetrievedChunk[] {
+  const fused = new Map<string, { hit: ChunkHit; score: number }>();
+  for (const ranking of rankings) {
+    for (const hit of ranking) {
+      const entry = fused.get(hit.chunk_id) ?? { hit, score: 0 };
+      entry.score += 1 / (RRF_K + hit.rank);
+      fused.set(hit.chunk_id, entry);
+    }
+  }
+  return [...fused.values()]
+    .sort((a, b) => b.score - a.score || Number(a.hit.chunk_id) - Number(b.hit.chunk_id))
+    .slice(0, topK)
+    .map(({ hit, score }) => ({
+      chunk_id: hit.chunk_id,
+      doc_id: hit.document_id,
+      doc_name: hit.doc_name,
+      position: hit.position,
+      content: hit.content,
+      metadata: hit.metadata,
+      score: Number(score.toFixed(6)),
+    }));
+}
+
+/**
+ * Knowledge spaces, their documents (parsed at upload, chunked and indexed
+ * on sync in the background) and retrieval: full-text search in the space's
+ * language plus trigram similarity for unspaced scripts, fused by
+ * reciprocal rank.
+ */
+@Injectable()
+export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
+  private readonly logger = new Logger('Knowledge');
+  /** Indexing jobs in flight; shutdown waits for them. */
+  private readonly jobs = new Set<Promise<void>>();
+
+  constructor(
+    private readonly repo: KnowledgeRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.allSettled([...this.jobs]);
+  }
+
+  // ---- spaces
+
+  private async checkLanguage(language: string | null | undefined): Promise<void> {
+    if (language && !(await this.repo.textSearchConfigExists(language))) {
+      throw ApiError.badRequest(
+        'validation_error',
+        `language ${JSON.stringify(language)} is not a text search configuration of this database (e.g. simple, english).`,
+        'language',
+      );
+    }
+  }
+
+  async createSpace(dto: SpaceDto): Promise<SpaceView> {
+    if (!dto.name) throw ApiError.badRequest('validation_error', 'name is required.', 'name');
+    await this.checkLanguage(dto.language);
+    try {
+      return spaceView(
+        await this.repo.insertSpace({
+          name: dto.name,
+          vector_type: dto.vector_type ?? undefined,
+          description: dto.desc ?? undefined,
+          owner: dto.owner ?? undefined,
+          context: dto.context ?? undefined,
+          language: dto.language ?? undefined,
+        }),
+      );
+    } catch (e) {
+      if (e instanceof SpaceNameTaken) throw nameTaken(dto.name);
+      throw e;
+    }
+  }
+
+  /** Updates the space the body's `id` names (or, without one, the space of that `name`). */
+  async updateSpace(dto: SpaceDto): Promise<SpaceView> {
+    let id: number;
+    if (dto.id) id = Number(dto.id);
+    else if (dto.name) {
+      const byName = await this.repo.findSpaceByName(dto.name);
+      if (!byName) throw spaceNotFound(dto.name, 'name');
+      id = byName.id;
+    } else throw ApiError.badRequest('validation_error', 'id (or name) is required to update a space.', 'id');
+    await this.checkLanguage(dto.language);
+    try {
+      const row = await this.repo.updateSpace(id, {
+        name: dto.name ?? undefined,
+        vector_type: dto.vector_type ?? undefined,
+        description: dto.desc ?? undefined,
+        owner: dto.owner ?? undefined,
+        context: dto.context ?? undefined,
+        language: dto.language ?? undefined,
+      });
+      if (!row) throw spaceNotFound(String(id));
+      return spaceView(row);
+    } catch (e) {
+      if (e instanceof SpaceNameTaken) throw nameTaken(dto.name ?? '');
+      throw e;
+    }
+  }
+
+  async getSpace(id: string): Promise<SpaceView> {
+    const row = await this.repo.findSpace(pathId(id, spaceNotFound));
+    if (!row) throw spaceNotFound(id);
+    return spaceView(row);
+  }
+
+  async listSpaces(page = 1, pageSize = 20): Promise<Page<SpaceView>> {
+    const { rows, total } = await this.repo.listSpaces((page - 1) * pageSize, pageSize);
+    return {
+      items: rows.map(spaceView),
+      total_count: total,
+      total_pages: Math.ceil(total / pageSize),
+      page,
+      page_size: pageSize,
+    };
+  }
+
+  async deleteSpace(id: string): Promise<SpaceView> {
+    const row = await this.repo.deleteSpace(pathId(id, spaceNotFound));
+    if (!row) throw spaceNotFound(id);
+    return spaceView(row);
+  }
+
+  /** True when a space of that name exists. */
+  async spaceExists(name: string): Promise<boolean> {
+    return (await this.repo.findSpaceByName(name)) !== undefined;
+  }
+
+  // ---- documents
+
+  /**
+   * Creates a document from a text (`TEXT`) or a file (`DOCUMENT`). The file
+   * is parsed now, so an unknown or broken file is refused at once; the
+   * document is indexed by `sync`.
+   */
+  async createDocument(form: DocumentFormDto, file: UploadedDocument | undefined): Promise<DocumentView> {
+    const docType = (form.doc_type ?? (file ? 'DOCUMENT' : 'TEXT')).toUpperCase();
+    if (!form.space_id) throw ApiError.badRequest('validation_error', 'space_id is required.', 'space_id');
+    const spaceId = pathId(form.space_id, (id) => spaceNotFound(id, 'space_id'));
+    let docName = form.doc_name;
+    let format: DocumentFormat;
+    let body: string;
+    let content: string | null = null;
+    switch (docType) {
+      case 'TEXT':
+        if (!form.content?.trim())
+          throw ApiError.badRequest('validation_error', 'content is required for doc_type TEXT.', 'content');
+        if (Buffer.byteLength(form.content) > this.config.knowledgeMaxFileBytes) throw this.tooLarge('content');
+        if (!docName) throw ApiError.badRequest('validation_error', 'doc_name is required.', 'doc_name');
+        format = detectFormat(docName) === 'markdown' ? 'markdown' : 'text';
+        body = content = form.content.replace(/\r\n?/g, '\n');
+        break;
+      case 'DOCUMENT': {
+        if (!file)
+          throw ApiError.badRequest('validation_error', 'doc_file is required for doc_type DOCUMENT.', 'doc_file');
+        docName ??= file.originalname;
+        const detected = detectFormat(file.originalname, file.mimetype);
+        if (!detected) {
+          throw new ApiError(
+            HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+            'unsupported_document_type',
+            `${JSON.stringify(file.originalname)} is not a supported document (text, Markdown, HTML, CSV or Word .docx).`,
+            'doc_file',
+          );
+        }
+        format = detected;
+        try {
+          body = await extractText(file.buffer, format, file.originalname);
+        } catch (e) {
+          if (e instanceof DocumentError) throw ApiError.badRequest('invalid_document', e.message, 'doc_file');
+          throw e;
+        }
+        break;
+      }
+      case 'URL':
+        throw ApiError.badRequest(
+          'validation_error',
+          'doc_type URL is not enabled on this server; upload the page as a DOCUMENT instead.',
+          'doc_type',
+        );
+      default:
+        throw ApiError.badRequest('validation_error', 'doc_type must be one of: TEXT, DOCUMENT, URL.', 'doc_type');
+    }
+    if (!(await this.repo.findSpace(spaceId))) throw spaceNotFound(form.space_id, 'space_id');
+    return documentView(await this.repo.insertDocument({ spaceId, docName, docType, format, content, body }));
+  }
+
+  tooLarge(param: string, name?: string): ApiError {
+    const what = name ? JSON.stringify(name) : param;
+    return new ApiError(
+      HttpStatus.PAYLOAD_TOO_LARGE,
+      'payload_too_large',
+      `${what} is larger than the limit of ${this.config.knowledgeMaxFileBytes} bytes (KNOWLEDGE_MAX_FILE_SIZE).`,
+      param,
+    );
+  }
+
+  async getDocument(id: string): Promise<DocumentView> {
+    const row = await this.repo.findDocument(pathId(id, documentNotFound));
+    if (!row) throw documentNotFound(id);
+    return documentView(row);
+  }
+
+  async listDocuments(q: ListDocumentsQuery): Promise<Page<DocumentView>> {
+    const page = q.page ?? 1;
+    const pageSize = q.page_size ?? 20;
+    const spaceId = q.space_id ? Number(q.space_id) : null;
+    const { rows, total } = await this.repo.listDocuments(spaceId, (page - 1) * pageSize, pageSize);
+    return {
+      items: rows.map(documentView),
+      total_count: total,
+      total_pages: Math.ceil(total / pageSize),
+      page,
+      page_size: pageSize,
+    };
+  }
+
+  async deleteDocument(id: string): Promise<DocumentView> {
+    const row = await this.repo.deleteDocument(pathId(id, documentNotFound));
+    if (!row) throw documentNotFound(id);
+    return documentView(row);
+  }
+
+  /**
+   * Starts indexing the documents (state `RUNNING`) and returns their ids at
+   * once; each is chunked and indexed in the background, its chunks written
+   * in one transaction, then `FINISHED` (or `FAILED` with the reason).
+   */
+  async sync(items: SyncDto[]): Promise<number[]> {
+    if (!items.length) throw ApiError.badRequest('validation_error', 'The body must list at least one document.', null);
+    const jobs: { id: number; options: ChunkOptions }[] = [];
+    for (const [i, item] of items.entries()) {
+      const row = await this.repo.findDocument(Number(item.doc_id));
+      if (!row) throw documentNotFound(item.doc_id, `[${i}].doc_id`);
+      if (item.space_id && Number(item.space_id) !== row.space_id) {
+        throw ApiError.badRequest(
+          'validation_error',
+          `Document ${item.doc_id} is not in space ${item.space_id}.`,
+          `[${i}].space_id`,
+        );
+      }
+      jobs.push({ id: row.id, options: chunkOptions(item.chunk_parameters) });
+    }
+    const ids = await this.repo.markRunning(jobs.map((j) => j.id));
+    for (const job of jobs) this.track(this.index(job.id, job.options));
+    return ids;
+  }
+
+  private track(job: Promise<void>): void {
+    this.jobs.add(job);
+    void job.finally(() => this.jobs.delete(job));
+  }
+
+  /** Chunks and indexes one document (after yielding, so the request that asked has been answered). */
+  private async index(id: number, options: ChunkOptions): Promise<void> {
+    await nextTick();
+    try {
+      const doc = await this.repo.documentBody(id);
+      if (!doc) return;
+      const chunks = chunkDocument(doc.body, doc.format as DocumentFormat, options, { source: doc.doc_name });
+      if (!chunks.length) {
+        await this.repo.markFailed(id, 'The document has no text to index.');
+        return;
+      }
+      await this.repo.replaceChunks(id, chunks);
+    } catch (e) {
+      this.logger.error(`Indexing document ${id} failed: ${(e as Error).stack ?? String(e)}`);
+      await this.repo.markFailed(id, 'Indexing failed; see the server log.').catch(() => undefined);
+    }
+  }
+
+  /** Waits until no indexing job is running (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.jobs.size) await Promise.allSettled([...this.jobs]);
+  }
+
+  // ---- retrieval
+
+  async retrieveInSpace(id: string, dto: RetrieveDto): Promise<RetrievedChunk[]> {
+    const space = await this.repo.findSpace(pathId(id, spaceNotFound));
+    if (!space) throw spaceNotFound(id);
+    const chunks = await this.search(space, dto.query, dto.top_k ?? 5);
+    return dto.score_threshold != null ? chunks.filter((c) => c.score >= dto.score_threshold!) : chunks;
+  }
+
+  /** The `topK` best chunks of a space: full-text and (for unspaced scripts) trigram rankings, fused. */
+  async search(space: SpaceRow, query: string, topK: number): Promise<RetrievedChunk[]> {
+    const candidates = Math.max(topK * 4, 20);
+    const rankings = [await this.repo.searchFullText(space.id, space.language, query, candidates)];
+    if (UNSPACED_SCRIPT.test(query)) {
+      rankings.push(await this.repo.searchTrigram(space.id, query, candidates, TRIGRAM_THRESHOLD));
+    }
+    return fuseRankings(rankings, topK);
+  }
+
+  /** The knowledge port of a run: retrieval by space name. */
+  async retrieve(spaceName: string, query: string, topK: number): Promise<KnowledgeReference[]> {
+    const space = await this.repo.findSpaceByName(spaceName);
+    if (!space) throw new Error(`knowledge space ${JSON.stringify(spaceName)} does not exist`);
+    return (await this.search(space, query, topK)).map((c) => ({
+      doc_name: c.doc_name,
+      doc_id: c.doc_id,
+      chunk_id: c.chunk_id,
+      score: c.score,
+      content: c.content,
+      metadata: c.metadata,
+    }));
+  }
+
+  /** `chat_knowledge`: the passages of the space named by `chat_param` for the question; 404 when there is no such space. */
+  async chatTurn(spaceName: string, question: string): Promise<KnowledgeChatTurn> {
+    const space = await this.repo.findSpaceByName(spaceName);
+    if (!space) {
+      throw ApiError.notFound(
+        'space_not_found',
+        `Knowledge space ${JSON.stringify(spaceName)} was not found (chat_param names a space for chat_knowledge).`,
+        'chat_param',
+      );
+    }
+    const chunks = await this.search(space, question, KNOWLEDGE_CHAT_TOP_K);
+    return knowledgeChatTurn(
+      space.name,
+      chunks.map((c) => ({
+        doc_name: c.doc_name,
+        doc_id: c.doc_id,
+        chunk_id: c.chunk_id,
+        score: c.score,
+        content: c.content,
+        metadata: c.metadata,
+      })),
+    );
+  }
+
+  /**
+   * Checks the `knowledge` resources of an app's details: each must name an
+   * existing space. A 400 naming `details[i].resources[j]` otherwise.
+   */
+  async checkAppResources(details: readonly { resources?: unknown }[] | undefined): Promise<void> {
+    for (const [i, detail] of (details ?? []).entries()) {
+      const resources = Array.isArray(detail.resources) ? (detail.resources as unknown[]) : [];
+      for (const [j, resource] of resources.entries()) {
+        if (typeof resource !== 'object' || resource === null) continue;
+        const r = resource as { type?: unknown; value?: unknown };
+        if (r.type !== 'knowledge') continue;
+        const param = `details[${i}].resources[${j}]`;
+        const parsed = parseKnowledgeResource(r.value);
+        if (!parsed) {
+          throw ApiError.badRequest(
+            'validation_error',
+            `${param}.value must name a knowledge space: {"space_name": "<space>", "top_k": 5} or "<space>".`,
+            param,
+          );
+        }
+        if (!(await this.spaceExists(parsed.spaceName))) {
+          throw ApiError.badRequest(
+            'validation_error',
+            `${param} names the knowledge space ${JSON.stringify(parsed.spaceName)}, which does not exist.`,
+            param,
+          );
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import request from 'supertest';
+import { AUTH } from './server';
+
+export const KNOWLEDGE = '/api/v2/serve/knowledge';
+
+type Http = ReturnType<typeof request>;
+
+/** DB-GPT's SpaceModel as `create_space` sends it: every field, unset ones as null. */
+export const spaceModel = (name: string, over: Record<string, unknown> = {}) => ({
+  id: null,
+  name,
+  vector_type: 'Chroma',
+  desc: `The ${name} space`,
+  owner: 'alice',
+  context: null,
+  ...over,
+});
+
+/** Creates a space (201 expected) and returns it. */
+export async function createSpace(
+  http: Http,
+  name: string,
+  over: Record<string, unknown> = {},
+): Promise<{ id: number; name: string }> {
+  const res = await http.post(`${KNOWLEDGE}/spaces`).set(AUTH).send(spaceModel(name, over));
+  if (res.status !== 201) throw new Error(`create space ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.data as { id: number; name: string };
+}
+
+/** `POST /documents` as multipart with a file, as DB-GPT's web UI and curl send it. */
+export function uploadDocument(
+  http: Http,
+  spaceId: number,
+  fileName: string,
+  content: Buffer | string,
+  docName?: string,
+) {
+  return http
+    .post(`${KNOWLEDGE}/documents`)
+    .set(AUTH)
+    .field('doc_type', 'DOCUMENT')
+    .field('space_id', String(spaceId))
+    .field('doc_name', docName ?? fileName)
+    .attach('doc_file', Buffer.isBuffer(content) ? content : Buffer.from(content), fileName);
+}
+
+/** `POST /documents/sync` as DB-GPT's client sends it (a list), then polls the document until it is not RUNNING. */
+export async function syncAndWait(
+  http: Http,
+  docId: number,
+  spaceId: number,
+  chunkParameters: Record<string, unknown> | null = null,
+): Promise<{ status: string; chunk_size: number; result: string }> {
+  const res = await http
+    .post(`${KNOWLEDGE}/documents/sync`)
+    .set(AUTH)
+    .send([{ doc_id: String(docId), space_id: String(spaceId), model_name: null, chunk_parameters: chunkParameters }]);
+  if (res.status !== 200) throw new Error(`sync ${docId}: ${res.status} ${JSON.stringify(res.body)}`);
+  for (let i = 0; i < 400; i++) {
+    const doc = await http.get(`${KNOWLEDGE}/documents/${docId}`).set(AUTH);
+    if (doc.body.data.status !== 'RUNNING')
+      return doc.body.data as { status: string; chunk_size: number; result: string };
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`document ${docId} still RUNNING`);
+}
