@@ -264,9 +264,9 @@ const planItems = (doc: string) =>
     expect(refused).toMatchObject({ ok: false, status: 400, body: { err_code: 'validation_error' } });
     expect((refused.body as { err_msg: string }).err_msg).toContain('property bogus should not exist');
     const scene = await client('create_and_get', {
-      app_name: 'Knowledge',
+      app_name: 'Dashboard',
       team_mode: 'native_app',
-      team_context: { chat_scene: 'chat_knowledge' },
+      team_context: { chat_scene: 'chat_dashboard' },
     });
     expect(scene).toMatchObject({ ok: false, status: 400, body: { error: { param: 'team_context.chat_scene' } } });
     await request(env.server.origin).delete('/api/v2/serve/apps/exported-app').set(AUTH);
