@@ -234,6 +234,11 @@ describe('API-key guard (every route, real server)', () => {
       'HEAD /api/v2/models',
       'POST /api/v2/chat/completions',
       'POST /api/v2/chat/completions/:conv_uid/cancel',
+      'GET /api/v2/conversations',
+      'HEAD /api/v2/conversations',
+      'GET /api/v2/conversations/:conv_uid',
+      'HEAD /api/v2/conversations/:conv_uid',
+      'DELETE /api/v2/conversations/:conv_uid',
     ];
     let chatKey: string;
 

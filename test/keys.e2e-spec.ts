@@ -246,6 +246,66 @@ describe('keys as data (two replicas on one database)', () => {
     }
   });
 
+  it('a conversation belongs to its key and user: other keys get 404 on every route, admins see all', async () => {
+    const a = await createKey({ name: 'owner-a', scopes: ['chat'] });
+    const b = await createKey({ name: 'owner-b', scopes: ['chat'] });
+    const conv = `own-${Date.now()}`;
+    const turn = (key: string, over: Record<string, unknown> = {}) =>
+      http
+        .post(CHAT)
+        .set(bearer(key))
+        .send(chatBody({ conv_uid: conv, user_name: 'alice', ...over }));
+    await turn(a.key).expect(200);
+
+    // Key B: the conversation does not exist, whatever the route.
+    const listB = await http.get('/api/v2/conversations').set(bearer(b.key)).expect(200);
+    expect(listB.body.data.conversations.map((c: { conv_uid: string }) => c.conv_uid)).not.toContain(conv);
+    expectDualError(
+      await http.get(`/api/v2/conversations/${conv}`).set(bearer(b.key)),
+      404,
+      'conversation_not_found',
+      'conv_uid',
+    );
+    expectDualError(await turn(b.key), 404, 'conversation_not_found', 'conv_uid');
+    expectDualError(
+      await http.post(`${CHAT}/${conv}/cancel`).set(bearer(b.key)),
+      404,
+      'conversation_not_found',
+      'conv_uid',
+    );
+    expectDualError(
+      await http.delete(`/api/v2/conversations/${conv}`).set(bearer(b.key)),
+      404,
+      'conversation_not_found',
+      'conv_uid',
+    );
+
+    // Key A: its own, under the same user only.
+    const listA = await http.get('/api/v2/conversations').set(bearer(a.key)).expect(200);
+    expect(
+      listA.body.data.conversations.map((c: { conv_uid: string; key_id: string }) => [c.conv_uid, c.key_id]),
+    ).toEqual([[conv, a.id]]);
+    const other = await turn(a.key, { user_name: 'bob' });
+    expectDualError(other, 409, 'conversation_conflict', 'user_name');
+    await turn(a.key).expect(200);
+    const read = await http.get(`/api/v2/conversations/${conv}`).set(bearer(a.key)).expect(200);
+    expect(read.body.data.turns).toHaveLength(2);
+
+    // An admin key reads everyone's (and filters by key), but does not continue another key's conversation.
+    const all = await http.get('/api/v2/conversations').set(AUTH).query({ key_id: a.id }).expect(200);
+    expect(all.body.data.conversations.map((c: { conv_uid: string }) => c.conv_uid)).toEqual([conv]);
+    await http.get(`/api/v2/conversations/${conv}`).set(AUTH).expect(200);
+    expectDualError(await turn(API_KEY), 409, 'conversation_conflict', 'conv_uid');
+
+    await http.delete(`/api/v2/conversations/${conv}`).set(bearer(a.key)).expect(200);
+    expectDualError(
+      await http.get(`/api/v2/conversations/${conv}`).set(AUTH),
+      404,
+      'conversation_not_found',
+      'conv_uid',
+    );
+  });
+
   it('never writes a secret to the log', () => {
     expect(created.length).toBeGreaterThan(3);
     const log = raw.join('');

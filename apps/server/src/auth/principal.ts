@@ -7,6 +7,11 @@ export type AuthenticatedRequest = Request & { principal?: Principal };
 /** Without authentication (ENSEMBLE_INSECURE_NO_AUTH): one caller with every scope. */
 export const INSECURE_PRINCIPAL: Principal = { keyId: 'insecure', scopes: ['admin'], appCodes: null };
 
+/** Who is asking about stored conversations: a key sees its own, an admin key every one. */
+export function viewerOf(principal: Principal): { keyId: string; admin: boolean } {
+  return { keyId: principal.keyId, admin: principal.scopes.includes('admin') };
+}
+
 export function principalOf(req: Request): Principal {
   const principal = (req as AuthenticatedRequest).principal;
   if (!principal) throw new Error('no principal on the request: is the route public?');

@@ -1,6 +1,7 @@
 import { Controller, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { principalOf, viewerOf } from '../auth/principal';
 import { RequireScope } from '../auth/scope.decorator';
 import { AppCodesGuard } from '../keys/app-codes.guard';
 import { ApiErrors, resultSchema } from '../common/api-docs';
@@ -38,7 +39,7 @@ export class ChatController {
     }),
   })
   @ApiErrors(404)
-  async cancel(@Param('conv_uid') convUid: string) {
-    return ok(await this.chat.cancel(convUid));
+  async cancel(@Param('conv_uid') convUid: string, @Req() req: Request) {
+    return ok(await this.chat.cancel(convUid, viewerOf(principalOf(req))));
   }
 }

@@ -7,7 +7,8 @@ import { ChatMessage, LLM_PORT, LlmPort, ModelRegistry, PartBatch, partBatches, 
 import { AppsService } from '../apps/apps.service';
 import { ApiError } from '../common/api-error';
 import { APP_CONFIG, AppConfig } from '../config/config';
-import { ConversationsService } from '../conversations/conversations.service';
+import { ConversationsService, Viewer } from '../conversations/conversations.service';
+import { principalOf, viewerOf } from '../auth/principal';
 import { RunRecorder } from '../conversations/run-recorder';
 import { limitKey, ReleaseRun, RunLimiter } from '../limits';
 import { MetricsService, RunTimer } from '../observability/metrics.service';
@@ -107,6 +108,7 @@ export class ChatService {
         'chat_param',
       );
     }
+    const viewer = viewerOf(principalOf(req));
     const key = limitKey(req);
     this.limiter.check(key);
     const convUid = request.convUid ?? randomUUID();
@@ -115,6 +117,7 @@ export class ChatService {
       : [];
     const turn = {
       convUid,
+      ownerKey: viewer.keyId,
       chatMode: request.chatMode,
       appCode: app?.appCode ?? null,
       teamMode: app?.teamMode ?? null,
@@ -126,7 +129,9 @@ export class ChatService {
     // Also on an error answer: the client learns which conversation failed (validated: a header can carry it).
     res.setHeader('X-Conv-Uid', convUid);
     // The run's rows exist before anything else happens; if they cannot be written, the request fails with its status.
-    const recorder = request.convUid ? await this.conversations.startRun(turn) : this.conversations.openFresh(turn);
+    const recorder = request.convUid
+      ? await this.conversations.startRun(turn, viewer)
+      : this.conversations.openFresh(turn);
     await recorder.opened;
     const releaseSlot = await this.takeSlot(key, recorder);
 
@@ -208,11 +213,12 @@ export class ChatService {
   /**
    * Aborts the run in progress of a conversation: here when this replica
    * serves it, otherwise through the cancel bus on the replica that does.
-   * `cancelled` is false when nothing was running.
+   * `cancelled` is false when nothing was running. Another key's
+   * conversation is not found for a non-admin key.
    */
-  async cancel(convUid: string): Promise<{ conv_uid: string; cancelled: boolean }> {
-    if (this.runs.abortLocal(convUid, 'cancelled by request')) return { conv_uid: convUid, cancelled: true };
-    const state = await this.conversations.state(convUid);
+  async cancel(convUid: string, viewer: Viewer): Promise<{ conv_uid: string; cancelled: boolean }> {
+    const state = await this.conversations.state(convUid, viewer);
+    if (state && this.runs.abortLocal(convUid, 'cancelled by request')) return { conv_uid: convUid, cancelled: true };
     if (!state)
       throw ApiError.notFound(
         'conversation_not_found',

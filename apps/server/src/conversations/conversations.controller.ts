@@ -1,4 +1,7 @@
-import { Controller, Delete, Get, Param, Query } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Query, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import { principalOf, viewerOf } from '../auth/principal';
+import { RequireScope } from '../auth/scope.decorator';
 import { ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQuery } from '../common/page.query';
@@ -18,36 +21,45 @@ export class ListConversationsQuery extends PageQuery {
   @IsString()
   @MaxLength(255)
   user_name?: string;
+
+  @ApiPropertyOptional({ description: 'Admin keys only: the conversations started with this key id.' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  key_id?: string;
 }
 
-/** Stored runs: a user's conversations, one conversation's turns, deletion. */
+/** Stored runs: a key's conversations (every one for admin keys), one conversation's turns, deletion. */
 @ApiTags('conversations')
 @Controller('v2/conversations')
 export class ConversationsController {
   constructor(private readonly conversations: ConversationsService) {}
 
   @Get()
+  @RequireScope('chat')
   @ApiOperation({ summary: 'List conversations (newest first), by app and user' })
   @ApiOkResponse({ schema: resultSchema({ type: 'object' }) })
   @ApiErrors(400)
-  async list(@Query() q: ListConversationsQuery) {
-    return ok(await this.conversations.list(q));
+  async list(@Query() q: ListConversationsQuery, @Req() req: Request) {
+    return ok(await this.conversations.list(q, viewerOf(principalOf(req))));
   }
 
   @Get(':conv_uid')
+  @RequireScope('chat')
   @ApiOperation({ summary: 'One conversation: its turns, their messages and plan steps' })
   @ApiOkResponse({ schema: resultSchema({ type: 'object' }) })
   @ApiErrors(404)
-  async get(@Param('conv_uid') convUid: string) {
-    return ok(await this.conversations.get(convUid));
+  async get(@Param('conv_uid') convUid: string, @Req() req: Request) {
+    return ok(await this.conversations.get(convUid, viewerOf(principalOf(req))));
   }
 
   @Delete(':conv_uid')
+  @RequireScope('chat')
   @ApiOperation({ summary: 'Delete a conversation and everything stored of it' })
   @ApiOkResponse({ schema: resultSchema({ type: 'array', maxItems: 0 }) })
   @ApiErrors(404, 409)
-  async remove(@Param('conv_uid') convUid: string) {
-    await this.conversations.remove(convUid);
+  async remove(@Param('conv_uid') convUid: string, @Req() req: Request) {
+    await this.conversations.remove(convUid, viewerOf(principalOf(req)));
     return ok([]);
   }
 }

@@ -16,6 +16,8 @@ import { RunRecorder } from './run-recorder';
 
 export interface StartRun {
   convUid: string;
+  /** The key starting the run: the conversation's owner. */
+  ownerKey: string;
   chatMode: string;
   appCode: string | null;
   teamMode: string | null;
@@ -25,9 +27,17 @@ export interface StartRun {
   model: string | null;
 }
 
+/** Who is asking: a key sees its own conversations; an admin key sees every one. */
+export interface Viewer {
+  keyId: string;
+  admin: boolean;
+}
+
 export interface ConversationListQuery {
   app_code?: string;
   user_name?: string;
+  /** Admins only: the conversations of one key. */
+  key_id?: string;
   page: number;
   page_size: number;
 }
@@ -106,8 +116,8 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
     const runId = randomUUID();
     const st = new SqlStatement();
     st.parts.push(
-      `INSERT INTO conversations (conv_uid, chat_mode, app_code, user_name, sys_code, title, state, turns)
-       VALUES (${st.p(s.convUid)}, ${st.p(s.chatMode)}, ${st.p(s.appCode)}, ${st.p(s.userName)}, ${st.p(s.sysCode)}, ${st.p(s.input.slice(0, 200))}, 'running', 1)`,
+      `INSERT INTO conversations (conv_uid, chat_mode, app_code, user_name, sys_code, title, state, turns, owner_key)
+       VALUES (${st.p(s.convUid)}, ${st.p(s.chatMode)}, ${st.p(s.appCode)}, ${st.p(s.userName)}, ${st.p(s.sysCode)}, ${st.p(s.input.slice(0, 200))}, 'running', 1, ${st.p(s.ownerKey)})`,
       `INSERT INTO conversation_runs (id, conv_uid, turn, chat_mode, app_code, team_mode, model, input, state, instance_id)
        VALUES (${st.p(runId)}, $1, 1, $2, $3, ${st.p(s.teamMode)}, ${st.p(s.model)}, ${st.p(s.input)}, 'running', ${st.p(this.lock.instanceId)})`,
     );
@@ -118,18 +128,21 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
    * Opens the next turn of a conversation the client named (creating it when
    * new) in one statement, so in one round trip: the upsert takes the
    * conversation's row lock, moves it to the next turn only when it belongs
-   * to this app and mode and has no run in progress, and the run row is
-   * inserted with that turn. When nothing was inserted, a second read says
-   * why: 409 `conversation_busy` or `conversation_conflict`.
+   * to this key, user, app and mode and has no run in progress, and the run
+   * row is inserted with that turn. When nothing was inserted, a second read
+   * says why: 404 (another key's conversation, to a non-admin key), 409
+   * `conversation_conflict` or `conversation_busy`.
    */
-  async startRun(s: StartRun): Promise<RunRecorder> {
+  async startRun(s: StartRun, viewer: Viewer): Promise<RunRecorder> {
     const runId = randomUUID();
     const started = await this.rows(
       `WITH conv AS (
-         INSERT INTO conversations AS c (conv_uid, chat_mode, app_code, user_name, sys_code, title, state, turns)
-         VALUES ($1, $2, $3, $4, $5, $6, 'running', 1)
+         INSERT INTO conversations AS c (conv_uid, chat_mode, app_code, user_name, sys_code, title, state, turns, owner_key)
+         VALUES ($1, $2, $3, $4, $5, $6, 'running', 1, $12)
          ON CONFLICT (conv_uid) DO UPDATE SET state = 'running', turns = c.turns + 1, updated_at = now()
            WHERE c.chat_mode = EXCLUDED.chat_mode AND c.app_code IS NOT DISTINCT FROM EXCLUDED.app_code
+             AND c.owner_key IS NOT DISTINCT FROM EXCLUDED.owner_key
+             AND c.user_name IS NOT DISTINCT FROM EXCLUDED.user_name
              AND NOT (c.turns > 0 AND c.state = 'running')
          RETURNING c.turns)
        INSERT INTO conversation_runs (id, conv_uid, turn, chat_mode, app_code, team_mode, model, input, state, instance_id)
@@ -147,11 +160,31 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
         s.model,
         s.input,
         this.lock.instanceId,
+        s.ownerKey,
       ],
     );
     if (started.length === 0) {
-      const [conv] = await this.rows('SELECT chat_mode, app_code FROM conversations WHERE conv_uid = $1', [s.convUid]);
+      const [conv] = await this.rows(
+        'SELECT chat_mode, app_code, owner_key, user_name FROM conversations WHERE conv_uid = $1',
+        [s.convUid],
+      );
       if (!conv) throw notFound(s.convUid);
+      if (conv.owner_key !== s.ownerKey) {
+        // Another key's conversation does not exist for a non-admin key; an admin reads it but cannot continue it.
+        if (!viewer.admin) throw notFound(s.convUid);
+        throw ApiError.conflict(
+          'conversation_conflict',
+          `Conversation ${JSON.stringify(s.convUid)} was started with another key; use another conv_uid.`,
+          'conv_uid',
+        );
+      }
+      if (conv.user_name !== s.userName) {
+        throw ApiError.conflict(
+          'conversation_conflict',
+          `Conversation ${JSON.stringify(s.convUid)} belongs to another user_name; use another conv_uid.`,
+          'user_name',
+        );
+      }
       if (conv.chat_mode !== s.chatMode || conv.app_code !== s.appCode) {
         const owner = conv.app_code ? `app ${JSON.stringify(conv.app_code)}` : String(conv.chat_mode);
         throw ApiError.conflict(
@@ -178,8 +211,10 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
     return rows.reverse().map((r) => ({ user: String(r.input), assistant: (r.answer as string | null) ?? '' }));
   }
 
-  async list(q: ConversationListQuery) {
+  async list(q: ConversationListQuery, viewer: Viewer) {
     const qb = this.db.getRepository(ConversationEntity).createQueryBuilder('c');
+    if (!viewer.admin) qb.andWhere('c.owner_key = :owner', { owner: viewer.keyId });
+    else if (q.key_id !== undefined) qb.andWhere('c.owner_key = :owner', { owner: q.key_id });
     if (q.app_code !== undefined) qb.andWhere('c.app_code = :app', { app: q.app_code });
     if (q.user_name !== undefined) qb.andWhere('c.user_name = :user', { user: q.user_name });
     qb.orderBy('c.updated_at', 'DESC')
@@ -196,9 +231,9 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
   }
 
   /** A conversation with every turn, its messages and plan steps. */
-  async get(convUid: string) {
+  async get(convUid: string, viewer: Viewer) {
     const conv = await this.db.getRepository(ConversationEntity).findOneBy({ convUid });
-    if (!conv) throw notFound(convUid);
+    if (!conv || !sees(viewer, conv.ownerKey)) throw notFound(convUid);
     const runs = await this.db.getRepository(RunEntity).find({ where: { convUid }, order: { turn: 'ASC' } });
     const ids = runs.map((r) => r.id);
     const [messages, steps] = ids.length
@@ -232,9 +267,9 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
     };
   }
 
-  async remove(convUid: string): Promise<void> {
+  async remove(convUid: string, viewer: Viewer): Promise<void> {
     const conv = await this.db.getRepository(ConversationEntity).findOneBy({ convUid });
-    if (!conv) throw notFound(convUid);
+    if (!conv || !sees(viewer, conv.ownerKey)) throw notFound(convUid);
     if (conv.state === 'running' && conv.turns > 0) {
       throw ApiError.conflict(
         'conversation_busy',
@@ -245,12 +280,13 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
     await this.db.getRepository(ConversationEntity).delete({ convUid });
   }
 
-  /** A conversation's state, or undefined when it does not exist. */
-  async state(convUid: string): Promise<RunState | undefined> {
-    const rows: { state: RunState }[] = await this.db.query('SELECT state FROM conversations WHERE conv_uid = $1', [
-      convUid,
-    ]);
-    return rows[0]?.state;
+  /** A conversation's state, or undefined when it does not exist (or is another key's, to a non-admin key). */
+  async state(convUid: string, viewer: Viewer): Promise<RunState | undefined> {
+    const rows: { state: RunState; owner_key: string | null }[] = await this.db.query(
+      'SELECT state, owner_key FROM conversations WHERE conv_uid = $1',
+      [convUid],
+    );
+    return rows[0] && sees(viewer, rows[0].owner_key) ? rows[0].state : undefined;
   }
 
   /** At boot: runs left `running` by a process that is gone are marked failed. */
@@ -291,9 +327,15 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
   }
 }
 
+/** Whether `viewer` may see a conversation owned by `ownerKey`. */
+function sees(viewer: Viewer, ownerKey: string | null): boolean {
+  return viewer.admin || ownerKey === viewer.keyId;
+}
+
 function conversationView(c: ConversationEntity) {
   return {
     conv_uid: c.convUid,
+    key_id: c.ownerKey,
     chat_mode: c.chatMode,
     app_code: c.appCode,
     user_name: c.userName,

@@ -7,6 +7,7 @@ import { TypeOrmLogger } from '../observability/typeorm-logger';
 import { CreateApps1764400000000 } from './migrations/1764400000000-CreateApps';
 import { CreateConversations1764500000000 } from './migrations/1764500000000-CreateConversations';
 import { CreateKeys1764650000000 } from './migrations/1764650000000-CreateKeys';
+import { ConversationOwners1764670000000 } from './migrations/1764670000000-ConversationOwners';
 import { CreateKnowledge1764615150000 } from './migrations/1764615150000-CreateKnowledge';
 
 /**
@@ -22,6 +23,7 @@ export const MIGRATIONS = [
   CreateConversations1764500000000,
   CreateKnowledge1764615150000,
   CreateKeys1764650000000,
+  ConversationOwners1764670000000,
 ];
 
 /** Connect and statement timeouts of a connection; unset: none (the migration CLI, tests' setup). */

@@ -20,6 +20,10 @@ export class ConversationEntity {
   @Column({ name: 'sys_code', type: 'varchar', length: 255, nullable: true })
   sysCode: string | null;
 
+  /** The key that started it (null: stored before conversations had owners; admins only). */
+  @Column({ name: 'owner_key', type: 'varchar', length: 64, nullable: true })
+  ownerKey: string | null;
+
   /** The first input, for lists. */
   @Column({ type: 'text', default: '' })
   title: string;
