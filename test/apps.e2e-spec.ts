@@ -123,11 +123,11 @@ describe('Apps admin API (real Postgres)', () => {
     });
 
     it('refuses a native app whose scene cannot run, at create and update, naming the scenes served', async () => {
-      for (const team_context of [{ chat_scene: 'chat_knowledge' }, '{"chat_scene":"chat_excel"}', 'chat_dashboard']) {
+      for (const team_context of [{ chat_scene: 'chat_flow' }, '{"chat_scene":"chat_excel"}', 'chat_dashboard']) {
         const res = await create(appBody({ app_name: 'n', team_mode: 'native_app', team_context }));
         expectDualError(res, 400, 'validation_error', 'team_context.chat_scene');
         expect(res.body.err_msg).toMatch(
-          /^team_context\.chat_scene "chat_\w+" is not served .*served scenes: chat_normal\.$/,
+          /^team_context\.chat_scene "chat_\w+" is not served .*served scenes: chat_normal, chat_knowledge\.$/,
         );
       }
       const n = (
@@ -135,13 +135,13 @@ describe('Apps admin API (real Postgres)', () => {
       ).body.data;
       const put = (body: Record<string, unknown>) => http.put(`${BASE}/${n.app_code}`).set(AUTH).send(body);
       expectDualError(
-        await put({ team_context: { chat_scene: 'chat_knowledge' } }),
+        await put({ team_context: { chat_scene: 'chat_dashboard' } }),
         400,
         'validation_error',
         'team_context.chat_scene',
       );
       // a single_agent app's context is free; turning it native checks the scene it holds
-      const s = (await create(appBody({ app_name: 's', team_context: { chat_scene: 'chat_knowledge' } }))).body.data;
+      const s = (await create(appBody({ app_name: 's', team_context: { chat_scene: 'chat_dashboard' } }))).body.data;
       expectDualError(
         await http.put(`${BASE}/${s.app_code}`).set(AUTH).send({ team_mode: 'native_app' }),
         400,

@@ -294,9 +294,8 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       expectEachViewExtendsThePrevious(full);
     });
 
-    it('incremental: false keeps every view as it was produced while the run waits for its rows', async () => {
-      // The conversation rows cannot be written until the lock is released: the run answers meanwhile,
-      // its outputs are held, then sent.
+    it('a run waits for its rows before its first LLM request, then streams every view', async () => {
+      // The conversation rows cannot be written until the lock is released: no upstream call meanwhile.
       const locker = new Client({ connectionString: env.server.db.url });
       await locker.connect();
       try {
@@ -310,10 +309,17 @@ describe('Chat completions (real Postgres, real sockets)', () => {
           incremental: false,
           stream: true,
         });
-        await waitUntil(() => env.fake.chatRequests.length === 3);
-        for (const r of env.fake.chatRequests) expect(await r.outcome).toBe('completed');
+        await waitUntil(async () => {
+          const { rows } = await locker.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+             WHERE c.relname = 'conversations' AND NOT l.granted`,
+          );
+          return rows[0].n > 0;
+        });
+        expect(env.fake.chatRequests).toHaveLength(0);
         await locker.query('COMMIT');
-        const full = contents((await streaming).body);
+        const full = contents((await streaming).body).filter((c) => c !== '');
+        expect(env.fake.chatRequests).toHaveLength(3);
         expect(full.length).toBeGreaterThan(5);
         expectEachViewExtendsThePrevious(full);
         expect(JSON.stringify(parseVis(full[full.length - 1]))).toContain('Summarize the facts');
@@ -800,27 +806,17 @@ describe('Chat completions (real Postgres, real sockets)', () => {
       expect(env.fake.chatRequests).toHaveLength(0);
     });
 
-    it('a run whose rows cannot be written fails with a real status, its upstream call aborted', async () => {
-      env.fake.setHandler(() => ({ tokens: Array.from({ length: 40 }, (_, i) => `t${i} `), tokenDelayMs: 50 }));
-      // The constraint's lock is held until the upstream has the call: the write then fails after it started.
+    it('a run whose rows cannot be written fails with a real status and makes no upstream call', async () => {
+      env.fake.setHandler(() => 'never asked');
       const locker = new Client({ connectionString: env.server.db.url });
       await locker.connect();
       try {
-        await locker.query('BEGIN');
         await locker.query(`ALTER TABLE conversations ADD CONSTRAINT test_refuse_new CHECK (false) NOT VALID`);
-        const answer = post({ model: 'fake-gpt', messages: 'hi', stream: true });
-        await waitUntil(() => env.fake.chatRequests.length === 1);
-        await locker.query('COMMIT');
-        const res = await answer;
-        expectDualError(res, 500, 'internal_error', null);
-        expect(JSON.parse(res.body).err_msg).not.toMatch(/constraint|violates|test_refuse_new/);
-        expect(env.fake.chatRequests).toHaveLength(1);
-        expect(await env.fake.chatRequests[0].outcome).toBe('closed-early');
-        // A conversation the client names is written before the call: no call at all.
-        env.fake.reset();
-        env.fake.setHandler(() => 'never asked');
-        const named = await post({ model: 'fake-gpt', messages: 'hi', stream: true, conv_uid: 'conv-refused' });
-        expectDualError(named, 500, 'internal_error', null);
+        for (const extra of [{}, { conv_uid: 'conv-refused' }]) {
+          const res = await post({ model: 'fake-gpt', messages: 'hi', stream: true, ...extra });
+          expectDualError(res, 500, 'internal_error', null);
+          expect(JSON.parse(res.body).err_msg).not.toMatch(/constraint|violates|test_refuse_new/);
+        }
         expect(env.fake.chatRequests).toHaveLength(0);
       } finally {
         await locker.query(`ALTER TABLE conversations DROP CONSTRAINT IF EXISTS test_refuse_new`);
