@@ -15,7 +15,7 @@ import { ToolsService } from '../apps/server/src/tools/tools.service';
 import { contents, rawPost, startChatEnv, type ChatEnv } from './support/chat-env';
 import { expectDualError } from './support/expect-error';
 import { startMcpHttpServer, type TestMcpHttpServer } from './support/mcp-http-server';
-import { API_KEY, AUTH } from './support/server';
+import { API_KEY, AUTH, startTestServer } from './support/server';
 
 const CHAT = '/api/v2/chat/completions';
 
@@ -209,7 +209,8 @@ describe('tools through the server', () => {
     it('reports the servers in readiness without failing it', async () => {
       const res = await http.get('/api/ready');
       expect(res.status).toBe(200);
-      expect(res.body.info.tools.servers).toEqual({
+      const fresh = await http.get('/api/ready');
+      expect(fresh.body.info.tools.servers).toEqual({
         local: { state: 'connected' },
         web: { state: 'connected' },
         limited: { state: 'connected' },
@@ -541,3 +542,31 @@ async function waitFor(probe: () => boolean, ms = 8000): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('readiness of a tool server no run has used yet', () => {
+  it('contacts it when readiness is asked, and reports it unreachable without failing ready', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ensemble-tools-ready-'));
+    const toolsFile = join(dir, 'tools.json');
+    writeFileSync(
+      toolsFile,
+      JSON.stringify({
+        servers: [{ name: 'down', transport: 'streamable_http', url: 'http://127.0.0.1:9/mcp', timeout_ms: 1000 }],
+      }),
+    );
+    const server = await startTestServer({ TOOLS_FILE: toolsFile });
+    try {
+      const http = request(server.origin);
+      const first = await http.get('/api/ready').expect(200);
+      expect(['idle', 'connecting', 'unreachable']).toContain(first.body.info.tools.servers.down.state);
+      let state = first.body.info.tools.servers.down.state as string;
+      for (let i = 0; i < 100 && state !== 'unreachable'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        state = (await http.get('/api/ready').expect(200)).body.info.tools.servers.down.state as string;
+      }
+      expect(state).toBe('unreachable');
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -77,8 +77,13 @@ export class ToolsService implements OnApplicationShutdown {
     );
   }
 
-  /** Readiness detail: each declared server's state (an unreachable one does not fail readiness). */
+  /**
+   * Readiness detail: each declared server's state (an unreachable one does
+   * not fail readiness). A server not contacted yet is contacted now, in the
+   * background, so the next readiness check reports whether it can be reached.
+   */
   states(): Record<string, { state: string; error?: string }> {
+    for (const c of this.connections.values()) if (c.state === 'idle') void c.listTools().catch(() => undefined);
     return Object.fromEntries(
       [...this.connections.values()].map((c) => [
         c.config.name,
