@@ -4,7 +4,7 @@
  * an LLM port, an AbortSignal) that emits these events.
  */
 import type { LlmPort, LlmStrategy, Usage } from '@ensemble/llm';
-import type { ResourcePorts } from './ports';
+import type { DbChart, ResourcePorts } from './ports';
 
 export const TEAM_MODES = ['single_agent', 'auto_plan', 'awel_layout', 'native_app'] as const;
 export type TeamMode = (typeof TEAM_MODES)[number];
@@ -99,6 +99,8 @@ export type TeamEvent =
       success: boolean;
       usage?: Usage;
     }
+  /** A role's result drawn as a chart (a `vis-db-chart` item), after the message it acted on. */
+  | { type: 'chart'; num: number; sender: string; receiver: string; chart: DbChart }
   | { type: 'step-done'; num: number; result: string }
   | { type: 'step-failed'; num: number; reason: string; retry: number; willRetry: boolean }
   | { type: 'run-done'; answer: string; usage: Usage }

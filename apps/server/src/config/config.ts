@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { EnvironmentVariables } from './env.schema';
 
 /** The validated, typed configuration every module reads (token `APP_CONFIG`). */
@@ -26,6 +26,12 @@ export interface AppConfig {
   maxConcurrentRunsPerKey: number;
   /** On shutdown: how long open streams may go on before they are cancelled. */
   shutdownGraceMs: number;
+  /** Key of datasource passwords at rest (32 bytes); unset: passwords cannot be stored. */
+  secretsKey?: Buffer;
+  /** The only folder `sqlite` datasources may point into. */
+  datasourceFilesDir: string;
+  datasourceQueryTimeoutMs: number;
+  datasourceMaxRows: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -82,5 +88,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE ?? 600,
     maxConcurrentRunsPerKey: vars.MAX_CONCURRENT_RUNS_PER_KEY ?? 16,
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS ?? 10000,
+    secretsKey: vars.SECRETS_KEY ? Buffer.from(vars.SECRETS_KEY, 'base64') : undefined,
+    datasourceFilesDir: resolve(vars.DATASOURCE_FILES_DIR ?? join(resolve(vars.DATA_DIR ?? '.data'), 'datasources')),
+    datasourceQueryTimeoutMs: vars.DATASOURCE_QUERY_TIMEOUT_MS ?? 10000,
+    datasourceMaxRows: vars.DATASOURCE_MAX_ROWS ?? 1000,
   };
 }

@@ -9,6 +9,7 @@ import { RunEntity } from '../conversations/entities/run.entity';
 import { TypeOrmLogger } from '../observability/typeorm-logger';
 import { CreateApps1764400000000 } from './migrations/1764400000000-CreateApps';
 import { CreateConversations1764500000000 } from './migrations/1764500000000-CreateConversations';
+import { CreateDatasources1764614000000 } from './migrations/1764614000000-CreateDatasources';
 
 /** Every entity of every module; the one list the app and the migration CLI share. */
 export const ENTITIES = [
@@ -22,7 +23,7 @@ export const ENTITIES = [
 ];
 
 /** Migrations in order. */
-export const MIGRATIONS = [CreateApps1764400000000, CreateConversations1764500000000];
+export const MIGRATIONS = [CreateApps1764400000000, CreateConversations1764500000000, CreateDatasources1764614000000];
 
 /** Options of the one DataSource (the server and `database/cli.ts` use the same). */
 export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {

@@ -1,3 +1,7 @@
+import type { DataPort } from './data';
+
+export * from './data';
+
 /**
  * What a run can reach besides the model: one optional port per kind of
  * resource (datasources, knowledge spaces, tool servers). The server
@@ -5,5 +9,7 @@
  * reason that says so. This library never sees a driver, a socket or a
  * table: only these interfaces.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- each kind of resource adds its port here
-export interface ResourcePorts {}
+export interface ResourcePorts {
+  /** Datasources named by `database` resources (read-only queries, schemas). */
+  data?: DataPort;
+}

@@ -7,10 +7,11 @@
  */
 import { aiAssistant } from './ai-assistant';
 import { codeEngineer } from './code-engineer';
+import { dataScientist } from './data-scientist';
 import type { AgentRole } from './role';
 import { summarizer } from './summarizer';
 
-const ROLES: readonly AgentRole[] = [summarizer, aiAssistant, codeEngineer];
+const ROLES: readonly AgentRole[] = [summarizer, aiAssistant, codeEngineer, dataScientist];
 
 /** Names of the roles an app may use, in registry order. */
 export function assignableRoleNames(): string[] {

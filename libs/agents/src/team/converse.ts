@@ -20,7 +20,7 @@ export interface Exchange {
  * whether trying again may help.
  */
 export type ExchangeResult<T> =
-  | { ok: true; value: T }
+  | Extract<ActionResult<T>, { ok: true }>
   | { ok: false; reason: string; retryable: boolean; reply?: string };
 
 /** LLM error codes worth another attempt; the rest (auth, bad request, …) fail the same way every time. */
@@ -45,7 +45,7 @@ const UNKNOWN_MODEL = 'unknown';
 export async function converse<T>(
   run: RunContext,
   exchange: Exchange,
-  act: (reply: string) => ActionResult<T>,
+  act: (reply: string) => ActionResult<T> | Promise<ActionResult<T>>,
 ): Promise<ExchangeResult<T>> {
   run.throwIfCancelled();
   const { num, sender, receiver } = exchange;
@@ -75,7 +75,7 @@ export async function converse<T>(
         break;
       case 'finish': {
         run.addUsage(part.usage);
-        const verdict = act(text);
+        const verdict = await act(text);
         done(verdict.ok, part.usage);
         return verdict.ok ? verdict : { ok: false, reason: verdict.reason, retryable: true, reply: text };
       }

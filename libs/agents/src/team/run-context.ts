@@ -1,5 +1,6 @@
 import type { ChatMessage, LlmPort, LlmRequest, LlmStrategy, Usage } from '@ensemble/llm';
 import { trimHistory } from '../history';
+import type { ResourcePorts } from '../ports';
 import { chatMessages } from '../prompt/prompt';
 import type { AppDefinition, HistoryTurn, TeamEvent, TeamRunInput, TeamRunOptions } from '../types';
 import { RunCancelled, RunFailure } from './run-errors';
@@ -19,6 +20,8 @@ export class RunContext {
   readonly input: string;
   readonly history: HistoryTurn[];
   readonly llm: LlmPort;
+  /** The ports the run's resources reach (none when the server gives none). */
+  readonly resources: ResourcePorts;
   readonly limits: Limits;
   private readonly generation: Pick<LlmRequest, 'temperature' | 'maxTokens'>;
   private calls = 0;
@@ -35,6 +38,7 @@ export class RunContext {
     this.input = input.input;
     this.history = trimHistory(input.history, input.app.keepStartRounds, input.app.keepEndRounds);
     this.llm = input.llm;
+    this.resources = input.resources ?? {};
     this.limits = {
       maxPlanRetries: nonNegative(options.maxPlanRetries, DEFAULT_RUN_OPTIONS.maxPlanRetries),
       maxStepRetries: nonNegative(options.maxStepRetries, DEFAULT_RUN_OPTIONS.maxStepRetries),

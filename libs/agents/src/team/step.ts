@@ -15,7 +15,9 @@ export interface StepSpec {
   /** The user message that states the task. */
   task: string;
   strategy: LlmStrategy;
-  act: (reply: string) => ActionResult;
+  act: (reply: string) => ActionResult | Promise<ActionResult>;
+  /** A system prompt section to fetch before the first call (a role's `prepare`), or why the step cannot run. */
+  prepare?: () => Promise<ActionResult>;
 }
 
 /**
@@ -25,11 +27,12 @@ export interface StepSpec {
  */
 export async function runStep(run: RunContext, step: StepSpec): Promise<string> {
   const { num, agent } = step;
+  const system = await preparedSystem(run, step);
   const outcome = await runAttempts(run, {
     num,
     sender: agent,
     receiver: step.receiver,
-    messages: run.messages(step.system, step.task),
+    messages: run.messages(system, step.task),
     strategy: step.strategy,
     act: step.act,
     maxRetries: run.limits.maxStepRetries,
@@ -40,8 +43,20 @@ export async function runStep(run: RunContext, step: StepSpec): Promise<string> 
   if (!outcome.ok) {
     throw new RunFailure(`Step ${num} (${agent}) failed after ${attempts(outcome.attempts)}: ${outcome.reason}`);
   }
+  if (outcome.chart) run.emit({ type: 'chart', num, sender: agent, receiver: step.receiver, chart: outcome.chart });
   run.emit({ type: 'step-done', num, result: outcome.value });
   return outcome.value;
+}
+
+/** The step's system prompt with its prepared section; a preparation that fails fails the step (no retry). */
+async function preparedSystem(run: RunContext, step: StepSpec): Promise<string> {
+  if (!step.prepare) return step.system;
+  const prepared = await step.prepare();
+  run.throwIfCancelled();
+  if (prepared.ok) return prepared.value ? `${step.system}\n\n${prepared.value}` : step.system;
+  run.emit({ type: 'step-started', num: step.num, agent: step.agent, attempt: 1 });
+  run.emit({ type: 'step-failed', num: step.num, reason: prepared.reason, retry: 0, willRetry: false });
+  throw new RunFailure(`Step ${step.num} (${step.agent}) cannot run: ${prepared.reason}`);
 }
 
 /** `1 attempt`, `3 attempts`. */

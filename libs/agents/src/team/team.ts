@@ -29,6 +29,8 @@ export function agentSystemPrompt(agent: TeamAgent, language: string): string {
 
 /** A step done by a team agent: its prompt, its model strategy and its role's action. */
 export function agentStep(run: RunContext, agent: TeamAgent, num: number, receiver: string, task: string): StepSpec {
+  const { role } = agent;
+  const ctx = () => ({ ports: run.resources, resources: agent.spec.resources, task, signal: run.signal });
   return {
     num,
     agent: agent.role.name,
@@ -36,6 +38,7 @@ export function agentStep(run: RunContext, agent: TeamAgent, num: number, receiv
     system: agentSystemPrompt(agent, run.app.language),
     task,
     strategy: agent.spec.llmStrategy,
-    act: (reply) => agent.role.act(reply),
+    act: role.perform ? (reply) => role.perform!(reply, ctx()) : (reply) => role.act(reply),
+    ...(role.prepare && { prepare: () => role.prepare!(ctx()) }),
   };
 }

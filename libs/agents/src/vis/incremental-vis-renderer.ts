@@ -4,8 +4,11 @@ import type { PlannedStep, StepState, TeamEvent } from '../types';
 import { holdTrailingHighSurrogate, nest } from './json-text';
 import { AppendOnlyRenderer } from './renderer';
 
-/** The two DB-GPT vis tags Ensemble writes. */
+/** The DB-GPT vis tags Ensemble writes as blocks. */
 export type VisTag = 'agent-plans' | 'agent-messages';
+
+/** The tag of a chart, written inside a message's markdown. */
+export const DB_CHART_TAG = 'vis-db-chart';
 
 /** What is open at the end of the document, outermost first. */
 type Frame =
@@ -78,6 +81,14 @@ export class IncrementalVisRenderer extends AppendOnlyRenderer {
         this.write(event.text);
         return;
       case 'message-done':
+        this.closeMessage();
+        return;
+      case 'chart':
+        // The acting agent's result, as DB-GPT shows an action's view: a message whose markdown is the chart block.
+        this.closeMessage();
+        if (this.planned) this.enterItem(event.num);
+        this.openMessage(event.sender, event.receiver, null);
+        this.write(`\`\`\`${DB_CHART_TAG}\n${JSON.stringify(event.chart)}\n\`\`\``);
         this.closeMessage();
         return;
       case 'step-done':
