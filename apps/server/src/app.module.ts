@@ -10,6 +10,7 @@ import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { DatasourcesModule } from './datasources/datasources.module';
 import { HealthModule } from './health/health.module';
 import { LimitsModule } from './limits/limits.module';
 import { LoggingOptions } from './observability/logging';
@@ -34,6 +35,7 @@ export class AppModule {
         LlmModule.forRoot({ modelsFile: config.modelsFile, isGlobal: true }),
         HealthModule,
         AppsModule,
+        DatasourcesModule,
         ConversationsModule,
         ChatModule,
       ],

@@ -6,6 +6,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import type { AppDefinition } from '@ensemble/agents';
 import { poolRows, RowsQuery } from '../database/pool-sql';
 import { ApiError } from '../common/api-error';
+import { DatasourcesService } from '../datasources/datasources.service';
 import {
   appDefinition,
   appView,
@@ -112,7 +113,10 @@ export class AppsService {
   /** Reads outside transactions, straight on the pool. */
   private readonly rows: RowsQuery;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly datasources: DatasourcesService,
+  ) {
     this.rows = poolRows(db);
   }
 
@@ -183,6 +187,7 @@ export class AppsService {
 
   async create(dto: CreateAppDto): Promise<AppView> {
     const appCode = dto.app_code ?? randomUUID();
+    await this.datasources.checkResources(dto.details);
     return this.write(async (em) => {
       await em.insert(AppEntity, { ...appFields(dto), appCode });
       if (dto.details?.length) {
@@ -203,6 +208,7 @@ export class AppsService {
         'app_code',
       );
     }
+    await this.datasources.checkResources(dto.details);
     return this.write(async (em) => {
       const app = await em
         .getRepository(AppEntity)

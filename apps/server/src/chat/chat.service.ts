@@ -2,7 +2,7 @@ import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { concatMap, lastValueFrom, map, Observable, reduce, tap } from 'rxjs';
-import { AppDefinition, createRenderer, runTeam, TeamEvent } from '@ensemble/agents';
+import { AppDefinition, createRenderer, RunRenderer, runTeam, TeamEvent } from '@ensemble/agents';
 import { ChatMessage, LLM_PORT, LlmPort, ModelRegistry, PartBatch, Usage } from '@ensemble/llm';
 import { AppsService } from '../apps/apps.service';
 import { ApiError } from '../common/api-error';
@@ -16,6 +16,7 @@ import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './c
 import { llmErrorToApi } from './llm-errors';
 import { BatchingLlmPort, meteredLlm } from './metered-llm';
 import { CancelBus } from './cancel-bus';
+import { DataChat, isDataChatMode } from './data-chat';
 import { RunRegistry } from './run-registry';
 import { startNow } from './start-now';
 import { writeSse } from './sse';
@@ -62,13 +63,16 @@ export class ChatService {
     private readonly metrics: MetricsService,
     @Inject(LLM_PORT) private readonly llm: LlmPort,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly dataChat: DataChat,
   ) {}
 
   /** Validates everything before the first byte, then streams or answers once. */
   async complete(body: unknown, req: Request, res: Response): Promise<void> {
     const request = parseChatRequest(body);
-    const app = request.chatMode === 'chat_app' ? await this.apps.definition(request.chatParam!) : undefined;
-    if (!app && !this.models.has(request.model)) {
+    // chat_data / chat_db_qa run as a one-step team over the datasource, on the request's model.
+    const data = isDataChatMode(request.chatMode) ? await this.dataChat.prepare(request) : undefined;
+    const app = request.chatMode === 'chat_app' ? await this.apps.definition(request.chatParam!) : data?.app;
+    if ((!app || data) && !this.models.has(request.model)) {
       throw ApiError.badRequest(
         'model_not_found',
         `Model ${JSON.stringify(request.model)} is not configured (see GET /api/v2/models).`,
@@ -88,12 +92,12 @@ export class ChatService {
     const turn = {
       convUid,
       chatMode: request.chatMode,
-      appCode: app?.appCode ?? null,
-      teamMode: app?.teamMode ?? null,
+      appCode: data ? null : (app?.appCode ?? null),
+      teamMode: data ? null : (app?.teamMode ?? null),
       userName: request.userName ?? null,
       sysCode: request.sysCode ?? null,
       input: request.input,
-      model: app ? null : request.model,
+      model: app && !data ? null : request.model,
     };
     // A conversation named here cannot collide: its rows are written while the run starts.
     const recorder = request.convUid
@@ -113,7 +117,7 @@ export class ChatService {
     const timer = this.metrics.startRun(request.chatMode);
     const streamClosed = request.stream ? this.metrics.trackStream() : undefined;
     const ctx: RunContext = { request, convUid, recorder, signal: controller.signal, llm: meteredLlm(this.llm, timer) };
-    const run = startNow(app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history));
+    const run = startNow(app ? this.teamOutputs(ctx, app, history, data?.renderer) : this.chatOutputs(ctx, history));
     // chat_app answers with the conv_uid as id, as DB-GPT does; a plain chat with an OpenAI-style id.
     const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
     // Also on an error answer: the client learns which conversation failed.
@@ -232,14 +236,15 @@ export class ChatService {
     ctx: RunContext,
     app: AppDefinition,
     history: { user: string; assistant: string }[],
+    renderer: RunRenderer = createRenderer(ctx.request.enableVis),
   ): Observable<ChatOutput> {
-    const renderer = createRenderer(ctx.request.enableVis);
     const run$ = runTeam({
       app,
       input: ctx.request.input,
       history,
       llm: ctx.llm,
       signal: ctx.signal,
+      resources: this.dataChat.ports(),
       options: { temperature: ctx.request.temperature, maxTokens: ctx.request.maxTokens },
     });
     return run$.pipe(

@@ -111,7 +111,10 @@ export function checkReadOnly(sql: string, type: DbType): GuardResult {
   }
   const top = statements[0] as { type?: string };
   if (top.type !== 'select') {
-    return { ok: false, reason: `only a read (SELECT or WITH … SELECT) may run, not ${String(top.type).toUpperCase()}` };
+    return {
+      ok: false,
+      reason: `only a read (SELECT or WITH … SELECT) may run, not ${String(top.type).toUpperCase()}`,
+    };
   }
   const problem = findProblem(top);
   return problem ? { ok: false, reason: problem } : { ok: true, sql: text };

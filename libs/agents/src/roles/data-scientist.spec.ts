@@ -85,7 +85,9 @@ describe('DataScientist', () => {
 
   it('reports an empty result as a result, without retrying', async () => {
     const empty = 'SELECT region FROM orders WHERE amount > 1000';
-    const port = new TableDataPort({ [empty]: { ok: true, value: { columns: [], rows: [], total: 0, truncated: false } } });
+    const port = new TableDataPort({
+      [empty]: { ok: true, value: { columns: [], rows: [], total: 0, truncated: false } },
+    });
     const llm = new ScriptedLlm([reply(empty, 'response_table')]);
     const events = await collectRun({
       app: testApp('single_agent', [testAgent('DataScientist', { resources: [db] })]),

@@ -112,7 +112,7 @@ export function parseSqlReply(reply: string): { ok: true; value: SqlReply } | { 
     value: {
       sql,
       type,
-      thought: typeof o.thought === 'string' ? o.thought : '',
+      thought: typeof o.thought === 'string' ? o.thought : typeof o.thoughts === 'string' ? o.thoughts : '',
       title: typeof o.title === 'string' ? o.title : '',
       ...(typeof o.database === 'string' && o.database.trim() && { database: o.database.trim() }),
     },
@@ -129,4 +129,20 @@ export function describeResult(sql: string, rows: DataRows): string {
       ? `Result: ${total} rows (the first ${shown.length} below).`
       : `Result: ${total} row${rows.total === 1 ? '' : 's'}.`;
   return [`SQL: ${sql}`, head, ...shown.map((r) => JSON.stringify(r))].join('\n');
+}
+
+/**
+ * What the Planner is told about an agent's datasources: their names and
+ * the tables most relevant to the request (empty without a data port).
+ */
+export async function datasourceNotes(ctx: Pick<RoleContext, 'ports' | 'resources' | 'task'>): Promise<string> {
+  const port = ctx.ports.data;
+  if (!port) return '';
+  const notes: string[] = [];
+  for (const name of datasourceNames(ctx)) {
+    const schema = await port.schema(name, ctx.task);
+    if (schema.ok)
+      notes.push(`datasource "${name}" (${schema.value.dialect}; tables: ${schema.value.tables.join(', ')})`);
+  }
+  return notes.length ? ` Data: ${notes.join('; ')}.` : '';
 }

@@ -15,7 +15,9 @@ export interface AttemptsSpec<T> extends Exchange {
   onFailure?: (reason: string, retry: number, willRetry: boolean) => void;
 }
 
-export type AttemptsResult<T> = Extract<ActionResult<T>, { ok: true }> | { ok: false; reason: string; attempts: number };
+export type AttemptsResult<T> =
+  | Extract<ActionResult<T>, { ok: true }>
+  | { ok: false; reason: string; attempts: number };
 
 /**
  * Runs the exchange, retrying failures up to `maxRetries` times. A reply the

@@ -1,5 +1,6 @@
 import { HUMAN } from '../names';
 import { planManager, type StepResult } from '../roles/plan-manager';
+import { datasourceNotes } from '../roles/data-scientist';
 import { planner } from '../roles/planner';
 import { summarizer } from '../roles/summarizer';
 import { systemPrompt } from '../prompt/prompt';
@@ -51,11 +52,15 @@ export async function runAutoPlan(run: RunContext): Promise<string> {
 /** The Planner's turn; it plans with the first detail's model strategy. */
 async function makePlan(run: RunContext, byName: Map<string, TeamAgent>, first: TeamAgent): Promise<PlannedStep[]> {
   const names = [...byName.keys()];
-  const members = [...byName.values()].map(({ role, spec }) => ({
-    name: role.name,
-    description: role.description,
-    resources: spec.resources,
-  }));
+  const members = await Promise.all(
+    [...byName.values()].map(async ({ role, spec }) => ({
+      name: role.name,
+      description:
+        role.description +
+        (await datasourceNotes({ ports: run.resources, resources: spec.resources, task: run.input })),
+      resources: spec.resources,
+    })),
+  );
   const system = systemPrompt(planner.systemPrompt, [], run.app.language, [planner.teamSection(members)]);
   const outcome = await runAttempts(run, {
     num: 0,

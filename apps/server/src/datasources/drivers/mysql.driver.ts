@@ -113,7 +113,7 @@ export class MysqlDriver implements DbDriver {
       const byName = new Map<string, SchemaTable>();
       for (const t of tables.rows) {
         const name = String(t.name);
-        byName.set(name, { name, comment: String(t.comment ?? ''), columns: [], primaryKey: [], foreignKeys: [] });
+        byName.set(name, { name, comment: text(t.comment), columns: [], primaryKey: [], foreignKeys: [] });
       }
       for (const c of columns.rows) {
         const table = byName.get(String(c.tbl));
@@ -122,7 +122,7 @@ export class MysqlDriver implements DbDriver {
           name: String(c.name),
           type: String(c.type),
           nullable: c.nullable === 'YES',
-          comment: String(c.comment ?? ''),
+          comment: text(c.comment),
           samples: [],
         });
         if (c.colkey === 'PRI') table.primaryKey.push(String(c.name));
@@ -169,7 +169,7 @@ export class MysqlDriver implements DbDriver {
   private async limitTime(conn: PoolConnection, timeoutMs: number): Promise<void> {
     if (this.mariadb === undefined) {
       const v = await run(conn, 'SELECT VERSION() AS v');
-      this.mariadb = /mariadb/i.test(String(v.rows[0]?.v ?? ''));
+      this.mariadb = /mariadb/i.test(text(v.rows[0]?.v));
     }
     const ms = Math.max(1, Math.floor(timeoutMs));
     if (this.mariadb) await run(conn, `SET SESSION max_statement_time = ${(ms / 1000).toFixed(3)}`);
@@ -244,6 +244,12 @@ class TimedOut extends Error {
 function isTimeLimit(e: unknown): boolean {
   const errno = (e as { errno?: number }).errno;
   return errno === 1969 || errno === 3024;
+}
+
+function text(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  return Buffer.isBuffer(v) ? v.toString('utf8') : '';
 }
 
 function run(conn: PoolConnection, sql: string): Promise<{ rows: Row[] }> {

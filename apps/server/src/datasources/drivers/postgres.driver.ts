@@ -18,11 +18,13 @@ import {
 const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
 
 /** Dates, timestamps, big integers and decimals as text; converted exactly in `convert`. */
+const RAW_OIDS: ReadonlySet<number> = new Set([OID.int8, OID.numeric, OID.date, OID.timestamp]);
+const identity = (v: string) => v;
 const rawTypes = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (oid === OID.int8 || oid === OID.numeric || oid === OID.date || oid === OID.timestamp) return (v: string) => v;
-    return types.getTypeParser(oid, format as 'text');
-  }) as typeof types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    RAW_OIDS.has(oid)
+      ? identity
+      : (types.getTypeParser(oid, format) as (v: string) => unknown)) as typeof types.getTypeParser,
 };
 
 const CURSOR = 'ensemble_read';

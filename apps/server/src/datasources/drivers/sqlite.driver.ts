@@ -78,7 +78,9 @@ export class SqliteDriver implements DbDriver {
           fk.refColumns.push(f.to ?? '');
         }
         const rows =
-          sampleRows > 0 ? (db.prepare(`SELECT * FROM ${q} LIMIT ${sampleRows}`).all() as Record<string, unknown>[]) : [];
+          sampleRows > 0
+            ? (db.prepare(`SELECT * FROM ${q} LIMIT ${sampleRows}`).all() as Record<string, unknown>[])
+            : [];
         out.push({
           name,
           comment: '',
