@@ -1,8 +1,18 @@
 import { Parser } from 'node-sql-parser';
 import type { DbType } from './drivers/driver';
 
-/** The parser's name of each type's dialect. */
-const DIALECT: Record<DbType, string> = { postgresql: 'postgresql', mysql: 'mariadb', sqlite: 'sqlite' };
+/**
+ * The parser's grammars for each type, tried in order. SQLite's grammar in
+ * the parser lacks some read syntax (e.g. `CROSS JOIN`), so a SQLite
+ * statement may also be read with the Postgres grammar; SQLite's own checks
+ * (a read-only handle, `query_only`, only statements that return rows) stay
+ * in force whichever grammar read it.
+ */
+const GRAMMARS: Record<DbType, string[]> = {
+  postgresql: ['postgresql'],
+  mysql: ['mariadb'],
+  sqlite: ['sqlite', 'postgresql'],
+};
 
 /**
  * Functions with side effects or that stall, refused wherever they appear in
@@ -96,13 +106,19 @@ export function checkReadOnly(sql: string, type: DbType): GuardResult {
   const text = sql.trim().replace(/;\s*$/, '').trim();
   if (!text) return { ok: false, reason: 'the SQL is empty' };
   let ast: unknown;
-  try {
-    ast = parser.astify(text, { database: DIALECT[type] });
-  } catch (e) {
-    const detail = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200);
+  let parseError: string | undefined;
+  for (const grammar of GRAMMARS[type]) {
+    try {
+      ast = parser.astify(text, { database: grammar });
+      break;
+    } catch (e) {
+      parseError ??= (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200);
+    }
+  }
+  if (ast === undefined) {
     return {
       ok: false,
-      reason: `the SQL is not one statement Ensemble can verify as a read (${type} syntax): ${detail}`,
+      reason: `the SQL is not one statement Ensemble can verify as a read (${type} syntax): ${parseError}`,
     };
   }
   const statements = Array.isArray(ast) ? (ast as unknown[]) : [ast];

@@ -79,7 +79,10 @@ export class SqliteDriver implements DbDriver {
         }
         const rows =
           sampleRows > 0
-            ? (db.prepare(`SELECT * FROM ${q} LIMIT ${sampleRows}`).all() as Record<string, unknown>[])
+            ? (db.prepare(`SELECT * FROM ${q} LIMIT ${sampleRows}`).safeIntegers(true).all() as Record<
+                string,
+                unknown
+              >[])
             : [];
         out.push({
           name,
