@@ -5,7 +5,9 @@
  * the row cap, exact JSON values, the DataScientist in an auto_plan team,
  * and the chat_data / chat_db_qa modes streamed and not.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import { parseVis } from '@ensemble/agents';
 import { contents, rawPost } from './support/chat-env';
@@ -337,6 +339,31 @@ describe('generated SQL on real databases', () => {
         ['complete', 'fake-gpt'],
       ]);
       expect(stored.turns[0].plan_steps[0]).toMatchObject({ agent: 'DataScientist', state: 'complete' });
+    }, 30000);
+
+    it('answers the README’s first try: the sample sales file and the offline model', async () => {
+      execFileSync(process.execPath, [join(__dirname, '..', 'scripts', 'sample-sales.js')], {
+        env: { ...process.env, DATASOURCE_FILES_DIR: env.filesDir },
+      });
+      await http
+        .post('/api/v2/serve/datasources')
+        .set(AUTH)
+        .send({ db_type: 'sqlite', db_name: 'sample_sales', db_path: 'sample_sales.db' })
+        .expect(200);
+      const sql =
+        'SELECT c.region, SUM(o.amount) AS total FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY c.region';
+      const body = await chatData(
+        'sample_sales',
+        JSON.stringify({ display_type: 'response_bar_chart', thoughts: 'Sales by region', sql }),
+        { model: 'ensemble-offline' },
+      );
+      expect(body.choices[0].message.content).toBe(
+        `Sales by region\n${chartView(sql, [
+          { region: 'APAC', total: 4536.95 },
+          { region: 'EU', total: 5923.55 },
+          { region: 'US', total: 6902 },
+        ])}`,
+      );
     }, 30000);
 
     it('chat_data answers an unknown datasource with 404 before any work', async () => {

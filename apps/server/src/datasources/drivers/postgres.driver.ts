@@ -1,4 +1,4 @@
-import { Pool, PoolClient, types } from 'pg';
+import { Pool, PoolClient, QueryResult as PgResult, types } from 'pg';
 import {
   ConnectionSpec,
   DatasourceError,
@@ -76,10 +76,16 @@ export class PostgresDriver implements DbDriver {
     const client = await this.connect();
     let broken = false;
     try {
-      await client.query('BEGIN READ ONLY');
-      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(limits.timeoutMs))}`);
-      await client.query(`DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`);
-      const res = await client.query<Record<string, unknown>>(`FETCH FORWARD ${limits.maxRows + 1} FROM ${CURSOR}`);
+      // One round trip: the statements run in order and stop at the first error. The read was parsed as
+      // exactly one statement; the newline ends a trailing `--` comment.
+      const batch = [
+        'BEGIN READ ONLY',
+        `SET LOCAL statement_timeout = ${Math.max(1, Math.floor(limits.timeoutMs))}`,
+        `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}\n`,
+        `FETCH FORWARD ${limits.maxRows + 1} FROM ${CURSOR}`,
+      ].join('; ');
+      const results = (await client.query(batch)) as unknown as PgResult<Record<string, unknown>>[];
+      const res = results[results.length - 1];
       const columns = res.fields.map((f) => f.name);
       const converters = res.fields.map((f) => converter(f.dataTypeID));
       const truncated = res.rows.length > limits.maxRows;
