@@ -97,7 +97,9 @@ export class PostgresDriver implements DbDriver {
       });
       let total: number | null = rows.length;
       if (truncated) total = await this.countRest(client, limits, started);
-      await client.query('ROLLBACK');
+      // Not awaited: the connection runs its statements in order, so its next user queues behind the
+      // ROLLBACK; a connection that cannot roll back is broken and leaves the pool on its error.
+      client.query('ROLLBACK').catch(() => undefined);
       return { columns, rows, total, truncated };
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {
