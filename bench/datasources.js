@@ -38,7 +38,18 @@ async function time(n, fn) {
 }
 
 async function seed(db) {
-  const words = ['sales', 'orders', 'customers', 'stock', 'invoices', 'payments', 'shipments', 'returns', 'staff', 'leads'];
+  const words = [
+    'sales',
+    'orders',
+    'customers',
+    'stock',
+    'invoices',
+    'payments',
+    'shipments',
+    'returns',
+    'staff',
+    'leads',
+  ];
   const statements = [];
   for (let i = 1; i <= TABLES; i++) {
     const name = `${words[i % words.length]}_${i}`;
@@ -136,7 +147,12 @@ async function main() {
 
     const overhead = pct(runTimes, 50) - pct(rawTimes, 50);
     const rows = [
-      ['schema read, cold (300 tables, 3 sample rows each)', `${fmt(pct(cold, 50))} ms p50 (5 runs, max ${fmt(Math.max(...cold))})`, '–', '–'],
+      [
+        'schema read, cold (300 tables, 3 sample rows each)',
+        `${fmt(pct(cold, 50))} ms p50 (5 runs, max ${fmt(Math.max(...cold))})`,
+        '–',
+        '–',
+      ],
       ['schema from the cache', `${fmt(pct(cachedRead, 50) * 1000)} µs p50`, '–', '–'],
       [
         'prompt schema text from the cache (12,000-char budget)',
