@@ -366,6 +366,30 @@ describe('generated SQL on real databases', () => {
       );
     }, 30000);
 
+    it('caches the schema until refresh', async () => {
+      const ask = async () => {
+        env.fake.reset();
+        env.fake.enqueue('ok');
+        await http
+          .post(CHAT)
+          .set(AUTH)
+          .send({ model: 'fake-gpt', messages: 'Tables?', chat_mode: 'chat_db_qa', chat_param: pg.name, stream: false })
+          .expect(200);
+        return system(env.fake.chatRequests[0].body);
+      };
+      expect(await ask()).not.toContain('Table refunds');
+      await pg.query('CREATE TABLE refunds (id integer PRIMARY KEY, amount numeric)');
+      expect(await ask()).not.toContain('Table refunds');
+      const list = (await http.get('/api/v2/serve/datasources').set(AUTH)).body.data as {
+        id: number;
+        db_name: string;
+      }[];
+      const id = list.find((d) => d.db_name === pg.name)!.id;
+      await http.post(`/api/v2/serve/datasources/${id}/refresh`).set(AUTH).expect(200);
+      expect(await ask()).toContain('Table refunds\n  id integer NOT NULL PRIMARY KEY\n  amount numeric');
+      await pg.query('DROP TABLE refunds');
+    }, 30000);
+
     it('chat_data answers an unknown datasource with 404 before any work', async () => {
       expectDualError(
         await http

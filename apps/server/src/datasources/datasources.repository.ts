@@ -16,16 +16,18 @@ export interface DatasourceRow {
   comment: string;
   createdAt: Date;
   updatedAt: Date;
+  /** When a refresh last asked for the schema to be read again (every replica re-reads after it). */
+  schemaReadAt: Date;
 }
 
-export type DatasourceFields = Omit<DatasourceRow, 'id' | 'createdAt' | 'updatedAt'>;
+export type DatasourceFields = Omit<DatasourceRow, 'id' | 'createdAt' | 'updatedAt' | 'schemaReadAt'>;
 
 /** `db_name` is taken by another datasource. */
 export class DatasourceNameTaken extends Error {}
 
 const COLUMNS = `id, db_type AS "dbType", db_name AS "dbName", db_path AS "dbPath", db_host AS "dbHost",
   db_port AS "dbPort", db_user AS "dbUser", db_pwd_enc AS "dbPwdEnc", comment,
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
+  created_at AS "createdAt", updated_at AS "updatedAt", schema_read_at AS "schemaReadAt"`;
 
 /** Every SQL statement of the `datasources` table. */
 @Injectable()
@@ -75,6 +77,15 @@ export class DatasourcesRepository {
               db_pwd_enc = $8, comment = $9, updated_at = now()
         WHERE id = $1 RETURNING ${COLUMNS}`,
       [id, f.dbType, f.dbName, f.dbPath, f.dbHost, f.dbPort, f.dbUser, f.dbPwdEnc, f.comment],
+    );
+    return rows[0] as unknown as DatasourceRow | undefined;
+  }
+
+  /** Marks the schema of a datasource to be read again. */
+  async touchSchema(id: number): Promise<DatasourceRow | undefined> {
+    const rows = await this.rows(
+      `UPDATE datasources SET schema_read_at = clock_timestamp() WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id],
     );
     return rows[0] as unknown as DatasourceRow | undefined;
   }

@@ -170,10 +170,10 @@ export class DatasourcesService implements OnModuleDestroy {
     return true;
   }
 
-  /** Re-reads the schema of a datasource now. */
+  /** Re-reads the schema of a datasource now (and on every replica at its next use). */
   async refresh(id: number): Promise<boolean> {
-    const row = await this.row(id);
-    this.schemas.delete(id);
+    const row = await this.repo.touchSchema(id);
+    if (!row) throw notFound(String(id));
     try {
       await this.schemaIndex(row);
     } catch (e) {
@@ -404,7 +404,8 @@ export class DatasourcesService implements OnModuleDestroy {
 
   /** The cached schema of a datasource (read once per version; a failed read is not kept). */
   private schemaIndex(row: DatasourceRow): Promise<SchemaIndex> {
-    const version = row.updatedAt.toISOString();
+    // An update or a refresh on any replica changes the version; the next prompt here reads the schema again.
+    const version = `${row.updatedAt.toISOString()} ${row.schemaReadAt.toISOString()}`;
     const cached = this.schemas.get(row.id);
     if (cached && cached.version === version) return cached.index;
     const index = this.driver(row)

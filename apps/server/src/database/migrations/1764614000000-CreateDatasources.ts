@@ -18,6 +18,7 @@ export class CreateDatasources1764614000000 implements MigrationInterface {
         comment     text NOT NULL DEFAULT '',
         created_at  timestamptz NOT NULL DEFAULT now(),
         updated_at  timestamptz NOT NULL DEFAULT now(),
+        schema_read_at timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT datasources_pkey PRIMARY KEY (id),
         CONSTRAINT datasources_db_name_key UNIQUE (db_name)
       )`);

@@ -28,6 +28,8 @@ const rawTypes = {
 };
 
 const CURSOR = 'ensemble_read';
+/** Bound of each catalog statement of a schema read. */
+const SCHEMA_TIMEOUT_MS = 30000;
 
 /** Postgres through `pg`: one small pool per datasource; every query in `BEGIN READ ONLY` on a cursor. */
 export class PostgresDriver implements DbDriver {
@@ -129,7 +131,7 @@ export class PostgresDriver implements DbDriver {
   async readSchema(sampleRows: number): Promise<SchemaTable[]> {
     const client = await this.connect();
     try {
-      await client.query('BEGIN READ ONLY');
+      await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${SCHEMA_TIMEOUT_MS}`);
       const tables = await client.query<{ oid: number; schema: string; name: string; comment: string | null }>(
         `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, obj_description(c.oid, 'pg_class') AS comment
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
