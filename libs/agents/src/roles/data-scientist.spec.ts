@@ -3,6 +3,7 @@ import { collectRun, testAgent, testApp } from '../testing/run-helpers';
 import { ScriptedLlm } from '../testing/scripted-llm';
 import type { TeamEvent } from '../types';
 import { IncrementalVisRenderer } from '../vis/incremental-vis-renderer';
+import { renderPlain } from '../vis/render';
 import { parseVis } from '../vis/parse-vis';
 import { describeResult, parseSqlReply } from './data-scientist';
 
@@ -60,6 +61,11 @@ describe('DataScientist', () => {
     });
     const done = events.find((e) => e.type === 'run-done') as Extract<TeamEvent, { type: 'run-done' }>;
     expect(done.answer).toBe(`SQL: ${GOOD}\nResult: 2 rows.\n{"region":"EU","total":30}\n{"region":"US","total":12.5}`);
+
+    // The plain view: the accepted reply, then the rows as a table.
+    expect(renderPlain(events).endsWith('\n\n| region | total |\n| --- | --- |\n| EU | 30 |\n| US | 12.5 |')).toBe(
+      true,
+    );
 
     // The vis: incremental deltas concatenate to the last full view, every snapshot parses, the chart is inside.
     const renderer = new IncrementalVisRenderer();
