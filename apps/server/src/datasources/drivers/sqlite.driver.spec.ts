@@ -48,6 +48,29 @@ describe('SqliteDriver', () => {
     expect(result).toMatchObject({ rows: [{ n: 1 }, { n: 2 }], total: 1000, truncated: true });
   });
 
+  it('ends a statement that computes without producing rows at the time limit', async () => {
+    const started = Date.now();
+    await expect(
+      driver.query('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c', {
+        timeoutMs: 300,
+        maxRows: 5,
+      }),
+    ).rejects.toThrow('the query was cancelled: it ran longer than the statement timeout (300 ms)');
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('keeps big integers exact and reports SQL errors', async () => {
+    await expect(driver.query('SELECT 9007199254740993 AS big', { timeoutMs: 2000, maxRows: 5 })).resolves.toEqual({
+      columns: ['big'],
+      rows: [{ big: '9007199254740993' }],
+      total: 1,
+      truncated: false,
+    });
+    await expect(driver.query('SELECT * FROM nope', { timeoutMs: 2000, maxRows: 5 })).rejects.toThrow(
+      'no such table: nope',
+    );
+  });
+
   it('refuses statements that write', async () => {
     await expect(driver.query('DELETE FROM nums', { timeoutMs: 1000, maxRows: 5 })).rejects.toThrow(
       'only a statement that returns rows may run',

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
 import {
   ConnectionSpec,
   DatasourceError,
@@ -13,15 +14,71 @@ import {
   toJson,
 } from './driver';
 
-/** Rows between two looks at the clock while a statement runs. */
-const CLOCK_EVERY = 1024;
+/** The driver's entry file, for the query worker to load. */
+const BETTER_SQLITE3 = require.resolve('better-sqlite3');
+
+interface WorkerMessage {
+  partial?: { columns: string[]; rows: Record<string, unknown>[] };
+  done?: { columns: string[]; rows: Record<string, unknown>[]; count: number };
+  refused?: string;
+  error?: string;
+}
+
+/**
+ * One query in a worker thread: a read-only handle with `query_only`, only
+ * statements that return rows, rows up to the cap kept (sent as soon as the
+ * cap is passed), the rest counted. The main thread ends the worker at the
+ * time limit.
+ */
+const QUERY_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+try {
+  const db = new Database(workerData.path, { readonly: true, fileMustExist: true, timeout: 2000 });
+  db.pragma('query_only = ON');
+  const stmt = db.prepare(workerData.sql);
+  if (!stmt.reader) {
+    parentPort.postMessage({ refused: 'only a statement that returns rows may run' });
+  } else {
+    stmt.safeIntegers(true);
+    const columns = stmt.columns().map((c) => c.name);
+    const rows = [];
+    let count = 0;
+    for (const row of stmt.iterate()) {
+      count++;
+      if (count <= workerData.maxRows) rows.push(row);
+      else if (count === workerData.maxRows + 1) parentPort.postMessage({ partial: { columns, rows } });
+    }
+    parentPort.postMessage({ done: { columns, rows, count } });
+  }
+  db.close();
+} catch (e) {
+  parentPort.postMessage({ error: String(e && e.message ? e.message : e) });
+}
+`;
+
+function timeoutMessage(ms: number): string {
+  return `the query was cancelled: it ran longer than the statement timeout (${ms} ms)`;
+}
+
+function converted(r: { columns: string[]; rows: Record<string, unknown>[] }): Pick<QueryResult, 'columns' | 'rows'> {
+  return {
+    columns: r.columns,
+    rows: r.rows.map((row) => {
+      const out: Record<string, JsonValue> = {};
+      for (const c of r.columns) out[c] = toJson(row[c]);
+      return out;
+    }),
+  };
+}
 
 /**
  * SQLite files through `better-sqlite3`: opened read-only (`readonly`,
  * `fileMustExist`) with `PRAGMA query_only`; only statements the driver
- * reports as readers run. The driver is synchronous: the time limit is
- * checked as rows are stepped through, so a statement that produces rows is
- * cut at the limit (one that computes a long time before its first row is not).
+ * reports as readers run. The driver is synchronous, so generated queries
+ * run in a worker thread that is ended at the time limit (the server's
+ * event loop never waits on SQLite); the connection test and the schema
+ * read (bounded by LIMIT) run on one cached handle.
  */
 export class SqliteDriver implements DbDriver {
   readonly type = 'sqlite' as const;
@@ -39,12 +96,44 @@ export class SqliteDriver implements DbDriver {
     }
   }
 
+  /** Runs in a worker thread, ended at the time limit wherever the statement is (a long aggregate too). */
   query(sql: string, limits: QueryLimits): Promise<QueryResult> {
-    try {
-      return Promise.resolve(this.run(sql, limits));
-    } catch (e) {
-      return Promise.reject(e instanceof DatasourceError ? e : this.failure(e));
-    }
+    return new Promise<QueryResult>((resolve, reject) => {
+      const worker = new Worker(QUERY_WORKER, {
+        eval: true,
+        workerData: { module: BETTER_SQLITE3, path: this.spec.path, sql, maxRows: limits.maxRows },
+      });
+      let partial: { columns: string[]; rows: Record<string, unknown>[] } | undefined;
+      let settled = false;
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        void worker.terminate();
+        outcome();
+      };
+      const timer = setTimeout(
+        () =>
+          settle(() => {
+            // Past the cap the rows are kept and the total is unknown; before it the statement failed.
+            if (partial) resolve({ ...converted(partial), total: null, truncated: true });
+            else reject(new DatasourceError(timeoutMessage(limits.timeoutMs), 'timeout'));
+          }),
+        limits.timeoutMs,
+      );
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.partial) partial = m.partial;
+        else if (m.done) {
+          const { count, ...rest } = m.done;
+          settle(() => resolve({ ...converted(rest), total: count, truncated: count > limits.maxRows }));
+        } else if (m.refused) settle(() => reject(new DatasourceError(m.refused!, 'refused')));
+        else if (m.error !== undefined) {
+          settle(() => reject(new DatasourceError(scrub(m.error!, this.spec), 'failed')));
+        }
+      });
+      worker.on('error', (e) => settle(() => reject(this.failure(e))));
+      worker.on('exit', () => settle(() => reject(new DatasourceError('the query ended without a result', 'failed'))));
+    });
   }
 
   readSchema(sampleRows: number): Promise<SchemaTable[]> {
@@ -111,34 +200,6 @@ export class SqliteDriver implements DbDriver {
     this.db?.close();
     this.db = undefined;
     return Promise.resolve();
-  }
-
-  private run(sql: string, limits: QueryLimits): QueryResult {
-    const db = this.handle();
-    const stmt = db.prepare(sql);
-    if (!stmt.reader) throw new DatasourceError('only a statement that returns rows may run', 'refused');
-    stmt.safeIntegers(true);
-    const columns = stmt.columns().map((c) => c.name);
-    const deadline = Date.now() + limits.timeoutMs;
-    const rows: Record<string, JsonValue>[] = [];
-    let count = 0;
-    for (const row of stmt.iterate() as IterableIterator<Record<string, unknown>>) {
-      count++;
-      if (count <= limits.maxRows) {
-        const out: Record<string, JsonValue> = {};
-        for (const c of columns) out[c] = toJson(row[c]);
-        rows.push(out);
-      }
-      if (count % CLOCK_EVERY === 0 && Date.now() > deadline) {
-        // Leaving the loop resets the statement.
-        if (count > limits.maxRows) return { columns, rows, total: null, truncated: true };
-        throw new DatasourceError(
-          `the query was cancelled: it ran longer than the statement timeout (${limits.timeoutMs} ms)`,
-          'timeout',
-        );
-      }
-    }
-    return { columns, rows, total: count, truncated: count > limits.maxRows };
   }
 
   private handle(): Database.Database {
