@@ -227,6 +227,16 @@ describe('generated SQL on real databases', () => {
       expect(existsSync('/tmp/ensemble-attached.db')).toBe(false);
     }, 60000);
 
+    it('cuts an endless recursive query at the timeout and feeds the reason back', async () => {
+      const started = Date.now();
+      const reason = await refusedThenFixed(
+        'lite',
+        'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c',
+      );
+      expect(reason).toBe(feedback('the query was cancelled: it ran longer than the statement timeout (1500 ms)'));
+      expect(Date.now() - started).toBeLessThan(6000);
+    }, 30000);
+
     it('caps a 10-million-row cross join within the time limit', async () => {
       env.fake.enqueue(sqlReply('SELECT a.n AS a, b.n AS b FROM nums a CROSS JOIN thousand b', 'response_table'));
       const started = Date.now();
