@@ -34,8 +34,26 @@ if (!havePydantic && !inCi) {
     expect({ python3WithPydantic: havePydantic }).toEqual({ python3WithPydantic: true });
   });
 
+  /** A datasource on the test's own database, for the `database` resource below. */
+  async function registerDatasource(http: ReturnType<typeof request>) {
+    const url = new URL(server.db.url);
+    const res = await http
+      .post('/api/v2/serve/datasources')
+      .set(AUTH)
+      .send({
+        db_type: 'postgresql',
+        db_name: server.db.name,
+        db_host: url.hostname,
+        db_port: Number(url.port || 5432),
+        db_user: decodeURIComponent(url.username),
+      });
+    expect(res.status).toBe(200);
+    return res.body.data as Record<string, unknown>;
+  }
+
   it('every team mode, team_context form, resource and strategy validates', async () => {
     const http = request(server.origin);
+    const datasource = await registerDatasource(http);
     const bodies = [
       { app_name: 'plain', team_mode: 'single_agent', details: [{ agent_name: 'Summarizer' }] },
       {
@@ -51,7 +69,14 @@ if (!havePydantic && !inCi) {
         details: [
           {
             agent_name: 'AI Assistant',
-            resources: [{ type: 'database', name: 'db', value: '{"dsn":"x"}', is_dynamic: true }],
+            resources: [
+              {
+                type: 'database',
+                name: 'db',
+                value: JSON.stringify({ db_name: datasource.db_name }),
+                is_dynamic: true,
+              },
+            ],
             prompt_template: 'p',
             llm_strategy: 'priority',
             llm_strategy_value: ['a', 'b'],
@@ -79,6 +104,20 @@ if (!havePydantic && !inCi) {
     });
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe('validated 5 apps');
+    expect(run.status).toBe(0);
+  });
+
+  it('datasources validate as DatasourceModel', async () => {
+    const http = request(server.origin);
+    const one = await http.get(`/api/v2/serve/datasources`).set(AUTH);
+    const items = [...(one.body.data as unknown[])];
+    expect(items.length).toBeGreaterThan(0);
+    const run = spawnSync('python3', [join(__dirname, 'python', 'validate_datasources.py')], {
+      input: JSON.stringify(items),
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe(`validated ${items.length} datasources`);
     expect(run.status).toBe(0);
   });
 });

@@ -12,6 +12,7 @@ import { createValidationPipe } from './common/validation';
 import { ResolvedConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { DatasourcesModule } from './datasources/datasources.module';
 import { HealthModule } from './health/health.module';
 import { KnowledgeModule } from './knowledge/knowledge.module';
 import { LimitsModule } from './limits/limits.module';
@@ -38,6 +39,7 @@ export class AppModule {
         HealthModule,
         AppsModule,
         KnowledgeModule,
+        DatasourcesModule,
         ConversationsModule,
         ChatModule,
         ToolsModule,

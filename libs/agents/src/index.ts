@@ -13,3 +13,5 @@ export { IncrementalVisRenderer, type VisTag } from './vis/incremental-vis-rende
 export { PlainAnswerRenderer } from './vis/plain-answer-renderer';
 export { createRenderer, renderVis, renderPlain } from './vis/render';
 export { parseVis, VisParseError, type VisBlock, type VisMessage, type VisPlanItem } from './vis/parse-vis';
+export { DataChatRenderer, chartView } from './vis/data-chat-renderer';
+export { DB_CHART_TAG } from './vis/incremental-vis-renderer';

@@ -4,7 +4,7 @@
  * an LLM port, an AbortSignal) that emits these events.
  */
 import type { LlmPort, LlmStrategy, Usage } from '@ensemble/llm';
-import type { ResourcePorts } from './ports';
+import type { DbChart, ResourcePorts } from './ports';
 
 export const TEAM_MODES = ['single_agent', 'auto_plan', 'awel_layout', 'native_app'] as const;
 export type TeamMode = (typeof TEAM_MODES)[number];
@@ -121,6 +121,8 @@ export type TeamEvent =
       /** As in `message-started`. */
       resource?: unknown;
     }
+  /** A role's result drawn as a chart (a `vis-db-chart` item), after the message it acted on. */
+  | { type: 'chart'; num: number; sender: string; receiver: string; chart: DbChart }
   | { type: 'step-done'; num: number; result: string }
   | { type: 'step-failed'; num: number; reason: string; retry: number; willRetry: boolean }
   /** A tool call begins (the ToolExpert). */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { KnowledgeModule } from '../knowledge/knowledge.module';
+import { DatasourcesModule } from '../datasources/datasources.module';
 import { AppsController } from './apps.controller';
 import { AppsRepository } from './apps.repository';
 import { AppsService } from './apps.service';
@@ -8,7 +9,7 @@ import { ToolsModule } from '../tools/tools.module';
 
 /** The Apps module: app definitions, their agents and per-user collections. Exports only its service. */
 @Module({
-  imports: [ToolsModule, KnowledgeModule],
+  imports: [ToolsModule, KnowledgeModule, DatasourcesModule],
   controllers: [AppsController],
   providers: [AppsRepository, AppResourceChecks, AppsService],
   exports: [AppsService],

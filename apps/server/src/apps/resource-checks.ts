@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DatasourcesService } from '../datasources/datasources.service';
 import { KnowledgeService } from '../knowledge/knowledge.service';
 import { ToolsService } from '../tools/tools.service';
 import type { AppDetailDto } from './dto/app.dto';
@@ -14,10 +15,12 @@ export class AppResourceChecks {
   constructor(
     private readonly tools: ToolsService,
     private readonly knowledge: KnowledgeService,
+    private readonly datasources: DatasourcesService,
   ) {}
 
   async check(details: readonly AppDetailDto[] | undefined): Promise<void> {
     await this.tools.validateDetails(details);
     await this.knowledge.checkAppResources(details);
+    await this.datasources.checkResources(details);
   }
 }

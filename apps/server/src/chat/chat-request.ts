@@ -3,7 +3,7 @@ import { ApiError } from '../common/api-error';
 import { UNSUPPORTED_CHAT_MODES } from './dbgpt-compat';
 import { isRecord } from '../common/is-record';
 
-export const CHAT_MODES = ['chat_normal', 'chat_app', 'chat_knowledge'] as const;
+export const CHAT_MODES = ['chat_normal', 'chat_app', 'chat_data', 'chat_db_qa', 'chat_knowledge'] as const;
 export type ChatMode = (typeof CHAT_MODES)[number];
 
 /** A chat request after validation, with DB-GPT's defaults applied (the chat wire contract (README, Chat API)). */
@@ -151,7 +151,7 @@ export function parseChatRequest(raw: unknown): ChatRequest {
   if (chatModeRaw !== 'chat_normal' && (typeof chatParam !== 'string' || chatParam.trim() === '')) {
     throw bad(
       'invalid_chat_param',
-      `chat_param is required for chat_mode ${JSON.stringify(chatModeRaw)} (for chat_app: the app_code).`,
+      `chat_param is required for chat_mode ${JSON.stringify(chatModeRaw)} (for chat_app: the app_code; chat_data, chat_db_qa: the datasource name).`,
       'chat_param',
     );
   }

@@ -2,7 +2,7 @@ import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { concatMap, lastValueFrom, map, Observable, reduce, tap } from 'rxjs';
-import { AppDefinition, capHistoryChars, createRenderer, runTeam, TeamEvent } from '@ensemble/agents';
+import { AppDefinition, capHistoryChars, createRenderer, RunRenderer, runTeam, TeamEvent } from '@ensemble/agents';
 import { ChatMessage, LLM_PORT, LlmPort, ModelRegistry, PartBatch, partBatches, Usage } from '@ensemble/llm';
 import { AppsService } from '../apps/apps.service';
 import { ApiError } from '../common/api-error';
@@ -21,6 +21,7 @@ import { meteredLlm } from './metered-llm';
 import { CancelBus } from './cancel-bus';
 import type { KnowledgeChatTurn } from '../knowledge/knowledge-chat';
 import { KnowledgeService } from '../knowledge/knowledge.service';
+import { DataChat, isDataChatMode } from './data-chat';
 import { RunRegistry } from './run-registry';
 import { FlowGate, gatedLlm } from './flow-gate';
 import { writeSse } from './sse';
@@ -77,6 +78,7 @@ export class ChatService {
     @Inject(LLM_PORT) private readonly llm: LlmPort,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly knowledge: KnowledgeService,
+    private readonly dataChat: DataChat,
   ) {}
 
   /**
@@ -89,12 +91,14 @@ export class ChatService {
    */
   async complete(body: unknown, req: Request, res: Response): Promise<void> {
     const request = parseChatRequest(body);
-    const app = request.chatMode === 'chat_app' ? await this.apps.definition(request.chatParam!) : undefined;
+    // chat_data / chat_db_qa run as a one-step team over the datasource, on the request's model.
+    const data = isDataChatMode(request.chatMode) ? await this.dataChat.prepare(request) : undefined;
+    const app = request.chatMode === 'chat_app' ? await this.apps.definition(request.chatParam!) : data?.app;
     const kb =
       request.chatMode === 'chat_knowledge'
         ? await this.knowledge.chatTurn(request.chatParam!, request.input)
         : undefined;
-    if (!app && !this.models.has(request.model)) {
+    if ((!app || data) && !this.models.has(request.model)) {
       throw ApiError.badRequest(
         'model_not_found',
         `Model ${JSON.stringify(request.model)} is not configured (see GET /api/v2/models).`,
@@ -119,12 +123,12 @@ export class ChatService {
       convUid,
       ownerKey: viewer.keyId,
       chatMode: request.chatMode,
-      appCode: app?.appCode ?? null,
-      teamMode: app?.teamMode ?? null,
+      appCode: data ? null : (app?.appCode ?? null),
+      teamMode: data ? null : (app?.teamMode ?? null),
       userName: request.userName ?? null,
       sysCode: request.sysCode ?? null,
       input: request.input,
-      model: app ? null : request.model,
+      model: app && !data ? null : request.model,
     };
     // Also on an error answer: the client learns which conversation failed (validated: a header can carry it).
     res.setHeader('X-Conv-Uid', convUid);
@@ -153,7 +157,7 @@ export class ChatService {
       streamClosed = request.stream ? this.metrics.trackStream() : undefined;
       const llm = gatedLlm(meteredLlm(this.llm, timer), gate, controller.signal);
       const ctx: RunContext = { request, convUid, recorder, signal: controller.signal, llm };
-      const outputs$ = app ? this.teamOutputs(ctx, app, history) : this.chatOutputs(ctx, history, kb);
+      const outputs$ = app ? this.teamOutputs(ctx, app, history, data?.renderer) : this.chatOutputs(ctx, history, kb);
       // chat_app answers with the conv_uid as id, as DB-GPT does; a plain chat with an OpenAI-style id.
       const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
       if (request.stream) {
@@ -344,8 +348,8 @@ export class ChatService {
     ctx: RunContext,
     app: AppDefinition,
     history: { user: string; assistant: string }[],
+    renderer: RunRenderer = createRenderer(ctx.request.enableVis),
   ): Observable<ChatOutput> {
-    const renderer = createRenderer(ctx.request.enableVis);
     const run$ = runTeam({
       app,
       input: ctx.request.input,
@@ -353,7 +357,7 @@ export class ChatService {
       llm: ctx.llm,
       signal: ctx.signal,
       options: { temperature: ctx.request.temperature, maxTokens: ctx.request.maxTokens },
-      resources: { tools: this.tools.port(), knowledge: this.knowledge },
+      resources: { ...this.dataChat.ports(), tools: this.tools.port(), knowledge: this.knowledge },
     });
     return run$.pipe(
       tap((event) =>

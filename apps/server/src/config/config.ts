@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadToolsConfig, ToolsConfig, ToolsConfigError } from '../tools/tools-config';
 import { EnvironmentVariables } from './env.schema';
 
@@ -39,6 +39,12 @@ export interface AppConfig {
   historyMaxChars: number;
   /** Largest document (file or TEXT content) a knowledge space accepts, in bytes. */
   knowledgeMaxFileBytes: number;
+  /** Key of datasource passwords at rest (32 bytes); unset: passwords cannot be stored. */
+  secretsKey?: Buffer;
+  /** The only folder `sqlite` datasources may point into. */
+  datasourceFilesDir: string;
+  datasourceQueryTimeoutMs: number;
+  datasourceMaxRows: number;
 }
 
 /** Configuration whose database is known (DATABASE_URL or the embedded one): what the modules receive. */
@@ -111,5 +117,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     sseStallTimeoutMs: vars.SSE_STALL_TIMEOUT_MS ?? 60000,
     historyMaxChars: vars.HISTORY_MAX_CHARS ?? 200000,
     knowledgeMaxFileBytes: vars.KNOWLEDGE_MAX_FILE_SIZE ?? 10 * 1024 * 1024,
+    secretsKey: vars.SECRETS_KEY ? Buffer.from(vars.SECRETS_KEY, 'base64') : undefined,
+    datasourceFilesDir: resolve(vars.DATASOURCE_FILES_DIR ?? join(resolve(vars.DATA_DIR ?? '.data'), 'datasources')),
+    datasourceQueryTimeoutMs: vars.DATASOURCE_QUERY_TIMEOUT_MS ?? 10000,
+    datasourceMaxRows: vars.DATASOURCE_MAX_ROWS ?? 1000,
   };
 }

@@ -161,4 +161,30 @@ export class EnvironmentVariables {
   @Max(1073741824)
   @IsInt()
   KNOWLEDGE_MAX_FILE_SIZE?: number;
+
+  /** 32 random bytes, base64: encrypts datasource passwords at rest; unset: storing a password is refused. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'SECRETS_KEY must be 32 bytes in base64 (44 characters)' })
+  SECRETS_KEY?: string;
+
+  /** The only folder `sqlite` datasources may point into; unset: `<DATA_DIR>/datasources`. */
+  @IsOptional()
+  @IsString()
+  DATASOURCE_FILES_DIR?: string;
+
+  /** Statement timeout of a datasource query (and bound of a connection test). */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(100)
+  @Max(600000)
+  @IsInt()
+  DATASOURCE_QUERY_TIMEOUT_MS?: number;
+
+  /** Rows a datasource query returns at most; the rows beyond are counted, not fetched. */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1)
+  @Max(100000)
+  @IsInt()
+  DATASOURCE_MAX_ROWS?: number;
 }

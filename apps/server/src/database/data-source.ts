@@ -6,6 +6,7 @@ import { RunEntity } from '../conversations/entities/run.entity';
 import { TypeOrmLogger } from '../observability/typeorm-logger';
 import { CreateApps1764400000000 } from './migrations/1764400000000-CreateApps';
 import { CreateConversations1764500000000 } from './migrations/1764500000000-CreateConversations';
+import { CreateDatasources1764614000000 } from './migrations/1764614000000-CreateDatasources';
 import { CreateKeys1764650000000 } from './migrations/1764650000000-CreateKeys';
 import { ConversationOwners1764670000000 } from './migrations/1764670000000-ConversationOwners';
 import { CreateKnowledge1764615150000 } from './migrations/1764615150000-CreateKnowledge';
@@ -21,6 +22,7 @@ export const ENTITIES = [ConversationEntity, RunEntity, MessageEntity, PlanStepE
 export const MIGRATIONS = [
   CreateApps1764400000000,
   CreateConversations1764500000000,
+  CreateDatasources1764614000000,
   CreateKnowledge1764615150000,
   CreateKeys1764650000000,
   ConversationOwners1764670000000,

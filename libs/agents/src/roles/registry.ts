@@ -7,11 +7,12 @@
  */
 import { aiAssistant } from './ai-assistant';
 import { codeEngineer } from './code-engineer';
+import { dataScientist } from './data-scientist';
 import type { AgentRole } from './role';
 import { summarizer } from './summarizer';
 import { toolExpert } from './tool-expert';
 
-const ROLES: readonly AgentRole[] = [summarizer, aiAssistant, codeEngineer, toolExpert];
+const ROLES: readonly AgentRole[] = [summarizer, aiAssistant, codeEngineer, dataScientist, toolExpert];
 
 /** Names of the roles an app may use, in registry order. */
 export function assignableRoleNames(): string[] {

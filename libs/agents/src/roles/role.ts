@@ -6,12 +6,22 @@
  * (the runner feeds that reason back to the model and retries).
  */
 
+import type { DbChart, ResourcePorts } from '../ports';
 import type { RunContext } from '../team/run-context';
 import type { StepSpec } from '../team/step';
-import type { AgentSpec } from '../types';
+import type { AgentSpec, AppResource } from '../types';
 
-/** The outcome of a role's action on one reply. */
-export type ActionResult<T = string> = { ok: true; value: T } | { ok: false; reason: string };
+/** The outcome of a role's action on one reply; a role that acts on data may attach a chart to its result. */
+export type ActionResult<T = string> = { ok: true; value: T; chart?: DbChart } | { ok: false; reason: string };
+
+/** What a role that acts on resources gets: the run's ports, its detail's resources, the step's task. */
+export interface RoleContext {
+  ports: ResourcePorts;
+  resources: readonly AppResource[];
+  /** The step's task (the user's question, or the plan step with its input). */
+  task: string;
+  signal: AbortSignal;
+}
 
 /** Name and one-line description: what every role, internal or not, has. */
 export interface RoleProfile {
@@ -27,6 +37,14 @@ export interface AgentRole extends RoleProfile {
   readonly systemPrompt: string;
   /** Turns the model's reply into the step's result, or says why it fails. */
   act(reply: string): ActionResult;
+  /**
+   * For roles that reach resources: a section added to the system prompt
+   * before the step's first call (e.g. a datasource's schema), or the reason
+   * the step cannot run.
+   */
+  prepare?(ctx: RoleContext): Promise<ActionResult>;
+  /** For roles whose action is asynchronous (runs a query); used instead of `act`. */
+  actWith?(reply: string, ctx: RoleContext): Promise<ActionResult>;
   /**
    * Optional: the role does its step itself instead of one checked answer
    * (e.g. calls tools between model turns), emitting the step's messages;

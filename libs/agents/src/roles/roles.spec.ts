@@ -7,12 +7,18 @@ import { summarizer } from './summarizer';
 
 describe('role registry', () => {
   it('lists the assignable roles by their wire names', () => {
-    expect(assignableRoleNames()).toEqual(['Summarizer', 'AI Assistant', 'CodeEngineer', 'ToolExpert']);
+    expect(assignableRoleNames()).toEqual([
+      'Summarizer',
+      'AI Assistant',
+      'CodeEngineer',
+      'DataScientist',
+      'ToolExpert',
+    ]);
     expect(agentRole('CodeEngineer')).toBe(codeEngineer);
   });
 
   it('refuses the internal roles and unknown or differently cased names', () => {
-    for (const name of [planner.name, planManager.name, 'summarizer', 'DataScientist', '']) {
+    for (const name of [planner.name, planManager.name, 'summarizer', 'datascientist', 'NoSuchRole', '']) {
       expect(isAssignableRole(name)).toBe(false);
       expect(agentRole(name)).toBeUndefined();
     }

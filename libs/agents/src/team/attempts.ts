@@ -5,7 +5,7 @@ import type { RunContext } from './run-context';
 
 /** A message to send until the reply is accepted or the retries are spent. */
 export interface AttemptsSpec<T> extends Exchange {
-  act: (reply: string) => ActionResult<T>;
+  act: (reply: string) => ActionResult<T> | Promise<ActionResult<T>>;
   maxRetries: number;
   /** What to tell the model about a rejected reply before it tries again. */
   feedback: (reason: string) => string;
@@ -15,7 +15,9 @@ export interface AttemptsSpec<T> extends Exchange {
   onFailure?: (reason: string, retry: number, willRetry: boolean) => void;
 }
 
-export type AttemptsResult<T> = { ok: true; value: T } | { ok: false; reason: string; attempts: number };
+export type AttemptsResult<T> =
+  | Extract<ActionResult<T>, { ok: true }>
+  | { ok: false; reason: string; attempts: number };
 
 /**
  * Runs the exchange, retrying a rejected reply up to `maxRetries` times: the

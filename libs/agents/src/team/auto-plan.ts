@@ -1,5 +1,6 @@
 import { HUMAN } from '../names';
 import { planManager, type StepResult } from '../roles/plan-manager';
+import { datasourceNotes } from '../roles/data-scientist';
 import { planner } from '../roles/planner';
 import { summarizer } from '../roles/summarizer';
 import { toolLines } from '../roles/tool-expert';
@@ -58,7 +59,9 @@ async function makePlan(run: RunContext, byName: Map<string, TeamAgent>, first: 
   const members = await Promise.all(
     [...byName.values()].map(async ({ role, spec }) => ({
       name: role.name,
-      description: role.description,
+      description:
+        role.description +
+        (await datasourceNotes({ ports: run.resources, resources: spec.resources, task: run.input })),
       resources: spec.resources,
       tools: await toolLines(run, spec.resources),
     })),

@@ -22,7 +22,7 @@ export interface Exchange {
  * (the reply and the reason are fed back). An LLM failure has no `reply`:
  * the LLM port has already retried what a retry could fix.
  */
-export type ExchangeResult<T> = { ok: true; value: T } | { ok: false; reason: string; reply?: string };
+export type ExchangeResult<T> = Extract<ActionResult<T>, { ok: true }> | { ok: false; reason: string; reply?: string };
 
 /** The model named when a stream sends text before its `start` part (a port bug, tolerated). */
 const UNKNOWN_MODEL = 'unknown';
@@ -37,7 +37,7 @@ const UNKNOWN_MODEL = 'unknown';
 export async function converse<T>(
   run: RunContext,
   exchange: Exchange,
-  act: (reply: string) => ActionResult<T>,
+  act: (reply: string) => ActionResult<T> | Promise<ActionResult<T>>,
 ): Promise<ExchangeResult<T>> {
   run.throwIfCancelled();
   const { num, sender, receiver } = exchange;
@@ -68,7 +68,7 @@ export async function converse<T>(
         break;
       case 'finish': {
         run.addUsage(part.usage);
-        const verdict = act(text);
+        const verdict = await act(text);
         done(verdict.ok, part.usage);
         return verdict.ok ? verdict : { ok: false, reason: verdict.reason, reply: text };
       }

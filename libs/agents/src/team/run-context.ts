@@ -1,7 +1,7 @@
 import type { ChatMessage, LlmPort, LlmRequest, LlmStrategy, Usage } from '@ensemble/llm';
 import { trimHistory } from '../history';
-import { chatMessages } from '../prompt/prompt';
 import type { ResourcePorts } from '../ports';
+import { chatMessages } from '../prompt/prompt';
 import type { AppDefinition, HistoryTurn, TeamEvent, TeamRunInput, TeamRunOptions } from '../types';
 import { RunCancelled, RunFailure } from './run-errors';
 

@@ -17,7 +17,9 @@ export interface StepSpec {
   /** The user message that states the task. */
   task: string;
   strategy: LlmStrategy;
-  act: (reply: string) => ActionResult;
+  act: (reply: string) => ActionResult | Promise<ActionResult>;
+  /** A system prompt section to fetch before the first call (a role's `prepare`), or why the step cannot run. */
+  prepare?: () => Promise<ActionResult>;
   /** Set when the agent's role does the step itself (see `AgentRole.perform`); one attempt, no retry. */
   perform?: () => Promise<ActionResult>;
   /** The agent's resources; `knowledge` ones retrieve passages for `question` before the step's call. */
@@ -34,13 +36,14 @@ export interface StepSpec {
 export async function runStep(run: RunContext, step: StepSpec): Promise<string> {
   const { num, agent } = step;
   if (step.perform) return performStep(run, step, step.perform);
+  const prepared = await preparedSystem(run, step);
   const knowledge = await retrieveKnowledge(
     run,
     `Step ${num} (${agent})`,
     step.resources ?? [],
     step.question ?? run.input,
   );
-  const system = knowledge.section ? `${step.system}\n\n${knowledge.section}` : step.system;
+  const system = knowledge.section ? `${prepared}\n\n${knowledge.section}` : prepared;
   const outcome = await runAttempts(run, {
     num,
     sender: agent,
@@ -57,6 +60,7 @@ export async function runStep(run: RunContext, step: StepSpec): Promise<string> 
   if (!outcome.ok) {
     throw new RunFailure(`Step ${num} (${agent}) failed after ${attempts(outcome.attempts)}: ${outcome.reason}`);
   }
+  if (outcome.chart) run.emit({ type: 'chart', num, sender: agent, receiver: step.receiver, chart: outcome.chart });
   run.emit({ type: 'step-done', num, result: outcome.value });
   return outcome.value;
 }
@@ -72,6 +76,17 @@ async function performStep(run: RunContext, step: StepSpec, perform: () => Promi
   }
   run.emit({ type: 'step-done', num, result: outcome.value });
   return outcome.value;
+}
+
+/** The step's system prompt with its prepared section; a preparation that fails fails the step (no retry). */
+async function preparedSystem(run: RunContext, step: StepSpec): Promise<string> {
+  if (!step.prepare) return step.system;
+  const prepared = await step.prepare();
+  run.throwIfCancelled();
+  if (prepared.ok) return prepared.value ? `${step.system}\n\n${prepared.value}` : step.system;
+  run.emit({ type: 'step-started', num: step.num, agent: step.agent, attempt: 1 });
+  run.emit({ type: 'step-failed', num: step.num, reason: prepared.reason, retry: 0, willRetry: false });
+  throw new RunFailure(`Step ${step.num} (${step.agent}) cannot run: ${prepared.reason}`);
 }
 
 /** `1 attempt`, `3 attempts`. */

@@ -36,6 +36,8 @@ export function agentStep(
   task: string,
   question?: string,
 ): StepSpec {
+  const { role } = agent;
+  const ctx = () => ({ ports: run.resources, resources: agent.spec.resources, task, signal: run.signal });
   const step: StepSpec = {
     num,
     agent: agent.role.name,
@@ -43,10 +45,10 @@ export function agentStep(
     system: agentSystemPrompt(agent, run.app.language),
     task,
     strategy: agent.spec.llmStrategy,
-    act: (reply) => agent.role.act(reply),
+    act: role.actWith ? (reply) => role.actWith!(reply, ctx()) : (reply) => role.act(reply),
+    ...(role.prepare && { prepare: () => role.prepare!(ctx()) }),
     resources: agent.spec.resources,
     question,
   };
-  const { role } = agent;
   return role.perform ? { ...step, perform: () => role.perform!(run, step, agent.spec) } : step;
 }

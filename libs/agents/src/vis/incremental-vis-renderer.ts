@@ -4,8 +4,11 @@ import type { PlannedStep, StepState, TeamEvent } from '../types';
 import { holdTrailingHighSurrogate, nest } from './json-text';
 import { AppendOnlyRenderer } from './renderer';
 
-/** The two DB-GPT vis tags Ensemble writes as blocks (a tool call's `vis-plugin` sits in a message's markdown). */
+/** The DB-GPT vis tags Ensemble writes as blocks (a tool call's `vis-plugin` and a chart's `vis-db-chart` sit in a message's markdown). */
 export type VisTag = 'agent-plans' | 'agent-messages';
+
+/** The tag of a chart, written inside a message's markdown. */
+export const DB_CHART_TAG = 'vis-db-chart';
 
 /** What is open at the end of the document, outermost first. */
 type Frame =
@@ -91,6 +94,14 @@ export class IncrementalVisRenderer extends AppendOnlyRenderer {
         return;
       case 'tool-call-done':
         this.closePlugin(event.result, event.error, event.status);
+        this.closeMessage();
+        return;
+      case 'chart':
+        // The acting agent's result, as DB-GPT shows an action's view: a message whose markdown is the chart block.
+        this.closeMessage();
+        if (this.planned) this.enterItem(event.num);
+        this.openMessage(event.sender, event.receiver, null);
+        this.write(`\`\`\`${DB_CHART_TAG}\n${JSON.stringify(event.chart)}\n\`\`\``);
         this.closeMessage();
         return;
       case 'step-done':

@@ -2,6 +2,9 @@ import { HUMAN } from '../names';
 import type { TeamEvent } from '../types';
 import { AppendOnlyRenderer } from './renderer';
 
+/** Rows of a chart shown in the plain view. */
+const PLAIN_CHART_ROWS = 20;
+
 /**
  * The plain-text view of a run (`enable_vis: false`), append-only: the
  * tokens of every message addressed to `Human` (the message that answers
@@ -42,6 +45,10 @@ export class PlainAnswerRenderer extends AppendOnlyRenderer {
         if (event.success) this.answered = true;
         else this.rejected = this.streamedInMessage;
         return;
+      case 'chart':
+        // The data the user asked for, after the reply that fetched it.
+        if (event.receiver === HUMAN) this.appendParagraph(markdownTable(event.chart.data, PLAIN_CHART_ROWS));
+        return;
       case 'run-done':
         if (!this.answered) this.text += event.answer;
         return;
@@ -59,4 +66,19 @@ export class PlainAnswerRenderer extends AppendOnlyRenderer {
   private appendParagraph(line: string): void {
     this.text += (this.text ? '\n\n' : '') + line;
   }
+}
+
+/** Rows as a Markdown table (the first `max`, with a line saying how many more). */
+export function markdownTable(rows: readonly Record<string, unknown>[], max: number): string {
+  if (rows.length === 0) return '(no rows)';
+  const columns = Object.keys(rows[0]);
+  const cell = (v: unknown) =>
+    (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v)).replace(/[|\n]/g, ' ');
+  const lines = [
+    `| ${columns.map(cell).join(' | ')} |`,
+    `| ${columns.map(() => '---').join(' | ')} |`,
+    ...rows.slice(0, max).map((r) => `| ${columns.map((c) => cell(r[c])).join(' | ')} |`),
+  ];
+  if (rows.length > max) lines.push(`(${rows.length - max} more rows)`);
+  return lines.join('\n');
 }
