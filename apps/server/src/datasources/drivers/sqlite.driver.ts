@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
 import {
   ConnectionSpec,
   DatasourceError,
@@ -14,7 +14,7 @@ import {
   toJson,
 } from './driver';
 
-/** The driver's entry file, for the query worker to load. */
+/** The driver's entry file, for the query process to load. */
 const BETTER_SQLITE3 = require.resolve('better-sqlite3');
 
 interface WorkerMessage {
@@ -25,13 +25,15 @@ interface WorkerMessage {
 }
 
 /**
- * One query in a worker thread: a read-only handle with `query_only`, only
- * statements that return rows, rows up to the cap kept (sent as soon as the
- * cap is passed), the rest counted. The main thread ends the worker at the
- * time limit.
+ * One query in a process of its own: a read-only handle with `query_only`,
+ * only statements that return rows, rows up to the cap kept (sent as soon as
+ * the cap is passed), the rest counted. The server kills the process at the
+ * time limit: a statement stuck in SQLite's C code (an endless recursive
+ * query) cannot be stopped inside a thread, a process can.
  */
-const QUERY_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
+const QUERY_PROCESS = `
+process.once('message', (workerData) => {
+const parentPort = { postMessage: (m) => process.send(m) };
 const Database = require(workerData.module);
 try {
   const db = new Database(workerData.path, { readonly: true, fileMustExist: true, timeout: 2000 });
@@ -55,6 +57,7 @@ try {
 } catch (e) {
   parentPort.postMessage({ error: String(e && e.message ? e.message : e) });
 }
+});
 `;
 
 function timeoutMessage(ms: number): string {
@@ -96,20 +99,22 @@ export class SqliteDriver implements DbDriver {
     }
   }
 
-  /** Runs in a worker thread, ended at the time limit wherever the statement is (a long aggregate too). */
+  /** Runs in a process of its own, killed at the time limit wherever the statement is (a long aggregate too). */
   query(sql: string, limits: QueryLimits): Promise<QueryResult> {
     return new Promise<QueryResult>((resolve, reject) => {
-      const worker = new Worker(QUERY_WORKER, {
-        eval: true,
-        workerData: { module: BETTER_SQLITE3, path: this.spec.path, sql, maxRows: limits.maxRows },
+      // `advanced` serialization carries the exact big integers the query reads.
+      const worker = spawn(process.execPath, ['-e', QUERY_PROCESS], {
+        stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+        serialization: 'advanced',
       });
+      worker.send({ module: BETTER_SQLITE3, path: this.spec.path, sql, maxRows: limits.maxRows });
       let partial: { columns: string[]; rows: Record<string, unknown>[] } | undefined;
       let settled = false;
       const settle = (outcome: () => void) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        void worker.terminate();
+        worker.kill('SIGKILL');
         outcome();
       };
       const timer = setTimeout(
