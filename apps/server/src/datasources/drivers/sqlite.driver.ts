@@ -79,8 +79,8 @@ function converted(r: { columns: string[]; rows: Record<string, unknown>[] }): P
  * SQLite files through `better-sqlite3`: opened read-only (`readonly`,
  * `fileMustExist`) with `PRAGMA query_only`; only statements the driver
  * reports as readers run. The driver is synchronous, so generated queries
- * run in a worker thread that is ended at the time limit (the server's
- * event loop never waits on SQLite); the connection test and the schema
+ * run in a process of their own that is killed at the time limit (the
+ * server's event loop never waits on SQLite); the connection test and the schema
  * read (bounded by LIMIT) run on one cached handle.
  */
 export class SqliteDriver implements DbDriver {
