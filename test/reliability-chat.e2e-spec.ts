@@ -142,7 +142,9 @@ describe('chat reliability (compiled server)', () => {
     // A busy conversation costs no call either.
     await sql(
       db,
-      `INSERT INTO conversations (conv_uid, chat_mode, title, state, turns) VALUES ('conv-busy', 'chat_normal', 't', 'running', 1)`,
+      // Owned by the key this test calls with (the first of API_KEYS).
+      `INSERT INTO conversations (conv_uid, chat_mode, title, state, turns, owner_key)
+       VALUES ('conv-busy', 'chat_normal', 't', 'running', 1, 'env:1')`,
     );
     expectDualError(await chat(server.origin, { conv_uid: 'conv-busy' }), 409, 'conversation_busy', 'conv_uid');
     expect(fake.chatRequests).toHaveLength(0);
