@@ -173,8 +173,9 @@ async function run({ log, profile }) {
       log(`${turns} turns of history: ${HISTORY_RUNS} runs (one conversation each)`);
       const prefix = `bench-h${turns}-`;
       await stack.db.query(
-        `INSERT INTO conversations (conv_uid, chat_mode, app_code, title, state, turns)
-         SELECT $1 || k, 'chat_app', $2, 'history', 'complete', $3 FROM generate_series(1, $4::int) k`,
+        // Owned by the benchmark's key (the first of API_KEYS), as the conversations it continues must be.
+        `INSERT INTO conversations (conv_uid, chat_mode, app_code, title, state, turns, owner_key)
+         SELECT $1 || k, 'chat_app', $2, 'history', 'complete', $3, 'env:1' FROM generate_series(1, $4::int) k`,
         [prefix, appCode, turns, HISTORY_RUNS],
       );
       await stack.db.query(
