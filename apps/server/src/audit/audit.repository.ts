@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Sql } from '../database/sql';
 
 export interface AuditEntry {
   keyId: string;
@@ -27,10 +28,14 @@ interface AuditRow {
 /** Every statement on `audit_log`: admin changes, appended, read newest first. */
 @Injectable()
 export class AuditRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  private readonly sql: Sql;
+
+  constructor(@InjectDataSource() db: DataSource) {
+    this.sql = new Sql(db);
+  }
 
   async append(entry: AuditEntry): Promise<void> {
-    await this.db.query(`INSERT INTO audit_log (key_id, action, target) VALUES ($1, $2, $3)`, [
+    await this.sql.query(`INSERT INTO audit_log (key_id, action, target) VALUES ($1, $2, $3)`, [
       entry.keyId,
       entry.action,
       entry.target,
@@ -41,11 +46,11 @@ export class AuditRepository {
     const where = keyId === undefined ? '' : 'WHERE key_id = $3';
     const params = keyId === undefined ? [limit, offset] : [limit, offset, keyId];
     const [rows, count] = await Promise.all([
-      this.db.query<AuditRow[]>(
+      this.sql.query<AuditRow>(
         `SELECT id, at, key_id, action, target FROM audit_log ${where} ORDER BY id DESC LIMIT $1 OFFSET $2`,
         params,
       ),
-      this.db.query<{ n: string }[]>(
+      this.sql.query<{ n: string }>(
         `SELECT count(*) AS n FROM audit_log ${keyId === undefined ? '' : 'WHERE key_id = $1'}`,
         keyId === undefined ? [] : [keyId],
       ),

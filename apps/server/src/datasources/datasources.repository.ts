@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
-import { poolRows, RowsQuery } from '../database/pool-sql';
+import { Sql } from '../database/sql';
 
 /** A stored datasource; the password only sealed. */
 export interface DatasourceRow {
@@ -32,33 +32,44 @@ const COLUMNS = `id, db_type AS "dbType", db_name AS "dbName", db_path AS "dbPat
 /** Every SQL statement of the `datasources` table. */
 @Injectable()
 export class DatasourcesRepository {
-  private readonly rows: RowsQuery;
+  private readonly sql: Sql;
 
   constructor(@InjectDataSource() db: DataSource) {
-    this.rows = poolRows(db);
+    this.sql = new Sql(db);
   }
 
   async list(dbType?: string): Promise<DatasourceRow[]> {
     const rows = dbType
-      ? await this.rows(`SELECT ${COLUMNS} FROM datasources WHERE db_type = $1 ORDER BY id`, [dbType])
-      : await this.rows(`SELECT ${COLUMNS} FROM datasources ORDER BY id`, []);
+      ? await this.sql.query<Record<string, unknown>>(
+          `SELECT ${COLUMNS} FROM datasources WHERE db_type = $1 ORDER BY id`,
+          [dbType],
+        )
+      : await this.sql.query<Record<string, unknown>>(`SELECT ${COLUMNS} FROM datasources ORDER BY id`, []);
     return rows as unknown as DatasourceRow[];
   }
 
   async byId(id: number): Promise<DatasourceRow | undefined> {
-    const rows = await this.rows(`SELECT ${COLUMNS} FROM datasources WHERE id = $1`, [id]);
+    const rows = await this.sql.query<Record<string, unknown>>(`SELECT ${COLUMNS} FROM datasources WHERE id = $1`, [
+      id,
+    ]);
     return rows[0] as unknown as DatasourceRow | undefined;
   }
 
   async byName(name: string): Promise<DatasourceRow | undefined> {
-    const rows = await this.rows(`SELECT ${COLUMNS} FROM datasources WHERE db_name = $1`, [name]);
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `SELECT ${COLUMNS} FROM datasources WHERE db_name = $1`,
+      [name],
+    );
     return rows[0] as unknown as DatasourceRow | undefined;
   }
 
   /** Which of `names` exist. */
   async existingNames(names: string[]): Promise<Set<string>> {
     if (!names.length) return new Set();
-    const rows = await this.rows(`SELECT db_name FROM datasources WHERE db_name = ANY($1)`, [names]);
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `SELECT db_name FROM datasources WHERE db_name = ANY($1)`,
+      [names],
+    );
     return new Set(rows.map((r) => String(r.db_name)));
   }
 
@@ -83,7 +94,7 @@ export class DatasourcesRepository {
 
   /** Marks the schema of a datasource to be read again. */
   async touchSchema(id: number): Promise<DatasourceRow | undefined> {
-    const rows = await this.rows(
+    const rows = await this.sql.query<Record<string, unknown>>(
       `UPDATE datasources SET schema_read_at = clock_timestamp() WHERE id = $1 RETURNING ${COLUMNS}`,
       [id],
     );
@@ -91,13 +102,16 @@ export class DatasourcesRepository {
   }
 
   async delete(id: number): Promise<DatasourceRow | undefined> {
-    const rows = await this.rows(`DELETE FROM datasources WHERE id = $1 RETURNING ${COLUMNS}`, [id]);
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `DELETE FROM datasources WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id],
+    );
     return rows[0] as unknown as DatasourceRow | undefined;
   }
 
   private async write(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
     try {
-      return await this.rows(sql, params);
+      return await this.sql.query<Record<string, unknown>>(sql, params);
     } catch (e) {
       if (e instanceof QueryFailedError) {
         const { code, constraint } = e.driverError as { code?: string; constraint?: string };

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Sql } from '../database/sql';
 import type { KeyGrant, KeyView, Scope } from './key.types';
 
 interface KeyRow {
@@ -36,7 +37,11 @@ function toView(row: KeyRow): KeyView {
 /** Every statement on `api_keys`. Keys are found by the SHA-256 of their secret; the secret is never stored. */
 @Injectable()
 export class KeysRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  private readonly sql: Sql;
+
+  constructor(@InjectDataSource() db: DataSource) {
+    this.sql = new Sql(db);
+  }
 
   async insert(key: {
     id: string;
@@ -48,7 +53,7 @@ export class KeysRepository {
     expiresAt: Date | null;
     createdBy: string;
   }): Promise<KeyView> {
-    const rows: KeyRow[] = await this.db.query(
+    const rows = await this.sql.query<KeyRow>(
       `INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, app_codes, expires_at, created_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
       [key.id, key.name, key.prefix, key.hash, key.scopes, key.appCodes, key.expiresAt, key.createdBy],
@@ -58,29 +63,26 @@ export class KeysRepository {
 
   async page(limit: number, offset: number): Promise<{ items: KeyView[]; total: number }> {
     const [rows, count] = await Promise.all([
-      this.db.query<KeyRow[]>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`, [
+      this.sql.query<KeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`, [
         limit,
         offset,
       ]),
-      this.db.query<{ n: string }[]>(`SELECT count(*) AS n FROM api_keys`),
+      this.sql.query<{ n: string }>(`SELECT count(*) AS n FROM api_keys`),
     ]);
     return { items: rows.map(toView), total: Number(count[0].n) };
   }
 
   /** Marks the key revoked (once: a second revoke keeps the first time). Null when there is no such key. */
   async revoke(id: string): Promise<KeyView | null> {
-    // As a SELECT, so the driver answers with the rows (an UPDATE answers with [rows, count]).
-    const rows = await this.db.query<KeyRow[]>(
-      `WITH revoked AS (
-         UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}
-       ) SELECT * FROM revoked`,
+    const rows = await this.sql.query<KeyRow>(
+      `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`,
       [id],
     );
     return rows[0] ? toView(rows[0]) : null;
   }
 
   async findByHash(hash: string): Promise<KeyGrant | null> {
-    const rows: Pick<KeyRow, 'id' | 'scopes' | 'app_codes' | 'expires_at' | 'revoked_at'>[] = await this.db.query(
+    const rows = await this.sql.query<Pick<KeyRow, 'id' | 'scopes' | 'app_codes' | 'expires_at' | 'revoked_at'>>(
       `SELECT id, scopes, app_codes, expires_at, revoked_at FROM api_keys WHERE secret_hash = $1`,
       [hash],
     );
@@ -98,7 +100,7 @@ export class KeysRepository {
   /** One statement for every key used since the last call. */
   async touch(ids: string[], at: Date): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.query(
+    await this.sql.query(
       `UPDATE api_keys SET last_used_at = GREATEST(COALESCE(last_used_at, $2), $2) WHERE id = ANY($1::uuid[])`,
       [ids, at],
     );
