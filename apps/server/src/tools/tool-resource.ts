@@ -1,4 +1,5 @@
 import type { ToolServerConfig } from './tools-config';
+import { isRecord } from '../common/is-record';
 
 /** Resource types that name MCP tools: Ensemble's, and DB-GPT's (whose value is a server URL). */
 export const TOOL_RESOURCE_TYPES = ['tool(mcp)', 'tool(mcp(sse))'] as const;
@@ -64,8 +65,4 @@ function sameUrl(a: string, b: string): boolean {
   } catch {
     return false;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

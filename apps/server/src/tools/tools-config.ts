@@ -4,6 +4,7 @@
  * Validated strictly at boot, every problem named with its entry.
  */
 import { readFileSync } from 'node:fs';
+import { isRecord } from '../common/is-record';
 
 export const TOOL_TRANSPORTS = ['stdio', 'streamable_http', 'sse'] as const;
 export type ToolTransport = (typeof TOOL_TRANSPORTS)[number];
@@ -210,8 +211,4 @@ function isHttpUrl(value: string): boolean {
 
 function isStringList(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
