@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { NATIVE_CHAT_SCENES, nativeChatScene, type AppDefinition } from '@ensemble/agents';
 import { appDefinition, appView, normalizeResources, normalizeStrategyValue } from './app.mapper';
 import type { AppListView, AppView } from './app.types';
+import { pageOffset, pageTotals } from '../common/page.query';
 import { AppsError } from './apps.errors';
 import { AppResourceChecks } from './resource-checks';
 import { AppFields, AppRow, AppsRepository, DetailFields, StoredApp } from './apps.repository';
@@ -67,7 +68,6 @@ export class AppsService {
   ) {}
 
   async list(q: ListAppsQuery): Promise<AppListView> {
-    const { page, page_size: pageSize } = q;
     const userCode = q.user_code ?? q.user_name;
     const collected = q.is_collected === undefined ? undefined : q.is_collected === 'true';
     const { apps, total } = await this.repo.page(
@@ -79,13 +79,13 @@ export class AppsService {
         nameContains: q.app_name,
         collected,
       },
-      pageSize,
-      (page - 1) * pageSize,
+      q.page_size,
+      pageOffset(q),
     );
     const views = await this.views(apps, userCode);
     // Without a user, a list filtered by is_collected says of each app what the filter said.
     if (userCode === undefined && q.is_collected !== undefined) for (const v of views) v.is_collected = q.is_collected;
-    return { app_list: views, total_count: total, total_page: Math.ceil(total / pageSize), current_page: page };
+    return { app_list: views, ...pageTotals(q, total) };
   }
 
   async get(appCode: string, userCode?: string): Promise<AppView> {

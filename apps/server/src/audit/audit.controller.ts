@@ -2,7 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { ApiErrors, resultSchema } from '../common/api-docs';
-import { PageQuery } from '../common/page.query';
+import { pageOffset, PageQuery, pageTotals } from '../common/page.query';
 import { ok } from '../common/result';
 import { AuditRepository } from './audit.repository';
 
@@ -47,9 +47,7 @@ export class AuditController {
   })
   @ApiErrors(400, 403)
   async list(@Query() query: AuditQuery) {
-    const page = query.page ?? 1;
-    const size = query.page_size ?? 20;
-    const { items, total } = await this.audit.page(query.key_id, size, (page - 1) * size);
-    return ok({ items, total_count: total, total_page: Math.ceil(total / size), current_page: page });
+    const { items, total } = await this.audit.page(query.key_id, query.page_size, pageOffset(query));
+    return ok({ items, ...pageTotals(query, total) });
   }
 }

@@ -44,3 +44,13 @@ export class PageQuery {
   @Transform(toPageSize)
   page_size: number = 20;
 }
+
+/** The rows a page skips. */
+export function pageOffset(q: Pick<PageQuery, 'page' | 'page_size'>): number {
+  return (q.page - 1) * q.page_size;
+}
+
+/** The paging fields of a list answer, as DB-GPT names them. */
+export function pageTotals(q: Pick<PageQuery, 'page' | 'page_size'>, total: number) {
+  return { total_count: total, total_page: Math.ceil(total / q.page_size), current_page: q.page };
+}

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, In } from 'typeorm';
 import type { HistoryTurn } from '@ensemble/agents';
 import { ApiError } from '../common/api-error';
+import { pageOffset, pageTotals } from '../common/page.query';
 import { ConversationEntity, RunState } from './entities/conversation.entity';
 import { MessageEntity } from './entities/message.entity';
 import { PlanStepEntity } from './entities/plan-step.entity';
@@ -217,17 +218,9 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
     else if (q.key_id !== undefined) qb.andWhere('c.owner_key = :owner', { owner: q.key_id });
     if (q.app_code !== undefined) qb.andWhere('c.app_code = :app', { app: q.app_code });
     if (q.user_name !== undefined) qb.andWhere('c.user_name = :user', { user: q.user_name });
-    qb.orderBy('c.updated_at', 'DESC')
-      .addOrderBy('c.conv_uid', 'ASC')
-      .skip((q.page - 1) * q.page_size)
-      .take(q.page_size);
+    qb.orderBy('c.updated_at', 'DESC').addOrderBy('c.conv_uid', 'ASC').skip(pageOffset(q)).take(q.page_size);
     const [rows, total] = await qb.getManyAndCount();
-    return {
-      conversations: rows.map(conversationView),
-      total_count: total,
-      total_page: Math.ceil(total / q.page_size),
-      current_page: q.page,
-    };
+    return { conversations: rows.map(conversationView), ...pageTotals(q, total) };
   }
 
   /** A conversation with every turn, its messages and plan steps. */

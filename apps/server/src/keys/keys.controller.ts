@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import type { Request } from 'express';
 import { principalOf } from '../auth/principal';
 import { ApiErrors, resultSchema } from '../common/api-docs';
-import { PageQuery } from '../common/page.query';
+import { pageOffset, PageQuery, pageTotals } from '../common/page.query';
 import { ok, Result } from '../common/result';
 import { CreateKeyDto } from './dto/create-key.dto';
 import type { CreatedKeyView, KeyView } from './key.types';
@@ -62,10 +62,8 @@ export class KeysController {
   })
   @ApiErrors(400, 403)
   async list(@Query() query: PageQuery) {
-    const page = query.page ?? 1;
-    const size = query.page_size ?? 20;
-    const { items, total } = await this.keys.list(size, (page - 1) * size);
-    return ok({ items, total_count: total, total_page: Math.ceil(total / size), current_page: page });
+    const { items, total } = await this.keys.list(query.page_size, pageOffset(query));
+    return ok({ items, ...pageTotals(query, total) });
   }
 
   @Delete(':id')
