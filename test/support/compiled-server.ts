@@ -137,12 +137,31 @@ export function runToExit(
   });
 }
 
-/** Starts main.js (in `cwd`) on a free port and waits until /api/health answers. */
+/**
+ * Starts main.js (in `cwd`) on a free port and waits until /api/health
+ * answers. The port is free when chosen but may be taken by another process
+ * before the server binds it: then it starts again on another one.
+ */
 export async function startCompiledServer(
   main: string,
   env: Record<string, string>,
   timeoutMs = 60_000,
   cwd = REPO_ROOT,
+): Promise<RunningProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePort(main, env, timeoutMs, cwd);
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof Error) || !e.message.includes('EADDRINUSE')) throw e;
+    }
+  }
+}
+
+async function startOnFreePort(
+  main: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+  cwd: string,
 ): Promise<RunningProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [main], {
