@@ -21,6 +21,8 @@ const { appendSection, bar, fmt, table } = require('./lib/report');
 
 const DIST = join(__dirname, '..', 'dist', 'apps', 'server', 'src', 'datasources');
 const TABLES = 300;
+/** The default DATASOURCE_SCHEMA_MAX_TOKENS. */
+const BUDGET_TOKENS = 3000;
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -70,6 +72,8 @@ async function main() {
   const { PostgresDriver } = require(join(DIST, 'drivers', 'postgres.driver.js'));
   const { indexSchema, schemaForQuestion } = require(join(DIST, 'schema-prompt.js'));
   const { checkReadOnly } = require(join(DIST, 'sql-guard.js'));
+  const { tokenCounter } = require(join(__dirname, '..', 'dist', 'libs', 'llm', 'src', 'util', 'tokens.js'));
+  const countTokens = await tokenCounter();
 
   const db = await createDatabase('ds');
   try {
@@ -89,14 +93,14 @@ async function main() {
     // 1. Cold schema reads (a new driver each time), then the cached one (what a prompt uses).
     const cold = await time(5, async () => {
       const driver = new PostgresDriver(spec, 5000);
-      indexSchema(await driver.readSchema(3));
+      indexSchema(await driver.readSchema(3), countTokens);
       await driver.close();
     });
     const driver = new PostgresDriver(spec, 5000);
     const cache = new Map();
     const cached = () => {
       let index = cache.get(1);
-      if (!index) cache.set(1, (index = driver.readSchema(3).then(indexSchema)));
+      if (!index) cache.set(1, (index = driver.readSchema(3).then((t) => indexSchema(t, countTokens))));
       return index;
     };
     await cached();
@@ -111,8 +115,8 @@ async function main() {
       'How many leads turned into orders?',
       'Stock levels of the items with the most payments',
     ];
-    const prompt = await time(2000, (i) => schemaForQuestion(index, questions[i % questions.length], 12000));
-    const promptChars = schemaForQuestion(index, questions[0], 12000).length;
+    const prompt = await time(2000, (i) => schemaForQuestion(index, questions[i % questions.length], BUDGET_TOKENS));
+    const promptChars = schemaForQuestion(index, questions[0], BUDGET_TOKENS).length;
 
     // 3. Runner vs raw driver for a small query, each on one warm connection.
     const sql = 'SELECT id, label, amount FROM sales_10 WHERE id <= 3 ORDER BY id';

@@ -24,4 +24,6 @@ export {
 export type { OfflineModelOptions, Script, ScriptedReply } from './providers/offline';
 export { collectStream } from './util/collect';
 export { batchedStream, partBatches } from './util/batches';
+export { tokenCounter } from './util/tokens';
+export type { TokenCounter } from './util/tokens';
 export type { PartBatch } from './util/batches';

@@ -45,6 +45,8 @@ export interface AppConfig {
   datasourceFilesDir: string;
   datasourceQueryTimeoutMs: number;
   datasourceMaxRows: number;
+  /** Tokens of schema text in one prompt at most. */
+  datasourceSchemaMaxTokens: number;
 }
 
 /** Configuration whose database is known (DATABASE_URL or the embedded one): what the modules receive. */
@@ -121,5 +123,6 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     datasourceFilesDir: resolve(vars.DATASOURCE_FILES_DIR ?? join(resolve(vars.DATA_DIR ?? '.data'), 'datasources')),
     datasourceQueryTimeoutMs: vars.DATASOURCE_QUERY_TIMEOUT_MS ?? 10000,
     datasourceMaxRows: vars.DATASOURCE_MAX_ROWS ?? 1000,
+    datasourceSchemaMaxTokens: vars.DATASOURCE_SCHEMA_MAX_TOKENS ?? 3000,
   };
 }

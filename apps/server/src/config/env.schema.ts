@@ -187,4 +187,12 @@ export class EnvironmentVariables {
   @Max(100000)
   @IsInt()
   DATASOURCE_MAX_ROWS?: number;
+
+  /** Tokens of schema text one prompt carries at most; larger schemas keep the tables that match the question. */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(100)
+  @Max(1000000)
+  @IsInt()
+  DATASOURCE_SCHEMA_MAX_TOKENS?: number;
 }

@@ -10,6 +10,7 @@ import {
   type AppResource,
 } from '@ensemble/agents';
 import { ApiError } from '../common/api-error';
+import { tokenCounter } from '@ensemble/llm';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { DatasourceFields, DatasourceNameTaken, DatasourceRow, DatasourcesRepository } from './datasources.repository';
 import { DatasourceDto } from './dto/datasource.dto';
@@ -32,8 +33,6 @@ import { checkReadOnly } from './sql-guard';
 
 /** What answers show instead of a stored password. */
 export const PASSWORD_MASK = '******';
-/** Schema text put into one prompt at most (characters, about a quarter as many tokens). */
-export const SCHEMA_BUDGET_CHARS = 12000;
 /** Rows read per table for sample values. */
 const SAMPLE_ROWS = 3;
 /** Bound of a connection test. */
@@ -240,7 +239,7 @@ export class DatasourcesService implements OnModuleDestroy {
         ok: true,
         value: {
           dialect: row.dbType,
-          text: schemaForQuestion(index, question, SCHEMA_BUDGET_CHARS),
+          text: schemaForQuestion(index, question, this.config.datasourceSchemaMaxTokens),
           tables: tableNames(index, question, 10),
         },
       };
@@ -410,7 +409,7 @@ export class DatasourcesService implements OnModuleDestroy {
     if (cached && cached.version === version) return cached.index;
     const index = this.driver(row)
       .readSchema(SAMPLE_ROWS)
-      .then(indexSchema)
+      .then(async (tables) => indexSchema(tables, await tokenCounter()))
       .catch((e: unknown) => {
         if (this.schemas.get(row.id)?.index === index) this.schemas.delete(row.id);
         throw e;

@@ -1,9 +1,12 @@
+import type { TokenCounter } from '@ensemble/llm';
 import type { SchemaTable } from './drivers/driver';
 
 /** A table ready for prompts: its text and the words it is found by, computed once per schema read. */
 export interface IndexedTable {
   name: string;
   text: string;
+  /** Tokens of `text`. */
+  tokens: number;
   /** Words of the table's name and comment. */
   nameWords: Set<string>;
   /** Words of its columns' names and comments. */
@@ -16,15 +19,22 @@ export interface SchemaIndex {
   readAt: Date;
 }
 
-export function indexSchema(tables: SchemaTable[]): SchemaIndex {
+/** Tables are joined by a blank line: one token between two tables. */
+const SEPARATOR_TOKENS = 1;
+
+export function indexSchema(tables: SchemaTable[], countTokens: TokenCounter): SchemaIndex {
   return {
     readAt: new Date(),
-    tables: tables.map((t) => ({
-      name: t.name,
-      text: describeTable(t),
-      nameWords: new Set([...words(t.name), ...words(t.comment)]),
-      columnWords: new Set(t.columns.flatMap((c) => [...words(c.name), ...words(c.comment)])),
-    })),
+    tables: tables.map((t) => {
+      const text = describeTable(t);
+      return {
+        name: t.name,
+        text,
+        tokens: countTokens(text),
+        nameWords: new Set([...words(t.name), ...words(t.comment)]),
+        columnWords: new Set(t.columns.flatMap((c) => [...words(c.name), ...words(c.comment)])),
+      };
+    }),
   };
 }
 
@@ -50,24 +60,24 @@ export function describeTable(t: SchemaTable): string {
 }
 
 /**
- * The schema text for a question, within `budgetChars`: every table when all
+ * The schema text for a question, within `budgetTokens`: every table when all
  * fit; otherwise the tables ranked by how well their name, comment and
  * columns match the question's words (ties in schema order), as many as fit.
  * Says how many tables were left out.
  */
-export function schemaForQuestion(index: SchemaIndex, question: string, budgetChars: number): string {
+export function schemaForQuestion(index: SchemaIndex, question: string, budgetTokens: number): string {
   const all = index.tables;
-  const full = all.reduce((n, t) => n + t.text.length + 2, 0);
-  if (full <= budgetChars) return all.map((t) => t.text).join('\n\n');
+  const full = all.reduce((n, t) => n + t.tokens + SEPARATOR_TOKENS, 0);
+  if (full <= budgetTokens) return all.map((t) => t.text).join('\n\n');
   const asked = words(question);
   const scored = all.map((t, i) => ({ t, i, score: score(t, asked) }));
   scored.sort((a, b) => b.score - a.score || a.i - b.i);
   const chosen: { t: IndexedTable; i: number }[] = [];
   let used = 0;
   for (const s of scored) {
-    if (used + s.t.text.length + 2 > budgetChars) continue;
+    if (used + s.t.tokens + SEPARATOR_TOKENS > budgetTokens) continue;
     chosen.push(s);
-    used += s.t.text.length + 2;
+    used += s.t.tokens + SEPARATOR_TOKENS;
   }
   chosen.sort((a, b) => a.i - b.i);
   const left = all.length - chosen.length;

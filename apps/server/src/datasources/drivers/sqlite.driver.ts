@@ -14,10 +14,19 @@ import {
   toJson,
 } from './driver';
 
+/**
+ * How long a query process may take to start and prepare its statement
+ * before the time limit starts counting (a busy machine starts a process
+ * in a few hundred milliseconds, sometimes seconds).
+ */
+const START_BOUND_MS = 10_000;
+
 /** The driver's entry file, for the query process to load. */
 const BETTER_SQLITE3 = require.resolve('better-sqlite3');
 
 interface WorkerMessage {
+  /** The statement is prepared and about to run: the time limit counts from here. */
+  started?: boolean;
   partial?: { columns: string[]; rows: Record<string, unknown>[] };
   done?: { columns: string[]; rows: Record<string, unknown>[]; count: number };
   refused?: string;
@@ -44,6 +53,7 @@ try {
   } else {
     stmt.safeIntegers(true);
     const columns = stmt.columns().map((c) => c.name);
+    parentPort.postMessage({ started: true });
     const rows = [];
     let count = 0;
     for (const row of stmt.iterate()) {
@@ -117,17 +127,19 @@ export class SqliteDriver implements DbDriver {
         worker.kill('SIGKILL');
         outcome();
       };
-      const timer = setTimeout(
-        () =>
-          settle(() => {
-            // Past the cap the rows are kept and the total is unknown; before it the statement failed.
-            if (partial) resolve({ ...converted(partial), total: null, truncated: true });
-            else reject(new DatasourceError(timeoutMessage(limits.timeoutMs), 'timeout'));
-          }),
-        limits.timeoutMs,
-      );
+      const expire = () =>
+        settle(() => {
+          // Past the cap the rows are kept and the total is unknown; before it the statement failed.
+          if (partial) resolve({ ...converted(partial), total: null, truncated: true });
+          else reject(new DatasourceError(timeoutMessage(limits.timeoutMs), 'timeout'));
+        });
+      // The statement's own time limit starts once it runs, not while its process starts.
+      let timer = setTimeout(expire, START_BOUND_MS + limits.timeoutMs);
       worker.on('message', (m: WorkerMessage) => {
-        if (m.partial) partial = m.partial;
+        if (m.started) {
+          clearTimeout(timer);
+          timer = setTimeout(expire, limits.timeoutMs);
+        } else if (m.partial) partial = m.partial;
         else if (m.done) {
           const { count, ...rest } = m.done;
           settle(() => resolve({ ...converted(rest), total: count, truncated: count > limits.maxRows }));
