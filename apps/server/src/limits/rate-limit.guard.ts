@@ -33,7 +33,8 @@ export const RATE_LIMIT_WINDOW_MS = 60_000;
 export class RateLimitGuard extends ThrottlerGuard {
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
-    storage: PgThrottlerStorage,
+    // Named: the parent's parameter decorators would otherwise inject the in-memory storage here.
+    @Inject(PgThrottlerStorage) storage: PgThrottlerStorage,
     reflector: Reflector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
