@@ -16,14 +16,12 @@ const APPS = '/api/v2/serve/apps';
 const KEYS = '/api/v2/serve/keys';
 const LIMIT = 10;
 
-/** One bootstrap key per test, so each starts with a whole budget. */
+/** One bootstrap key per test, so each starts with a whole budget (a window starts with a key's first request). */
 const ENV_KEYS = {
   sequential: 'limits-seq-key-0123456789',
   concurrent: 'limits-conc-key-0123456789',
   errors: 'limits-err-key-0123456789',
   runs: 'limits-runs-key-0123456789',
-  /** Only reads where the current window ends. */
-  probe: 'limits-probe-key-0123456789',
 };
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
 type Headers = Record<string, string | string[] | undefined>;
@@ -51,17 +49,6 @@ describe('limits over two replicas on one database', () => {
   /** A stored admin key without a rate limit, for the setup requests. */
   let admin: Record<string, string>;
 
-  /**
-   * Windows are fixed minutes of the database clock: when the current one
-   * ends within `needS` seconds, waits for the next, so a test's requests
-   * all fall in one window.
-   */
-  async function freshWindow(needS = 10): Promise<void> {
-    const probe = await request(a.origin).get(APPS).set(bearer(ENV_KEYS.probe)).expect(200);
-    const seconds = limitHeaders(probe.headers).reset;
-    if (seconds < needS) await new Promise((r) => setTimeout(r, seconds * 1000 + 300));
-  }
-
   beforeAll(async () => {
     const keys = [API_KEY, ...Object.values(ENV_KEYS)].join(',');
     env = await startChatEnv({
@@ -85,7 +72,6 @@ describe('limits over two replicas on one database', () => {
   beforeEach(() => env.fake.reset());
 
   it('counts one budget over both replicas: the 11th and 12th requests are refused wherever they land', async () => {
-    await freshWindow();
     const key = bearer(ENV_KEYS.sequential);
     for (let i = 0; i < 12; i++) {
       const server = i % 2 === 0 ? a : b;
@@ -105,7 +91,6 @@ describe('limits over two replicas on one database', () => {
   });
 
   it('refuses exactly the requests over the limit when they arrive at once on both replicas', async () => {
-    await freshWindow();
     const key = bearer(ENV_KEYS.concurrent);
     const answers = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
@@ -122,7 +107,6 @@ describe('limits over two replicas on one database', () => {
   });
 
   it('puts the headers on error answers of a limited route (404, 400) too', async () => {
-    await freshWindow();
     const key = bearer(ENV_KEYS.errors);
     const missing = await request(a.origin).get(`${APPS}/no-such-app`).set(key);
     expect(missing.status).toBe(404);
@@ -136,7 +120,6 @@ describe('limits over two replicas on one database', () => {
   });
 
   it('caps the runs of a key over both replicas; the slot is free again once the run ends', async () => {
-    await freshWindow();
     const key = bearer(ENV_KEYS.runs);
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
@@ -203,7 +186,6 @@ describe('limits over two replicas on one database', () => {
   });
 
   it("limits a key by its own rate_limit_per_minute and another by the server's", async () => {
-    await freshWindow();
     const make = async (body: Record<string, unknown>) => {
       const res = await request(b.origin)
         .post(KEYS)

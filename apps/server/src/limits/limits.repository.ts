@@ -15,7 +15,7 @@ export interface WindowCount {
 /**
  * Every statement on `rate_limit_windows` and `run_slots`: the request
  * counts and run slots every replica shares. Times come from the database's
- * clock, so replicas whose clocks differ still share the same windows.
+ * clock, so replicas whose clocks differ still agree on when a window ends.
  */
 @Injectable()
 export class LimitsRepository {
@@ -26,22 +26,27 @@ export class LimitsRepository {
   }
 
   /**
-   * Counts one request of `key` in the current fixed window of `windowMs`
-   * (one upsert; concurrent ones on the same row queue on its row lock, so
-   * every request gets its own count).
+   * Counts one request of `key` in its window: a fixed window of `windowMs`
+   * that starts with the key's first request after the previous one ended.
+   * One upsert; concurrent ones on the same key queue on its row lock, so
+   * every request gets its own count.
    */
   async hit(key: string, windowMs: number): Promise<WindowCount> {
     const rows = await this.sql.query<{ hits: number; ms_left: string }>(
-      `INSERT INTO rate_limit_windows AS w (limit_key, window_end, hits)
-       VALUES ($1, (floor(extract(epoch FROM now()) * 1000 / $2::integer) + 1) * $2::integer, 1)
-       ON CONFLICT (limit_key, window_end) DO UPDATE SET hits = w.hits + 1
-       RETURNING w.hits, w.window_end - floor(extract(epoch FROM now()) * 1000) AS ms_left`,
+      `WITH clock AS (SELECT floor(extract(epoch FROM now()) * 1000)::bigint AS ms)
+       INSERT INTO rate_limit_windows AS w (limit_key, window_end, hits)
+       SELECT $1, clock.ms + $2::integer, 1 FROM clock
+       ON CONFLICT (limit_key) DO UPDATE SET
+         hits = CASE WHEN w.window_end <= EXCLUDED.window_end - $2::integer THEN 1 ELSE w.hits + 1 END,
+         window_end = CASE WHEN w.window_end <= EXCLUDED.window_end - $2::integer
+                      THEN EXCLUDED.window_end ELSE w.window_end END
+       RETURNING w.hits, w.window_end - (SELECT ms FROM clock) AS ms_left`,
       [key, windowMs],
     );
     return { hits: rows[0].hits, msLeft: Number(rows[0].ms_left) };
   }
 
-  /** Deletes at most `max` windows that have ended; returns how many. */
+  /** Deletes at most `max` windows that have ended (a key's next request starts a new one); returns how many. */
   async deleteEndedWindows(max: number): Promise<number> {
     const rows = await this.sql.query<{ n: string }>(
       `WITH gone AS (

@@ -9,11 +9,12 @@ const SWEEP_INTERVAL_MS = 60_000;
 const SWEEP_MAX_ROWS = 10_000;
 
 /**
- * The throttler's counts in Postgres, shared by every replica: fixed
- * windows of `ttl` ms, one upsert per request returning the window's
- * count and end. A request over the limit is refused until its window
- * ends (the window is the block). A replica deletes ended windows every
- * minute, a bounded batch at a time.
+ * The throttler's counts in Postgres, shared by every replica: per key, a
+ * fixed window of `ttl` ms from its first request (as the throttler's
+ * in-memory storage counts), one upsert per request returning the
+ * window's count and end. A request over the limit is refused until its
+ * window ends (the window is the block). A replica deletes ended windows
+ * every minute, a bounded batch at a time.
  */
 @Injectable()
 export class PgThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnModuleDestroy {

@@ -2,9 +2,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Limits that hold across replicas: per-key overrides on the key record
- * (null: the server default; 0: unlimited), the request counts of fixed
- * rate-limit windows (UNLOGGED: counts lost in a database crash only reset
- * a window) and the run slots taken by each key's runs in flight.
+ * (null: the server default; 0: unlimited), each key's request count in its
+ * current rate-limit window (UNLOGGED: counts lost in a database crash only
+ * reset a window) and the run slots taken by each key's runs in flight.
  */
 export class SharedLimits1764680000000 implements MigrationInterface {
   name = 'SharedLimits1764680000000';
@@ -21,7 +21,7 @@ export class SharedLimits1764680000000 implements MigrationInterface {
         limit_key   varchar(300) NOT NULL,
         window_end  bigint NOT NULL,
         hits        integer NOT NULL,
-        CONSTRAINT rate_limit_windows_pkey PRIMARY KEY (limit_key, window_end)
+        CONSTRAINT rate_limit_windows_pkey PRIMARY KEY (limit_key)
       )`);
     await q.query(`CREATE INDEX rate_limit_windows_end_idx ON rate_limit_windows (window_end)`);
     await q.query(`
