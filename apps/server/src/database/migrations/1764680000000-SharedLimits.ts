@@ -3,8 +3,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Limits that hold across replicas: per-key overrides on the key record
  * (null: the server default; 0: unlimited), each key's request count in its
- * current rate-limit window (UNLOGGED: counts lost in a database crash only
- * reset a window) and the run slots taken by each key's runs in flight.
+ * current rate-limit window and the run slots taken by each key's runs in
+ * flight. Both tables are UNLOGGED: their writes cost no WAL flush, and
+ * what a database crash (not a clean restart) empties them of only resets
+ * a window or admits runs over the cap until the runs in flight end.
  */
 export class SharedLimits1764680000000 implements MigrationInterface {
   name = 'SharedLimits1764680000000';
@@ -25,7 +27,7 @@ export class SharedLimits1764680000000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX rate_limit_windows_end_idx ON rate_limit_windows (window_end)`);
     await q.query(`
-      CREATE TABLE run_slots (
+      CREATE UNLOGGED TABLE run_slots (
         run_id       uuid NOT NULL,
         limit_key    varchar(300) NOT NULL,
         instance_id  varchar(64) NOT NULL,
