@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { dataLines, contents, rawPost, RawResponse } from './support/chat-env';
+import { dataLines, contents, OpenStream, rawPost, RawResponse, streamPost } from './support/chat-env';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { expectDualError } from './support/expect-error';
 import { FakeOpenAI, startFakeOpenAI } from './support/fake-openai';
@@ -93,6 +93,13 @@ describe('database outages', () => {
     fetch(`${origin}${path}`, { headers, signal: AbortSignal.timeout(10_000) });
   const chat = (origin: string, convUid: string, message: string): Promise<RawResponse> =>
     rawPost(origin, CHAT, { model: 'fake-gpt', messages: message, conv_uid: convUid, stream: true });
+  /**
+   * A chat whose stream is under way once `firstContent` resolves: its run is
+   * recorded `running` before it takes its run slot (in the database), so the
+   * stored state alone does not say the run got past that.
+   */
+  const streaming = (origin: string, convUid: string, message: string): OpenStream =>
+    streamPost(origin, CHAT, { model: 'fake-gpt', messages: message, conv_uid: convUid, stream: true });
   const runState = async (convUid: string) => {
     const { rows } = await admin.query<{ state: string; error: string | null }>(
       'SELECT state, error FROM conversation_runs WHERE conv_uid = $1 ORDER BY turn DESC LIMIT 1',
@@ -118,11 +125,12 @@ describe('database outages', () => {
     expect(await sessionsOfA()).toEqual(expect.arrayContaining(['ensemble-cancel-bus', 'ensemble-instance-lock']));
 
     // Ends during the outage: its rows cannot land, so no [DONE], and it is marked failed afterwards.
-    const ending = chat(a.origin, 'outage-ends-inside', 'slow 10 100');
+    const ending = streaming(a.origin, 'outage-ends-inside', 'slow 10 100');
     // Ends after the outage: stored complete, [DONE] sent.
-    const outliving = chat(a.origin, 'outage-outlived', 'slow 40 250');
+    const outliving = streaming(a.origin, 'outage-outlived', 'slow 40 250');
     await waitFor(async () => ((await runState('outage-outlived'))?.state === 'running' ? true : undefined));
     await waitFor(async () => ((await runState('outage-ends-inside'))?.state === 'running' ? true : undefined));
+    await Promise.all([ending.firstContent, outliving.firstContent]);
 
     // The restart: no new connections, every session of A killed by the server, the sockets cut.
     proxy.refuse();
@@ -142,7 +150,7 @@ describe('database outages', () => {
     // Cancels cannot be judged either: 503, not a silent no-op.
     await expectUnavailable(await fetch(`${a.origin}${CHAT}/nobody/cancel`, { method: 'POST', headers: AUTH }));
 
-    const inside = await ending;
+    const inside = await ending.done;
     expect(contents(inside.body).join('')).toBe(Array.from({ length: 10 }, (_, i) => `t${i} `).join(''));
     expect(inside.body).not.toContain('[DONE]');
     await sleep(Math.max(0, 6000 - (Date.now() - started)));
@@ -156,7 +164,7 @@ describe('database outages', () => {
     });
     expect((await get(a.origin, APPS)).status).toBe(200);
 
-    const outlived = await outliving;
+    const outlived = await outliving.done;
     expect(outlived.body.endsWith('data: [DONE]\n\n')).toBe(true);
     expect(await runState('outage-outlived')).toEqual({ state: 'complete', error: null });
     expect(
@@ -236,8 +244,9 @@ describe('database outages', () => {
   }, 60_000);
 
   it("a replica starting right after an outage does not take a live replica's runs for dead", async () => {
-    const live = chat(a.origin, 'outage-judged', 'slow 30 150');
+    const live = streaming(a.origin, 'outage-judged', 'slow 30 150');
     await waitFor(async () => ((await runState('outage-judged'))?.state === 'running' ? true : undefined));
+    await live.firstContent;
     proxy.refuse();
     await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE client_port = ANY($1::int[])', [
       proxy.upstreamPorts(),
@@ -251,7 +260,7 @@ describe('database outages', () => {
     const c = await booting;
     try {
       expect((await runState('outage-judged'))?.state).toBe('running');
-      expect((await live).body.endsWith('data: [DONE]\n\n')).toBe(true);
+      expect((await live.done).body.endsWith('data: [DONE]\n\n')).toBe(true);
       expect((await runState('outage-judged'))?.state).toBe('complete');
     } finally {
       await c.close();

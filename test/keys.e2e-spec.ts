@@ -83,8 +83,10 @@ describe('keys as data (two replicas on one database)', () => {
         'id',
         'key',
         'last_used_at',
+        'max_concurrent_runs',
         'name',
         'prefix',
+        'rate_limit_per_minute',
         'revoked',
         'scopes',
       ].sort(),
@@ -96,6 +98,8 @@ describe('keys as data (two replicas on one database)', () => {
       app_codes: null,
       revoked: false,
       expires_at: null,
+      rate_limit_per_minute: null,
+      max_concurrent_runs: null,
     });
     expect(data.prefix).toBe(data.key.slice(0, 12));
 

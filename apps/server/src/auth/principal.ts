@@ -5,7 +5,13 @@ import type { Principal } from '../keys/key.types';
 export type AuthenticatedRequest = Request & { principal?: Principal };
 
 /** Without authentication (ENSEMBLE_INSECURE_NO_AUTH): one caller with every scope. */
-export const INSECURE_PRINCIPAL: Principal = { keyId: 'insecure', scopes: ['admin'], appCodes: null };
+export const INSECURE_PRINCIPAL: Principal = {
+  keyId: 'insecure',
+  scopes: ['admin'],
+  appCodes: null,
+  rateLimitPerMinute: null,
+  maxConcurrentRuns: null,
+};
 
 /** Who is asking about stored conversations: a key sees its own, an admin key every one. */
 export function viewerOf(principal: Principal): { keyId: string; admin: boolean } {

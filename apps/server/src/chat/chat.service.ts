@@ -10,7 +10,7 @@ import { APP_CONFIG, AppConfig } from '../config/config';
 import { ConversationsService, Viewer } from '../conversations/conversations.service';
 import { principalOf, viewerOf } from '../auth/principal';
 import { RunRecorder } from '../conversations/run-recorder';
-import { limitKey, ReleaseRun, RunLimiter } from '../limits';
+import { LimitSubject, limitSubject, ReleaseRun, RunLimiter } from '../limits';
 import { MetricsService, RunTimer } from '../observability/metrics.service';
 import { ToolsService } from '../tools/tools.service';
 import { ChatRequest, parseChatRequest } from './chat-request';
@@ -113,8 +113,8 @@ export class ChatService {
       );
     }
     const viewer = viewerOf(principalOf(req));
-    const key = limitKey(req);
-    this.limiter.check(key);
+    const limits = limitSubject(req);
+    await this.limiter.check(limits);
     const convUid = request.convUid ?? randomUUID();
     const history = request.convUid
       ? capHistoryChars(await this.conversations.history(convUid), this.config.historyMaxChars)
@@ -137,7 +137,7 @@ export class ChatService {
       ? await this.conversations.startRun(turn, viewer)
       : this.conversations.openFresh(turn);
     await recorder.opened;
-    const releaseSlot = await this.takeSlot(key, recorder);
+    const releaseSlot = await this.takeSlot(limits, recorder);
 
     const controller = new AbortController();
     const gate = new FlowGate();
@@ -188,7 +188,7 @@ export class ChatService {
         await recorder.flush().catch(() => undefined);
       } finally {
         release?.();
-        releaseSlot();
+        await releaseSlot();
         streamClosed?.();
         timer?.finish(recorder.state);
         this.logger.log(
@@ -204,9 +204,9 @@ export class ChatService {
    * the key may have taken the last one meanwhile: the recorded run is then
    * stored failed with the reason and the request answered 429.
    */
-  private async takeSlot(key: string, recorder: RunRecorder): Promise<ReleaseRun> {
+  private async takeSlot(limits: LimitSubject, recorder: RunRecorder): Promise<ReleaseRun> {
     try {
-      return this.limiter.acquire(key);
+      return await this.limiter.acquire(limits);
     } catch (e) {
       recorder.end({ state: 'failed', error: e instanceof Error ? e.message : String(e) });
       await recorder.flush();

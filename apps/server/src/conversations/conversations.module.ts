@@ -3,10 +3,10 @@ import { ConversationsController } from './conversations.controller';
 import { ConversationsService } from './conversations.service';
 import { InstanceLock } from './instance-lock';
 
-/** Stored runs and their history routes. Exports only its service. */
+/** Stored runs and their history routes. Exports its service and the instance lock (whose process is alive). */
 @Module({
   controllers: [ConversationsController],
   providers: [ConversationsService, InstanceLock],
-  exports: [ConversationsService],
+  exports: [ConversationsService, InstanceLock],
 })
 export class ConversationsModule {}

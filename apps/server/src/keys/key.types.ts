@@ -9,6 +9,10 @@ export interface Principal {
   scopes: readonly Scope[];
   /** For a chat key: the only apps it may run (null: any). */
   appCodes: readonly string[] | null;
+  /** This key's requests per minute (null: RATE_LIMIT_PER_MINUTE; 0: unlimited). */
+  rateLimitPerMinute: number | null;
+  /** This key's chat runs in flight at once (null: MAX_CONCURRENT_RUNS_PER_KEY; 0: unlimited). */
+  maxConcurrentRuns: number | null;
 }
 
 /** A stored key as the API shows it: never the secret, never its hash. */
@@ -22,6 +26,10 @@ export interface KeyView {
   last_used_at: string | null;
   expires_at: string | null;
   revoked: boolean;
+  /** Null: the server default (RATE_LIMIT_PER_MINUTE); 0: unlimited. */
+  rate_limit_per_minute: number | null;
+  /** Null: the server default (MAX_CONCURRENT_RUNS_PER_KEY); 0: unlimited. */
+  max_concurrent_runs: number | null;
 }
 
 /** A key just created: the one answer that carries the secret. */
@@ -36,6 +44,8 @@ export interface KeyGrant {
   appCodes: string[] | null;
   expiresAt: Date | null;
   revoked: boolean;
+  rateLimitPerMinute: number | null;
+  maxConcurrentRuns: number | null;
 }
 
 export function hasScope(principal: Principal, needed: Scope): boolean {

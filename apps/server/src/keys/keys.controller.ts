@@ -19,6 +19,18 @@ const KEY_PROPERTIES = {
   last_used_at: { type: 'string', format: 'date-time', nullable: true },
   expires_at: { type: 'string', format: 'date-time', nullable: true },
   revoked: { type: 'boolean' },
+  rate_limit_per_minute: {
+    type: 'integer',
+    nullable: true,
+    description:
+      'Requests per minute over all replicas; null: the server default (RATE_LIMIT_PER_MINUTE); 0: unlimited.',
+  },
+  max_concurrent_runs: {
+    type: 'integer',
+    nullable: true,
+    description:
+      'Chat runs in flight at once over all replicas; null: the server default (MAX_CONCURRENT_RUNS_PER_KEY); 0: unlimited.',
+  },
 };
 const KEY = { type: 'object', properties: KEY_PROPERTIES };
 
@@ -41,6 +53,8 @@ export class KeysController {
         scopes: body.scopes,
         appCodes: body.app_codes ?? null,
         expiresAt: body.expires_at ? new Date(body.expires_at) : null,
+        rateLimitPerMinute: body.rate_limit_per_minute ?? null,
+        maxConcurrentRuns: body.max_concurrent_runs ?? null,
       },
       principalOf(req).keyId,
     );

@@ -14,9 +14,12 @@ interface KeyRow {
   last_used_at: Date | null;
   expires_at: Date | null;
   revoked_at: Date | null;
+  rate_limit_per_minute: number | null;
+  max_concurrent_runs: number | null;
 }
 
-const COLUMNS = 'id, name, prefix, scopes, app_codes, created_at, last_used_at, expires_at, revoked_at';
+const COLUMNS =
+  'id, name, prefix, scopes, app_codes, created_at, last_used_at, expires_at, revoked_at, rate_limit_per_minute, max_concurrent_runs';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -31,6 +34,8 @@ function toView(row: KeyRow): KeyView {
     last_used_at: iso(row.last_used_at),
     expires_at: iso(row.expires_at),
     revoked: row.revoked_at !== null,
+    rate_limit_per_minute: row.rate_limit_per_minute,
+    max_concurrent_runs: row.max_concurrent_runs,
   };
 }
 
@@ -51,12 +56,26 @@ export class KeysRepository {
     scopes: Scope[];
     appCodes: string[] | null;
     expiresAt: Date | null;
+    rateLimitPerMinute: number | null;
+    maxConcurrentRuns: number | null;
     createdBy: string;
   }): Promise<KeyView> {
     const rows = await this.sql.query<KeyRow>(
-      `INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, app_codes, expires_at, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
-      [key.id, key.name, key.prefix, key.hash, key.scopes, key.appCodes, key.expiresAt, key.createdBy],
+      `INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, app_codes, expires_at, created_by,
+                             rate_limit_per_minute, max_concurrent_runs)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+      [
+        key.id,
+        key.name,
+        key.prefix,
+        key.hash,
+        key.scopes,
+        key.appCodes,
+        key.expiresAt,
+        key.createdBy,
+        key.rateLimitPerMinute,
+        key.maxConcurrentRuns,
+      ],
     );
     return toView(rows[0]);
   }
@@ -82,8 +101,14 @@ export class KeysRepository {
   }
 
   async findByHash(hash: string): Promise<KeyGrant | null> {
-    const rows = await this.sql.query<Pick<KeyRow, 'id' | 'scopes' | 'app_codes' | 'expires_at' | 'revoked_at'>>(
-      `SELECT id, scopes, app_codes, expires_at, revoked_at FROM api_keys WHERE secret_hash = $1`,
+    const rows = await this.sql.query<
+      Pick<
+        KeyRow,
+        'id' | 'scopes' | 'app_codes' | 'expires_at' | 'revoked_at' | 'rate_limit_per_minute' | 'max_concurrent_runs'
+      >
+    >(
+      `SELECT id, scopes, app_codes, expires_at, revoked_at, rate_limit_per_minute, max_concurrent_runs
+       FROM api_keys WHERE secret_hash = $1`,
       [hash],
     );
     const row = rows[0];
@@ -94,6 +119,8 @@ export class KeysRepository {
       appCodes: row.app_codes,
       expiresAt: row.expires_at,
       revoked: row.revoked_at !== null,
+      rateLimitPerMinute: row.rate_limit_per_minute,
+      maxConcurrentRuns: row.max_concurrent_runs,
     };
   }
 

@@ -35,6 +35,9 @@ export interface CreateKeyInput {
   scopes: Scope[];
   appCodes: string[] | null;
   expiresAt: Date | null;
+  /** Null: the server default; 0: unlimited. */
+  rateLimitPerMinute: number | null;
+  maxConcurrentRuns: number | null;
 }
 
 /** Keys as data: created, listed and revoked by admins; resolved to a principal on every request. */
@@ -80,6 +83,8 @@ export class KeysService implements OnModuleDestroy {
       scopes: input.scopes,
       appCodes: input.appCodes,
       expiresAt: input.expiresAt,
+      rateLimitPerMinute: input.rateLimitPerMinute,
+      maxConcurrentRuns: input.maxConcurrentRuns,
       createdBy,
     });
     this.logger.log(`Key ${view.id} (${view.prefix}…) created with scopes ${view.scopes.join(',')}`);
@@ -117,7 +122,16 @@ export class KeysService implements OnModuleDestroy {
   /** The principal a bearer token stands for, or null when it is no valid key. */
   async authenticate(token: string): Promise<Principal | null> {
     const env = this.envKeyIndex(token);
-    if (env >= 0) return { keyId: `env:${env + 1}`, scopes: ['admin'], appCodes: null };
+    // Bootstrap keys have the server's default limits.
+    if (env >= 0) {
+      return {
+        keyId: `env:${env + 1}`,
+        scopes: ['admin'],
+        appCodes: null,
+        rateLimitPerMinute: null,
+        maxConcurrentRuns: null,
+      };
+    }
     if (!token.startsWith(KEY_PREFIX)) return null;
     const hash = hashSecret(token);
     const now = Date.now();
@@ -130,7 +144,13 @@ export class KeysService implements OnModuleDestroy {
     const grant = cached.grant;
     if (!grant || grant.revoked || (grant.expiresAt && grant.expiresAt.getTime() <= now)) return null;
     this.used.add(grant.id);
-    return { keyId: grant.id, scopes: grant.scopes, appCodes: grant.appCodes };
+    return {
+      keyId: grant.id,
+      scopes: grant.scopes,
+      appCodes: grant.appCodes,
+      rateLimitPerMinute: grant.rateLimitPerMinute,
+      maxConcurrentRuns: grant.maxConcurrentRuns,
+    };
   }
 
   /** Index of the API_KEYS entry equal to `token` (-1: none), compared in constant time against every entry. */

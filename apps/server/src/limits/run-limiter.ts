@@ -1,70 +1,132 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { ApiError } from '../common/api-error';
 import { APP_CONFIG, AppConfig } from '../config/config';
+import { InstanceLock } from '../conversations/instance-lock';
+import type { LimitSubject } from './limit-key';
+import { LimitsRepository } from './limits.repository';
 
-/** Releases a run's slot; calling it again does nothing. */
-export type ReleaseRun = () => void;
+/** Gives a run's slot back; calling it again does nothing. Never rejects (a failed release is retried). */
+export type ReleaseRun = () => Promise<void>;
+
+/** How often releases the database refused are retried. */
+const RETRY_RELEASE_MS = 1000;
+/** How often the slots of processes that are gone are looked for. */
+const SWEEP_INTERVAL_MS = 30_000;
 
 /**
- * Caps the chat runs one API key has in flight at once on this replica
- * (MAX_CONCURRENT_RUNS_PER_KEY; 0 = unlimited). The chat module calls
- * `check(limitKey(req))` after validating a request, `acquire` once its run
- * is recorded and before starting it, and calls the returned function exactly when the run ends
- * (complete, failed or cancelled), e.g. in a `finally`.
+ * Caps the chat runs one API key has in flight at once over every replica
+ * (the key's `max_concurrent_runs`, else MAX_CONCURRENT_RUNS_PER_KEY; 0 =
+ * unlimited), counted as rows of `run_slots` in the shared database. The
+ * chat module calls `check` after validating a request, `acquire` once its
+ * run is recorded and before starting it, and calls the returned function
+ * exactly when the run ends (complete, failed or cancelled), e.g. in a
+ * `finally`. A release the database refuses (an outage) is retried until
+ * it lands; the slots of a process that died are freed by the replicas
+ * still alive (it no longer holds its instance lock).
  */
 @Injectable()
-export class RunLimiter {
-  private readonly active = new Map<string, number>();
-  /** 0 = unlimited. */
-  readonly max: number;
+export class RunLimiter implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('RunLimiter');
+  /** Slots whose release failed, retried every second. */
+  private readonly unreleased = new Set<string>();
+  private retryTimer?: NodeJS.Timeout;
+  private sweepTimer?: NodeJS.Timeout;
 
-  constructor(@Inject(APP_CONFIG) config: Pick<AppConfig, 'maxConcurrentRunsPerKey'>) {
-    this.max = config.maxConcurrentRunsPerKey;
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'maxConcurrentRunsPerKey'>,
+    private readonly repo: LimitsRepository,
+    private readonly lock: InstanceLock,
+  ) {}
+
+  onModuleInit(): void {
+    this.retryTimer = setInterval(() => void this.retryReleases(), RETRY_RELEASE_MS);
+    this.retryTimer.unref();
+    this.sweepTimer = setInterval(() => void this.sweepDeadInstances(), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.retryTimer);
+    clearInterval(this.sweepTimer);
+    await this.retryReleases();
+  }
+
+  /** The cap for `subject`: its key's own, else the server default; 0 = unlimited. */
+  maxFor(subject: LimitSubject): number {
+    return subject.maxConcurrentRuns ?? this.config.maxConcurrentRunsPerKey;
   }
 
   /**
-   * Takes a slot for `key` or throws ApiError 429 `too_many_runs` (with
-   * `Retry-After: 1`) when the key already has `max` runs in flight.
-   */
-  acquire(key: string): ReleaseRun {
-    this.check(key);
-    this.active.set(key, (this.active.get(key) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.active.get(key) ?? 1) - 1;
-      if (left > 0) this.active.set(key, left);
-      else this.active.delete(key);
-    };
-  }
-
-  /**
-   * Throws the same 429 as `acquire` when `key` has no slot left, without
+   * Throws the same 429 as `acquire` when the key has no slot left, without
    * taking one: a request checks it before its work, and takes the slot
    * once that work (recording its run) is done.
    */
-  check(key: string): void {
-    if (this.max > 0 && (this.active.get(key) ?? 0) >= this.max) {
-      throw new ApiError(
-        HttpStatus.TOO_MANY_REQUESTS,
-        'too_many_runs',
-        `Too many concurrent runs for this API key (limit ${this.max}, MAX_CONCURRENT_RUNS_PER_KEY); retry when one finishes.`,
-        null,
-        { 'Retry-After': '1' },
-      );
+  async check(subject: LimitSubject): Promise<void> {
+    const max = this.maxFor(subject);
+    if (max > 0 && (await this.repo.slotsHeld(subject.key)) >= max) throw this.refusal(subject, max);
+  }
+
+  /**
+   * Takes a slot for the key or throws ApiError 429 `too_many_runs` (with
+   * `Retry-After: 1`) when the key already has its cap of runs in flight
+   * on any replica.
+   */
+  async acquire(subject: LimitSubject): Promise<ReleaseRun> {
+    const max = this.maxFor(subject);
+    if (max <= 0) return () => Promise.resolve();
+    const slotId = randomUUID();
+    if (!(await this.repo.takeSlot(subject.key, slotId, this.lock.instanceId, max))) {
+      throw this.refusal(subject, max);
+    }
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      try {
+        await this.repo.releaseSlots([slotId]);
+      } catch (e) {
+        this.unreleased.add(slotId);
+        this.logger.warn(`Could not give a run slot back (retried every second): ${(e as Error).message}`);
+      }
+    };
+  }
+
+  private refusal(subject: LimitSubject, max: number): ApiError {
+    const source =
+      subject.maxConcurrentRuns === null ? 'MAX_CONCURRENT_RUNS_PER_KEY' : "this key's max_concurrent_runs";
+    return new ApiError(
+      HttpStatus.TOO_MANY_REQUESTS,
+      'too_many_runs',
+      `Too many concurrent runs for this API key (limit ${max}, ${source}); retry when one finishes.`,
+      null,
+      { 'Retry-After': '1' },
+    );
+  }
+
+  private async retryReleases(): Promise<void> {
+    if (this.unreleased.size === 0) return;
+    const ids = [...this.unreleased];
+    try {
+      await this.repo.releaseSlots(ids);
+      ids.forEach((id) => this.unreleased.delete(id));
+    } catch {
+      // Still down: the next tick tries again.
     }
   }
 
-  /** Runs in flight for `key`. */
-  inFlight(key: string): number {
-    return this.active.get(key) ?? 0;
-  }
-
-  /** Runs in flight over all keys. */
-  get total(): number {
-    let sum = 0;
-    for (const n of this.active.values()) sum += n;
-    return sum;
+  /** Frees the slots of processes that are gone (their instance lock is free, and stays free for its grace). */
+  async sweepDeadInstances(): Promise<void> {
+    try {
+      const holders = await this.repo.slotHolders(this.lock.instanceId);
+      const dead = await Promise.all(holders.map((id) => this.lock.isDead(id)));
+      for (const [i, id] of holders.entries()) {
+        if (!dead[i]) continue;
+        const n = await this.repo.releaseInstanceSlots(id);
+        if (n) this.logger.warn(`Freed ${n} run slot(s) of a stopped server`);
+      }
+    } catch (e) {
+      this.logger.warn(`Could not look for the run slots of stopped servers: ${(e as Error).message}`);
+    }
   }
 }

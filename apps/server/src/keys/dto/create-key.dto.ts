@@ -6,9 +6,12 @@ import {
   IsArray,
   IsDateString,
   IsIn,
+  IsInt,
   IsOptional,
   IsString,
+  Max,
   MaxLength,
+  Min,
   MinLength,
 } from 'class-validator';
 import { SCOPES, type Scope } from '../key.types';
@@ -44,4 +47,34 @@ export class CreateKeyDto {
   @IsOptional()
   @IsDateString({ strict: true })
   expires_at?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum: 1_000_000,
+    example: 120,
+    description:
+      "This key's requests per minute over all replicas; null or omitted: RATE_LIMIT_PER_MINUTE; 0: unlimited.",
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  rate_limit_per_minute?: number | null;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum: 10_000,
+    example: 4,
+    description:
+      "This key's chat runs in flight at once over all replicas; null or omitted: MAX_CONCURRENT_RUNS_PER_KEY; 0: unlimited.",
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  max_concurrent_runs?: number | null;
 }
