@@ -1,0 +1,34 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { TOOL_TRANSPORTS } from '../tools-config';
+import type { ToolServerView, ToolView } from '../tools.types';
+
+export class ToolResponse implements ToolView {
+  @ApiProperty({ example: 'add' })
+  name: string;
+
+  @ApiProperty({ example: 'Adds two numbers.' })
+  description: string;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, description: "JSON Schema of the tool's arguments." })
+  input_schema: Record<string, unknown>;
+}
+
+export class ToolServerResponse implements ToolServerView {
+  @ApiProperty({ example: 'calc', description: 'The name in the tools file; what a tool(mcp) resource names.' })
+  name: string;
+
+  @ApiProperty({ enum: TOOL_TRANSPORTS })
+  transport: string;
+
+  @ApiProperty({ enum: ['idle', 'connecting', 'connected', 'unreachable'] })
+  state: string;
+
+  @ApiPropertyOptional({ description: 'Why the last connection attempt failed.' })
+  error?: string;
+
+  @ApiProperty({ type: 'integer', description: 'Per-call timeout.' })
+  timeout_ms: number;
+
+  @ApiProperty({ type: [ToolResponse], description: "The tools offered (the file's allow-list applied)." })
+  tools: ToolView[];
+}
