@@ -317,7 +317,9 @@ describe('OpenAPI document against real answers', () => {
     expectDocumented('get', '/api/v2/serve/tools', tools, 200);
     expect(tools.body.data.map((s: { name: string }) => s.name).sort()).toEqual(['down', 'local']);
     expect(tools.body.data.find((s: { name: string }) => s.name === 'local').tools.length).toBeGreaterThan(0);
-    expectDocumented('get', '/api/health', await http.get('/api/health'), 200);
+    const health = await http.get('/api/health');
+    expectDocumented('get', '/api/health', health, 200);
+    expect(health.headers['cache-control']).toBe('no-cache, no-store, must-revalidate');
     const ready = await http.get('/api/ready');
     expectDocumented('get', '/api/ready', ready, 200);
     expect(Object.keys(ready.body.details)).toEqual(['database', 'migrations', 'tools']);
@@ -344,7 +346,7 @@ describe('OpenAPI document against real answers', () => {
     expect(loose).toEqual([]);
   });
 
-  it('every operation declares a 2xx body with a schema; SSE and text routes their content type', () => {
+  it('every operation declares a 2xx body with a schema; metrics its text content type', () => {
     const problems: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {

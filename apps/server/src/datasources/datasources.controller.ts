@@ -20,6 +20,7 @@ export class DatasourcesController {
   @Get('datasources')
   @ApiOperation({ summary: 'List datasources (optionally of one db_type)' })
   @ApiResult(DatasourceResponse, { isArray: true })
+  @ApiErrors(400)
   async list(@Query() query: ListDatasourcesQuery): Promise<Result<DatasourceView[]>> {
     return ok(await this.datasources.list(query.db_type));
   }
@@ -53,6 +54,7 @@ export class DatasourcesController {
   @Get('datasource-types')
   @ApiOperation({ summary: 'The datasource types served' })
   @ApiResult(DatasourceTypeResponse, { isArray: true })
+  @ApiErrors()
   types(): Result<readonly DatasourceTypeView[]> {
     return ok(this.datasources.types());
   }

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { DB_TYPES } from '../drivers/driver';
 import type { DatasourceTypeView, DatasourceView } from '../datasources.service';
 
 /** A datasource on the wire: DB-GPT's `DatasourceModel` fields, the password masked, plus the newer form. */
@@ -6,7 +7,7 @@ export class DatasourceResponse implements DatasourceView {
   @ApiProperty({ type: 'integer' })
   id: number;
 
-  @ApiProperty({ enum: ['postgresql', 'mysql', 'sqlite'] })
+  @ApiProperty({ enum: DB_TYPES })
   db_type: string;
 
   @ApiProperty()
@@ -33,7 +34,7 @@ export class DatasourceResponse implements DatasourceView {
   @ApiProperty()
   comment: string;
 
-  @ApiProperty({ description: 'The newer form of db_type.' })
+  @ApiProperty({ enum: DB_TYPES, description: 'The newer form of db_type.' })
   type: string;
 
   @ApiProperty({ description: 'The newer form of comment.' })
@@ -55,7 +56,7 @@ export class DatasourceResponse implements DatasourceView {
 
 /** A datasource type served, with the fields its form asks for. */
 export class DatasourceTypeResponse implements DatasourceTypeView {
-  @ApiProperty({ example: 'postgresql' })
+  @ApiProperty({ enum: DB_TYPES })
   name: string;
 
   @ApiProperty({ example: 'PostgreSQL' })
