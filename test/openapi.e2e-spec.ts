@@ -14,7 +14,9 @@ import request from 'supertest';
 import { rawPost } from './support/chat-env';
 import { DatasourceEnv, startDatasourceEnv } from './support/datasource-env';
 import type { ChatRequestBody, FakeReply } from './support/fake-openai';
-import { AUTH } from './support/server';
+import { createTestDatabase, TestDatabase } from './support/database';
+import { PgProxy } from './support/pg-proxy';
+import { AUTH, startTestServer, TestServer } from './support/server';
 import { createSqliteTarget } from './support/target-databases';
 
 type Schema = Record<string, unknown>;
@@ -93,15 +95,56 @@ const PLAN = JSON.stringify([
 const isPlanner = (body: ChatRequestBody) =>
   (body.messages ?? []).some((m) => JSON.stringify(m.content).includes('serial_number'));
 
+/** Checks answers against the served document: the schema it declares for their route and status. */
+class DocumentedAnswers {
+  private readonly ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
+  private readonly validators = new Map<string, ValidateFunction>();
+  /** `METHOD /path status` of every answer validated. */
+  readonly checked = new Set<string>();
+
+  constructor(readonly doc: OpenApiDocument) {
+    this.ajv.addFormat('date-time', (s: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(s));
+    this.ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+  }
+
+  /** The JSON schema the document declares for this route and status. */
+  declared(method: string, path: string, status: number): Schema {
+    const operation = this.doc.paths[path]?.[method];
+    if (!operation) throw new Error(`${method.toUpperCase()} ${path} is not in the document`);
+    const schema = operation.responses[String(status)]?.content?.['application/json']?.schema;
+    if (!schema) throw new Error(`${method.toUpperCase()} ${path} declares no JSON body for ${status}`);
+    return schema;
+  }
+
+  /** A validator of a standalone schema (converted as the document's are). */
+  compile(schema: Schema): ValidateFunction {
+    return this.ajv.compile(toJsonSchema(schema) as Schema);
+  }
+
+  /** Asserts the answer's status is `status` and its body matches what the document declares for it. */
+  expect(method: string, path: string, res: { status: number; body: unknown }, status: number): void {
+    expect(res.status).toBe(status);
+    const key = `${method.toUpperCase()} ${path} ${status}`;
+    let validate = this.validators.get(key);
+    if (!validate) {
+      validate = this.ajv.compile({
+        ...(toJsonSchema(this.declared(method, path, status)) as Schema),
+        definitions: toJsonSchema(this.doc.components.schemas) as Schema,
+      });
+      this.validators.set(key, validate);
+    }
+    const valid = validate(res.body);
+    expect({ route: key, errors: valid ? [] : validate.errors }).toEqual({ route: key, errors: [] });
+    this.checked.add(key);
+  }
+}
+
 describe('OpenAPI document against real answers', () => {
   let env: DatasourceEnv;
   let http: ReturnType<typeof request>;
   let doc: OpenApiDocument;
-  let ajv: Ajv;
+  let answers: DocumentedAnswers;
   let toolsDir: string;
-  const validators = new Map<string, ValidateFunction>();
-  /** `METHOD /path status` of every answer validated, to check the coverage at the end. */
-  const checked = new Set<string>();
 
   beforeAll(async () => {
     toolsDir = mkdtempSync(join(tmpdir(), 'ensemble-openapi-tools-'));
@@ -118,9 +161,7 @@ describe('OpenAPI document against real answers', () => {
     env = await startDatasourceEnv({ TOOLS_FILE: toolsFile });
     http = request(env.origin);
     doc = (await http.get('/api/docs-json').expect(200)).body as OpenApiDocument;
-    ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
-    ajv.addFormat('date-time', (s: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(s));
-    ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+    answers = new DocumentedAnswers(doc);
   }, 60_000);
   afterAll(async () => {
     await env?.close();
@@ -131,31 +172,8 @@ describe('OpenAPI document against real answers', () => {
     env.fake.setHandler((body): FakeReply => (isPlanner(body) ? { text: PLAN } : { text: 'A stored answer.' }));
   });
 
-  /** The JSON schema the document declares for this route and status. */
-  function declared(method: string, path: string, status: number): Schema {
-    const operation = doc.paths[path]?.[method];
-    if (!operation) throw new Error(`${method.toUpperCase()} ${path} is not in the document`);
-    const schema = operation.responses[String(status)]?.content?.['application/json']?.schema;
-    if (!schema) throw new Error(`${method.toUpperCase()} ${path} declares no JSON body for ${status}`);
-    return schema;
-  }
-
-  /** Asserts the answer's status is `status` and its body matches what the document declares for it. */
-  function expectDocumented(method: string, path: string, res: { status: number; body: unknown }, status: number) {
-    expect(res.status).toBe(status);
-    const key = `${method.toUpperCase()} ${path} ${status}`;
-    let validate = validators.get(key);
-    if (!validate) {
-      validate = ajv.compile({
-        ...(toJsonSchema(declared(method, path, status)) as Schema),
-        definitions: toJsonSchema(doc.components.schemas) as Schema,
-      });
-      validators.set(key, validate);
-    }
-    const valid = validate(res.body);
-    expect({ route: key, errors: valid ? [] : validate.errors }).toEqual({ route: key, errors: [] });
-    checked.add(key);
-  }
+  const expectDocumented = (method: string, path: string, res: { status: number; body: unknown }, status: number) =>
+    answers.expect(method, path, res, status);
 
   it('closes documented objects and turns nullable into JSON Schema', () => {
     expect(toJsonSchema({ type: 'object', properties: { a: { type: 'string', nullable: true } } })).toEqual({
@@ -163,7 +181,7 @@ describe('OpenAPI document against real answers', () => {
       properties: { a: { anyOf: [{ type: 'string' }, { type: 'null' }] } },
       additionalProperties: false,
     });
-    const closed = ajv.compile(toJsonSchema({ type: 'object', properties: { a: { type: 'string' } } }) as Schema);
+    const closed = answers.compile({ type: 'object', properties: { a: { type: 'string' } } });
     expect(closed({ a: 'x' })).toBe(true);
     expect(closed({ a: 'x', b: 1 })).toBe(false);
     expect(closed({ a: null })).toBe(false);
@@ -334,14 +352,16 @@ describe('OpenAPI document against real answers', () => {
       );
     const routes = ['apps', 'conversations', 'datasources', 'audit', 'tools', 'health'].flatMap(covered);
     routes.push('GET /api/v2/models');
-    const seen = [...checked].map((k) => k.replace(/ \d+$/, ''));
+    const seen = [...answers.checked].map((k) => k.replace(/ \d+$/, ''));
     expect(routes.filter((r) => !seen.includes(r))).toEqual([]);
   });
 
   it('describes every field of these answers (no bare objects)', () => {
-    const loose = [...checked].flatMap((key) => {
+    const loose = [...answers.checked].flatMap((key) => {
       const [method, path, status] = key.split(' ');
-      return looseObjects(declared(method.toLowerCase(), path, Number(status)), doc).map((at) => `${key}: ${at}`);
+      return looseObjects(answers.declared(method.toLowerCase(), path, Number(status)), doc).map(
+        (at) => `${key}: ${at}`,
+      );
     });
     expect(loose).toEqual([]);
   });
@@ -370,5 +390,39 @@ describe('OpenAPI document against real answers', () => {
         .filter(([status]) => /^2\d\d$/.test(status))
         .flatMap(([, r]) => Object.keys(r.content ?? {}));
     expect(contentTypes('/api/metrics', 'get')).toEqual([expect.stringMatching(/^text\/plain; version=0\.0\.4/)]);
+  });
+});
+
+describe('OpenAPI document: readiness with the database unreachable', () => {
+  let db: TestDatabase;
+  let proxy: PgProxy;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const target = new URL(db.url);
+    proxy = await PgProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    server = await startTestServer(
+      { DATABASE_URL: proxy.urlFor(db.url), DB_CONNECT_TIMEOUT_MS: '1000', DB_STATEMENT_TIMEOUT_MS: '2000' },
+      { db },
+    );
+  }, 60_000);
+  afterAll(async () => {
+    proxy?.restore();
+    await server?.close();
+    await proxy?.close();
+    await db?.drop();
+  });
+
+  it('answers 503 with the body the document declares (the dual error shape)', async () => {
+    const http = request(server.origin);
+    const answers = new DocumentedAnswers((await http.get('/api/docs-json').expect(200)).body as OpenApiDocument);
+    proxy.refuse();
+    proxy.cut();
+    const ready = await http.get('/api/ready');
+    answers.expect('get', '/api/ready', ready, 503);
+    expect(ready.body.err_code).toBe('database_unavailable');
+    expect(ready.headers['retry-after']).toBe('5');
+    proxy.restore();
   });
 });

@@ -1,9 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/public.decorator';
+import { ERROR_SCHEMA } from '../common/api-docs';
 import { migrationsApplied } from '../database/data-source';
 import { ToolsService } from '../tools/tools.service';
 import { HealthIndicatorResponse, HealthResponse, ToolServerStateResponse } from './dto/health.response';
@@ -28,7 +29,7 @@ export class HealthController {
   @Get('health')
   @ApiOperation({ summary: 'Liveness: the process is up' })
   @ApiOkResponse({ type: HealthResponse, description: 'Up' })
-  @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'Shutting down' })
+  @ApiResponse({ status: 503, description: 'Shutting down (error `internal_error`)', schema: ERROR_SCHEMA })
   @HealthCheck(HEALTH_CHECK)
   live() {
     return this.health.check([]);
@@ -37,9 +38,12 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: database reachable and migrations applied (tool servers reported)' })
   @ApiOkResponse({ type: HealthResponse, description: 'Ready' })
-  @ApiServiceUnavailableResponse({
-    type: HealthResponse,
-    description: 'Not ready: `error` names the checks that are down',
+  @ApiResponse({
+    status: 503,
+    description:
+      'Not ready: the database unreachable (error `database_unavailable`, with Retry-After) or migrations pending (`internal_error`)',
+    schema: ERROR_SCHEMA,
+    headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } },
   })
   @HealthCheck(HEALTH_CHECK)
   ready() {

@@ -31,9 +31,9 @@ const INDICATORS = {
   additionalProperties: { $ref: getSchemaPath(HealthIndicatorResponse) },
 } as const;
 
-/** Terminus's health check body: the checks that are up (`info`), down (`error`) and all of them (`details`). */
+/** Terminus's health check body: the checks that are up (`info`), down (`error`, empty) and all of them (`details`). */
 export class HealthResponse implements HealthCheckResult {
-  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'] })
+  @ApiProperty({ enum: ['ok'], description: 'A check that fails answers 503 with the error shape instead.' })
   status: HealthCheckStatus;
 
   @ApiPropertyOptional({ ...INDICATORS, description: 'The checks that are up.' })
