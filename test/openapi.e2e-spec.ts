@@ -245,6 +245,15 @@ describe('OpenAPI document against real answers', () => {
     );
     expectDocumented('delete', item, await http.delete(`${APPS}/${native.body.data.app_code}`).set(AUTH), 200);
     expectDocumented('get', item, await http.get(`${APPS}/${native.body.data.app_code}`).set(AUTH), 404);
+    // Errors: the dual shape each route declares.
+    expectDocumented('post', APPS, await http.post(APPS).set(AUTH).send({ app_name: 'x', team_mode: 'nope' }), 400);
+    expectDocumented('get', APPS, await http.get(APPS), 401);
+    expectDocumented(
+      'post',
+      APPS,
+      await http.post(APPS).set(AUTH).set('Content-Type', 'text/plain').send('app_name=x'),
+      415,
+    );
   });
 
   it('conversations: list and get with recorded runs (plan steps, messages), then delete', async () => {
@@ -341,6 +350,15 @@ describe('OpenAPI document against real answers', () => {
     const ready = await http.get('/api/ready');
     expectDocumented('get', '/api/ready', ready, 200);
     expect(Object.keys(ready.body.details)).toEqual(['database', 'migrations', 'tools']);
+    // The text route answers the content type it declares (parameters in any order).
+    const metrics = await http.get('/api/metrics').set(AUTH).expect(200);
+    const mediaType = (t: string) =>
+      t
+        .split(';')
+        .map((p) => p.trim())
+        .sort();
+    const declaredTypes = Object.keys(doc.paths['/api/metrics'].get.responses['200'].content ?? {});
+    expect(declaredTypes.map(mediaType)).toEqual([mediaType(metrics.headers['content-type'])]);
   });
 
   it('validated an answer of every route of these controllers', () => {
