@@ -39,6 +39,14 @@ export function resultSchema(data: Record<string, unknown>) {
   };
 }
 
+/**
+ * The members of a string union, for an `enum` in the document: the record
+ * makes the compiler check the list is exactly the union.
+ */
+export function unionMembers<T extends string>(members: Record<T, true>): T[] {
+  return Object.keys(members) as T[];
+}
+
 /** What a Result envelope carries: a response DTO class, `Boolean`, or `[]` (always an empty list). */
 export type ResultData = Type<unknown> | BooleanConstructor | readonly [];
 

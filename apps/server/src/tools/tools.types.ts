@@ -1,4 +1,5 @@
 /** What `GET /api/v2/serve/tools` sends: the declared tool servers, their state and their tools. */
+import type { ConnectionState } from './mcp-connection';
 
 export interface ToolView {
   name: string;
@@ -11,7 +12,7 @@ export interface ToolServerView {
   /** The name in the tools file; what a tool(mcp) resource names. */
   name: string;
   transport: string;
-  state: string;
+  state: ConnectionState;
   /** Why the last connection attempt failed. */
   error?: string;
   /** Per-call timeout. */

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { unionMembers } from '../../common/api-docs';
 import { PageTotalsResponse } from '../../common/page.response';
 import type {
   ConversationListView,
@@ -12,8 +13,8 @@ import type {
 import type { RunState } from '../entities/conversation.entity';
 import type { StepRowState } from '../entities/plan-step.entity';
 
-const RUN_STATES: RunState[] = ['running', 'complete', 'failed', 'cancelled'];
-const STEP_STATES: StepRowState[] = ['todo', 'running', 'complete', 'failed'];
+const RUN_STATES = unionMembers<RunState>({ running: true, complete: true, failed: true, cancelled: true });
+const STEP_STATES = unionMembers<StepRowState>({ todo: true, running: true, complete: true, failed: true });
 
 export class UsageResponse implements UsageView {
   @ApiProperty({ type: 'integer', minimum: 0 })

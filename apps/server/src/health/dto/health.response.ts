@@ -1,10 +1,12 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import type { ConnectionState } from '../../tools/mcp-connection';
+import { CONNECTION_STATES } from '../../tools/dto/tool.response';
 import type { HealthCheckResult, HealthCheckStatus, HealthIndicatorStatus } from '@nestjs/terminus';
 
 /** A declared tool server's state, as readiness reports it. */
 export class ToolServerStateResponse {
-  @ApiProperty({ enum: ['idle', 'connecting', 'connected', 'unreachable'] })
-  state: string;
+  @ApiProperty({ enum: CONNECTION_STATES })
+  state: ConnectionState;
 
   @ApiPropertyOptional({ description: 'Why the last connection attempt failed.' })
   error?: string;

@@ -1,6 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { unionMembers } from '../../common/api-docs';
+import type { ConnectionState } from '../mcp-connection';
 import { TOOL_TRANSPORTS } from '../tools-config';
 import type { ToolServerView, ToolView } from '../tools.types';
+
+/** Every state of a tool server's connection, for the documents. */
+export const CONNECTION_STATES = unionMembers<ConnectionState>({
+  idle: true,
+  connecting: true,
+  connected: true,
+  unreachable: true,
+});
 
 export class ToolResponse implements ToolView {
   @ApiProperty({ example: 'add' })
@@ -20,8 +30,8 @@ export class ToolServerResponse implements ToolServerView {
   @ApiProperty({ enum: TOOL_TRANSPORTS })
   transport: string;
 
-  @ApiProperty({ enum: ['idle', 'connecting', 'connected', 'unreachable'] })
-  state: string;
+  @ApiProperty({ enum: CONNECTION_STATES })
+  state: ConnectionState;
 
   @ApiPropertyOptional({ description: 'Why the last connection attempt failed.' })
   error?: string;
