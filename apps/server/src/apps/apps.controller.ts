@@ -1,17 +1,17 @@
 import { Body, Controller, Delete, Get, HttpCode, Logger, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ModelRegistry } from '@ensemble/llm';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { RequireScope } from '../auth/scope.decorator';
-import { ApiErrors, resultSchema } from '../common/api-docs';
+import { ApiErrors, ApiResult } from '../common/api-docs';
 import { ok, Result } from '../common/result';
 import { AppsService } from './apps.service';
 import type { AppListView, AppView } from './app.types';
 import { CreateAppDto, UpdateAppDto } from './dto/app.dto';
+import { AppListResponse, AppResponse } from './dto/app.response';
 import { CollectQuery, ListAppsQuery, UserQuery } from './dto/list-apps.query';
 import { unknownModelWarnings, warningHeader } from './model-warnings';
 
-const APP = { type: 'object', description: 'App (snake_case fields, details included)' };
 const MODEL_WARNING = {
   Warning: {
     description: 'Present when a detail names models this server does not serve: one `299 ensemble "…"` per detail.',
@@ -41,17 +41,7 @@ export class AppsController {
   @Get()
   @RequireScope('chat')
   @ApiOperation({ summary: 'List apps (paged, filtered)' })
-  @ApiOkResponse({
-    schema: resultSchema({
-      type: 'object',
-      properties: {
-        app_list: { type: 'array', items: APP },
-        total_count: { type: 'integer' },
-        total_page: { type: 'integer' },
-        current_page: { type: 'integer' },
-      },
-    }),
-  })
+  @ApiResult(AppListResponse)
   @ApiErrors(400)
   async list(@Query() query: ListAppsQuery): Promise<Result<AppListView>> {
     return ok(await this.apps.list(query));
@@ -60,7 +50,7 @@ export class AppsController {
   @Get(':app_code')
   @RequireScope('chat')
   @ApiOperation({ summary: 'Get one app' })
-  @ApiOkResponse({ schema: resultSchema(APP) })
+  @ApiResult(AppResponse)
   @ApiErrors(404)
   async get(@Param('app_code') appCode: string, @Query() query: UserQuery): Promise<Result<AppView>> {
     return ok(await this.apps.get(appCode, query.user_code));
@@ -68,7 +58,7 @@ export class AppsController {
 
   @Post()
   @ApiOperation({ summary: 'Create an app with its details (one transaction); 201' })
-  @ApiCreatedResponse({ schema: resultSchema(APP), headers: MODEL_WARNING })
+  @ApiResult(AppResponse, { status: 201, headers: MODEL_WARNING })
   @ApiErrors(400, 409, 413)
   async create(@Body() body: CreateAppDto, @Res({ passthrough: true }) res: Response): Promise<Result<AppView>> {
     const app = await this.apps.create(body);
@@ -78,7 +68,7 @@ export class AppsController {
 
   @Put(':app_code')
   @ApiOperation({ summary: 'Update an app; `details`, when given, replaces all details (one transaction)' })
-  @ApiOkResponse({ schema: resultSchema(APP), headers: MODEL_WARNING })
+  @ApiResult(AppResponse, { headers: MODEL_WARNING })
   @ApiErrors(400, 404, 409, 413)
   async update(
     @Param('app_code') appCode: string,
@@ -92,7 +82,7 @@ export class AppsController {
 
   @Delete(':app_code')
   @ApiOperation({ summary: 'Delete an app, its details and collections' })
-  @ApiOkResponse({ schema: resultSchema({ type: 'array', maxItems: 0 }) })
+  @ApiResult([])
   @ApiErrors(404)
   async remove(@Param('app_code') appCode: string): Promise<Result<never[]>> {
     await this.apps.remove(appCode);
@@ -102,7 +92,7 @@ export class AppsController {
   @Post(':app_code/collect')
   @HttpCode(200)
   @ApiOperation({ summary: "Add the app to a user's collection (idempotent)" })
-  @ApiOkResponse({ schema: resultSchema({ type: 'boolean' }) })
+  @ApiResult(Boolean)
   @ApiErrors(400, 404)
   async collect(@Param('app_code') appCode: string, @Query() query: CollectQuery): Promise<Result<boolean>> {
     await this.apps.collect(appCode, query.user_code);
@@ -111,7 +101,7 @@ export class AppsController {
 
   @Delete(':app_code/collect')
   @ApiOperation({ summary: "Remove the app from a user's collection (idempotent)" })
-  @ApiOkResponse({ schema: resultSchema({ type: 'boolean' }) })
+  @ApiResult(Boolean)
   @ApiErrors(400, 404)
   async uncollect(@Param('app_code') appCode: string, @Query() query: CollectQuery): Promise<Result<boolean>> {
     await this.apps.uncollect(appCode, query.user_code);

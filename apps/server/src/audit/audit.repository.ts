@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import type { PageTotalsView } from '../common/page.response';
 import { Sql } from '../database/sql';
 
 export interface AuditEntry {
@@ -15,6 +16,11 @@ export interface AuditView {
   key_id: string;
   action: string;
   target: string | null;
+}
+
+/** A page of admin changes, as `GET /api/v2/serve/audit` sends it. */
+export interface AuditListView extends PageTotalsView {
+  items: AuditView[];
 }
 
 interface AuditRow {

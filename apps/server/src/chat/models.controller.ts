@@ -3,6 +3,8 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ModelRegistry } from '@ensemble/llm';
 import { RequireScope } from '../auth/scope.decorator';
 import { ApiErrors } from '../common/api-docs';
+import { ModelListResponse } from './dto/model.response';
+import type { ModelListView } from './models.types';
 
 const STARTED = Math.floor(Date.now() / 1000);
 
@@ -15,14 +17,9 @@ export class ModelsController {
   @Get()
   @RequireScope('chat')
   @ApiOperation({ summary: 'List the configured models (names clients send as `model`)' })
-  @ApiOkResponse({
-    schema: {
-      type: 'object',
-      properties: { object: { type: 'string', enum: ['list'] }, data: { type: 'array', items: { type: 'object' } } },
-    },
-  })
+  @ApiOkResponse({ type: ModelListResponse })
   @ApiErrors()
-  list() {
+  list(): ModelListView {
     return {
       object: 'list',
       data: this.registry.list().map((m) => ({

@@ -1,5 +1,5 @@
-import { applyDecorators } from '@nestjs/common';
-import { ApiBearerAuth, ApiResponse } from '@nestjs/swagger';
+import { applyDecorators, Type } from '@nestjs/common';
+import { ApiBearerAuth, ApiExtraModels, ApiResponse, ApiResponseOptions, getSchemaPath } from '@nestjs/swagger';
 
 /** Schema of the dual error body (DB-GPT's and OpenAI's error fields together), for the OpenAPI document. */
 export const ERROR_SCHEMA = {
@@ -29,6 +29,7 @@ export const ERROR_SCHEMA = {
 export function resultSchema(data: Record<string, unknown>) {
   return {
     type: 'object',
+    required: ['success', 'err_code', 'err_msg', 'data'],
     properties: {
       success: { type: 'boolean', enum: [true] },
       err_code: { type: 'string', nullable: true },
@@ -36,6 +37,49 @@ export function resultSchema(data: Record<string, unknown>) {
       data,
     },
   };
+}
+
+/**
+ * The members of a string union, for an `enum` in the document: the record
+ * makes the compiler check the list is exactly the union.
+ */
+export function unionMembers<T extends string>(members: Record<T, true>): T[] {
+  return Object.keys(members) as T[];
+}
+
+/** What a Result envelope carries: a response DTO class, `Boolean`, or `[]` (always an empty list). */
+export type ResultData = Type<unknown> | BooleanConstructor | readonly [];
+
+export interface ApiResultOptions {
+  /** `data` is a list of the model. */
+  isArray?: boolean;
+  /** The success status; 200 unless given. */
+  status?: number;
+  description?: string;
+  headers?: ApiResponseOptions['headers'];
+}
+
+/**
+ * Documents a success answer as the Result envelope around `data`: a response
+ * DTO class (registered as a component and referenced), `Boolean`, or `[]`.
+ */
+export function ApiResult(data: ResultData, options: ApiResultOptions = {}) {
+  const model = typeof data === 'function' && data !== Boolean ? (data as Type<unknown>) : undefined;
+  const item: Record<string, unknown> = model
+    ? { $ref: getSchemaPath(model) }
+    : data === Boolean
+      ? { type: 'boolean' }
+      : { type: 'array', maxItems: 0, items: {} };
+  const schema = options.isArray ? { type: 'array', items: item } : item;
+  return applyDecorators(
+    ...(model ? [ApiExtraModels(model)] : []),
+    ApiResponse({
+      status: options.status ?? 200,
+      description: options.description ?? 'Success (Result envelope)',
+      schema: resultSchema(schema),
+      ...(options.headers ? { headers: options.headers } : {}),
+    }),
+  );
 }
 
 /**

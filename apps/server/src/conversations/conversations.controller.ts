@@ -2,12 +2,14 @@ import { Controller, Delete, Get, Param, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { principalOf, viewerOf } from '../auth/principal';
 import { RequireScope } from '../auth/scope.decorator';
-import { ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQuery } from '../common/page.query';
-import { ApiErrors, resultSchema } from '../common/api-docs';
-import { ok } from '../common/result';
+import { ApiErrors, ApiResult } from '../common/api-docs';
+import { ok, Result } from '../common/result';
+import type { ConversationListView, ConversationView } from './conversation.types';
 import { ConversationsService } from './conversations.service';
+import { ConversationListResponse, ConversationResponse } from './dto/conversation.response';
 
 export class ListConversationsQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'Only conversations of this app.' })
@@ -38,27 +40,27 @@ export class ConversationsController {
   @Get()
   @RequireScope('chat')
   @ApiOperation({ summary: 'List conversations (newest first), by app and user' })
-  @ApiOkResponse({ schema: resultSchema({ type: 'object' }) })
+  @ApiResult(ConversationListResponse)
   @ApiErrors(400)
-  async list(@Query() q: ListConversationsQuery, @Req() req: Request) {
+  async list(@Query() q: ListConversationsQuery, @Req() req: Request): Promise<Result<ConversationListView>> {
     return ok(await this.conversations.list(q, viewerOf(principalOf(req))));
   }
 
   @Get(':conv_uid')
   @RequireScope('chat')
   @ApiOperation({ summary: 'One conversation: its turns, their messages and plan steps' })
-  @ApiOkResponse({ schema: resultSchema({ type: 'object' }) })
+  @ApiResult(ConversationResponse)
   @ApiErrors(404)
-  async get(@Param('conv_uid') convUid: string, @Req() req: Request) {
+  async get(@Param('conv_uid') convUid: string, @Req() req: Request): Promise<Result<ConversationView>> {
     return ok(await this.conversations.get(convUid, viewerOf(principalOf(req))));
   }
 
   @Delete(':conv_uid')
   @RequireScope('chat')
   @ApiOperation({ summary: 'Delete a conversation and everything stored of it' })
-  @ApiOkResponse({ schema: resultSchema({ type: 'array', maxItems: 0 }) })
+  @ApiResult([])
   @ApiErrors(404, 409)
-  async remove(@Param('conv_uid') convUid: string, @Req() req: Request) {
+  async remove(@Param('conv_uid') convUid: string, @Req() req: Request): Promise<Result<never[]>> {
     await this.conversations.remove(convUid, viewerOf(principalOf(req)));
     return ok([]);
   }

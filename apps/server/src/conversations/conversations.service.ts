@@ -14,6 +14,7 @@ import { InstanceLock } from './instance-lock';
 import { SqlStatement } from './sql-statement';
 import { WriteBatcher } from './write-batcher';
 import { RunRecorder } from './run-recorder';
+import type { ConversationListView, ConversationView } from './conversation.types';
 
 export interface StartRun {
   convUid: string;
@@ -212,7 +213,7 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
     return rows.reverse().map((r) => ({ user: String(r.input), assistant: (r.answer as string | null) ?? '' }));
   }
 
-  async list(q: ConversationListQuery, viewer: Viewer) {
+  async list(q: ConversationListQuery, viewer: Viewer): Promise<ConversationListView> {
     const qb = this.db.getRepository(ConversationEntity).createQueryBuilder('c');
     if (!viewer.admin) qb.andWhere('c.owner_key = :owner', { owner: viewer.keyId });
     else if (q.key_id !== undefined) qb.andWhere('c.owner_key = :owner', { owner: q.key_id });
@@ -224,7 +225,7 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
   }
 
   /** A conversation with every turn, its messages and plan steps. */
-  async get(convUid: string, viewer: Viewer) {
+  async get(convUid: string, viewer: Viewer): Promise<ConversationView> {
     const conv = await this.db.getRepository(ConversationEntity).findOneBy({ convUid });
     if (!conv || !sees(viewer, conv.ownerKey)) throw notFound(convUid);
     const runs = await this.db.getRepository(RunEntity).find({ where: { convUid }, order: { turn: 'ASC' } });

@@ -56,6 +56,13 @@ export interface DatasourceView {
   gmt_modified: string;
 }
 
+/** A datasource type served, with the fields its form asks for. */
+export interface DatasourceTypeView {
+  name: string;
+  label: string;
+  fields: readonly string[];
+}
+
 export const DATASOURCE_TYPES = [
   { name: 'postgresql', label: 'PostgreSQL', fields: ['db_host', 'db_port', 'db_user', 'db_pwd', 'db_name'] },
   { name: 'mysql', label: 'MySQL / MariaDB', fields: ['db_host', 'db_port', 'db_user', 'db_pwd', 'db_name'] },
@@ -117,7 +124,7 @@ export class DatasourcesService implements OnModuleDestroy {
     await Promise.all(open.map((d) => d.driver.close().catch(() => undefined)));
   }
 
-  types() {
+  types(): readonly DatasourceTypeView[] {
     return DATASOURCE_TYPES;
   }
 

@@ -1,14 +1,20 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/public.decorator';
+import { ERROR_SCHEMA } from '../common/api-docs';
 import { migrationsApplied } from '../database/data-source';
 import { ToolsService } from '../tools/tools.service';
+import { HealthIndicatorResponse, HealthResponse, ToolServerStateResponse } from './dto/health.response';
+
+/** Terminus's no-cache header, with our own response documentation instead of its schemas. */
+const HEALTH_CHECK = { noCache: true, swaggerDocumentation: false };
 
 /** Liveness and readiness, open to probes (no API key). */
 @ApiTags('health')
+@ApiExtraModels(HealthIndicatorResponse, ToolServerStateResponse)
 @Public()
 @Controller()
 export class HealthController {
@@ -22,14 +28,24 @@ export class HealthController {
 
   @Get('health')
   @ApiOperation({ summary: 'Liveness: the process is up' })
-  @HealthCheck()
+  @ApiOkResponse({ type: HealthResponse, description: 'Up' })
+  @ApiResponse({ status: 503, description: 'Shutting down (error `internal_error`)', schema: ERROR_SCHEMA })
+  @HealthCheck(HEALTH_CHECK)
   live() {
     return this.health.check([]);
   }
 
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: database reachable and migrations applied (tool servers reported)' })
-  @HealthCheck()
+  @ApiOkResponse({ type: HealthResponse, description: 'Ready' })
+  @ApiResponse({
+    status: 503,
+    description:
+      'Not ready: the database unreachable (error `database_unavailable`, with Retry-After) or migrations pending (`internal_error`)',
+    schema: ERROR_SCHEMA,
+    headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } },
+  })
+  @HealthCheck(HEALTH_CHECK)
   ready() {
     return this.health.check([
       () => this.db.pingCheck('database', { timeout: 2000 }),

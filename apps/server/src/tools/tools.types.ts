@@ -1,33 +1,22 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { TOOL_TRANSPORTS } from './tools-config';
+/** What `GET /api/v2/serve/tools` sends: the declared tool servers, their state and their tools. */
+import type { ConnectionState } from './mcp-connection';
 
-export class ToolView {
-  @ApiProperty({ example: 'add' })
+export interface ToolView {
   name: string;
-
-  @ApiProperty({ example: 'Adds two numbers.' })
   description: string;
-
-  @ApiProperty({ type: 'object', additionalProperties: true, description: "JSON Schema of the tool's arguments." })
+  /** JSON Schema of the tool's arguments. */
   input_schema: Record<string, unknown>;
 }
 
-export class ToolServerView {
-  @ApiProperty({ example: 'calc', description: 'The name in the tools file; what a tool(mcp) resource names.' })
+export interface ToolServerView {
+  /** The name in the tools file; what a tool(mcp) resource names. */
   name: string;
-
-  @ApiProperty({ enum: TOOL_TRANSPORTS })
   transport: string;
-
-  @ApiProperty({ enum: ['idle', 'connecting', 'connected', 'unreachable'] })
-  state: string;
-
-  @ApiPropertyOptional({ description: 'Why the last connection attempt failed.' })
+  state: ConnectionState;
+  /** Why the last connection attempt failed. */
   error?: string;
-
-  @ApiProperty({ description: 'Per-call timeout.' })
+  /** Per-call timeout. */
   timeout_ms: number;
-
-  @ApiProperty({ type: [ToolView], description: "The tools offered (the file's allow-list applied)." })
+  /** The tools offered (the file's allow-list applied). */
   tools: ToolView[];
 }
