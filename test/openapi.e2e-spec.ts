@@ -334,6 +334,30 @@ describe('OpenAPI document against real answers', () => {
     expectDocumented('get', item, await http.get(`${DS}/${id}`).set(AUTH), 404);
   });
 
+  it('keys: create (the secret once), list, revoke', async () => {
+    const KEYS = '/api/v2/serve/keys';
+    const created = await http
+      .post(KEYS)
+      .set(AUTH)
+      .send({ name: 'docs', scopes: ['chat'], app_codes: ['some-app'], rate_limit_per_minute: 30 });
+    expectDocumented('post', KEYS, created, 201);
+    expect(created.body.data.key).toMatch(/^ens_/);
+    const admin = await http
+      .post(KEYS)
+      .set(AUTH)
+      .send({ name: 'docs-admin', scopes: ['admin'] });
+    expectDocumented('post', KEYS, admin, 201);
+    const list = await http.get(KEYS).set(AUTH);
+    expectDocumented('get', KEYS, list, 200);
+    expect(list.body.data.items.map((k: { name: string }) => k.name)).toEqual(
+      expect.arrayContaining(['docs', 'docs-admin']),
+    );
+    const revoked = await http.delete(`${KEYS}/${created.body.data.id}`).set(AUTH);
+    expectDocumented('delete', `${KEYS}/{id}`, revoked, 200);
+    expect(revoked.body.data).toMatchObject({ id: created.body.data.id, revoked: true });
+    expect(revoked.body.data.key).toBeUndefined();
+  });
+
   it('audit, models, tools, health and readiness', async () => {
     await http.post(APPS).set(AUTH).send({ app_name: 'audited', team_mode: 'single_agent', details: [] }).expect(201);
     const audit = await http.get('/api/v2/serve/audit').set(AUTH);
@@ -368,7 +392,7 @@ describe('OpenAPI document against real answers', () => {
           .filter(([, op]) => op.tags?.includes(tag))
           .map(([method]) => `${method.toUpperCase()} ${path}`),
       );
-    const routes = ['apps', 'conversations', 'datasources', 'audit', 'tools', 'health'].flatMap(covered);
+    const routes = ['apps', 'conversations', 'datasources', 'audit', 'tools', 'health', 'keys'].flatMap(covered);
     routes.push('GET /api/v2/models');
     const seen = [...answers.checked].map((k) => k.replace(/ \d+$/, ''));
     expect(routes.filter((r) => !seen.includes(r))).toEqual([]);

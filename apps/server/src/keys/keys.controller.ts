@@ -1,38 +1,14 @@
 import { Body, Controller, Delete, Get, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { principalOf } from '../auth/principal';
-import { ApiErrors, resultSchema } from '../common/api-docs';
+import { ApiErrors, ApiResult } from '../common/api-docs';
 import { pageOffset, PageQuery, pageTotals } from '../common/page.query';
 import { ok, Result } from '../common/result';
 import { CreateKeyDto } from './dto/create-key.dto';
+import { CreatedKeyResponse, KeyListResponse, KeyResponse } from './dto/key.response';
 import type { CreatedKeyView, KeyView } from './key.types';
 import { KeysService } from './keys.service';
-
-const KEY_PROPERTIES = {
-  id: { type: 'string', format: 'uuid' },
-  name: { type: 'string' },
-  prefix: { type: 'string', description: 'The first characters of the secret, to recognise it.' },
-  scopes: { type: 'array', items: { type: 'string', enum: ['admin', 'chat'] } },
-  app_codes: { type: 'array', items: { type: 'string' }, nullable: true },
-  created_at: { type: 'string', format: 'date-time' },
-  last_used_at: { type: 'string', format: 'date-time', nullable: true },
-  expires_at: { type: 'string', format: 'date-time', nullable: true },
-  revoked: { type: 'boolean' },
-  rate_limit_per_minute: {
-    type: 'integer',
-    nullable: true,
-    description:
-      'Requests per minute over all replicas; null: the server default (RATE_LIMIT_PER_MINUTE); 0: unlimited.',
-  },
-  max_concurrent_runs: {
-    type: 'integer',
-    nullable: true,
-    description:
-      'Chat runs in flight at once over all replicas; null: the server default (MAX_CONCURRENT_RUNS_PER_KEY); 0: unlimited.',
-  },
-};
-const KEY = { type: 'object', properties: KEY_PROPERTIES };
 
 /** Keys as data (admin scope): create (the secret is shown once), list, revoke. */
 @ApiTags('keys')
@@ -42,9 +18,7 @@ export class KeysController {
 
   @Post()
   @ApiOperation({ summary: 'Create a key; the answer is the only place its secret (`key`) is ever shown' })
-  @ApiCreatedResponse({
-    schema: resultSchema({ type: 'object', properties: { ...KEY_PROPERTIES, key: { type: 'string' } } }),
-  })
+  @ApiResult(CreatedKeyResponse, { status: 201 })
   @ApiErrors(400, 403)
   async create(@Body() body: CreateKeyDto, @Req() req: Request): Promise<Result<CreatedKeyView>> {
     const created = await this.keys.create(
@@ -63,17 +37,7 @@ export class KeysController {
 
   @Get()
   @ApiOperation({ summary: 'List keys, newest first (never their secrets)' })
-  @ApiOkResponse({
-    schema: resultSchema({
-      type: 'object',
-      properties: {
-        items: { type: 'array', items: KEY },
-        total_count: { type: 'integer' },
-        total_page: { type: 'integer' },
-        current_page: { type: 'integer' },
-      },
-    }),
-  })
+  @ApiResult(KeyListResponse)
   @ApiErrors(400, 403)
   async list(@Query() query: PageQuery) {
     const { items, total } = await this.keys.list(query.page_size, pageOffset(query));
@@ -82,7 +46,7 @@ export class KeysController {
 
   @Delete(':id')
   @ApiOperation({ summary: 'Revoke a key, at once on every replica (within a second)' })
-  @ApiOkResponse({ schema: resultSchema(KEY) })
+  @ApiResult(KeyResponse)
   @ApiErrors(403, 404)
   async revoke(@Param('id') id: string): Promise<Result<KeyView>> {
     return ok(await this.keys.revoke(id));
