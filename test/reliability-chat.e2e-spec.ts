@@ -108,10 +108,23 @@ describe('chat reliability (compiled server)', () => {
 
   it('20 concurrent turns on one conv_uid: one 200, nineteen 409, no 429, one upstream call', async () => {
     const { server, db } = await start();
-    fake.setHandler(() => ({ tokens: words(20), tokenDelayMs: 20 }));
+    // The run that gets in holds its second token until the nineteen others were answered (or 20 s passed, so a
+    // second run that got in fails the assertions below instead of hanging): however slow the machine, none of
+    // them can arrive after it ended.
+    let refused = 0;
+    let release!: () => void;
+    const othersAnswered = new Promise<void>((resolve) => (release = resolve));
+    const bound = setTimeout(release, 20_000);
+    fake.setHandler(() => ({ tokens: words(20), beforeToken: (i) => (i === 1 ? othersAnswered : Promise.resolve()) }));
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => chat(server.origin, { conv_uid: 'conv-contended' })),
+      Array.from({ length: 20 }, () =>
+        chat(server.origin, { conv_uid: 'conv-contended' }).then((r) => {
+          if (r.status !== 200 && ++refused === 19) release();
+          return r;
+        }),
+      ),
     );
+    clearTimeout(bound);
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, ...Array<number>(19).fill(409)]);
     for (const r of results.filter((x) => x.status === 409)) expectDualError(r, 409, 'conversation_busy', 'conv_uid');
