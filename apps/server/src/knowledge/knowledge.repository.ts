@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
-import { poolRows, RowsQuery } from '../database/pool-sql';
+import { Sql } from '../database/sql';
 import type { Chunk } from './chunking';
 
 export interface SpaceRow {
@@ -83,10 +83,17 @@ const isUniqueViolation = (e: unknown) =>
 /** Every SQL statement of the knowledge tables: spaces, documents and chunks. */
 @Injectable()
 export class KnowledgeRepository {
-  private readonly rows: RowsQuery;
+  /** Single statements on the pool; with a `name`, prepared once per connection. */
+  private readonly rows: (sql: string, params: unknown[], name?: string) => Promise<Record<string, unknown>[]>;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {
-    this.rows = poolRows(db);
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    sql: Sql,
+  ) {
+    this.rows = (text, params, name) =>
+      name
+        ? sql.prepared<Record<string, unknown>>(name, text, params)
+        : sql.query<Record<string, unknown>>(text, params);
   }
 
   /** True when Postgres has a text search configuration of that name. */

@@ -1,5 +1,7 @@
-import type { SqlRunner } from '../database/pool-sql';
 import { SqlStatement } from './sql-statement';
+
+/** Runs one SQL statement (rows not needed); rejects with the statement's failure. */
+export type StatementRunner = (sql: string, params: unknown[]) => Promise<void>;
 
 interface Pending {
   statement: SqlStatement;
@@ -33,7 +35,7 @@ export class WriteBatcher {
   private readonly maxParams: number;
 
   constructor(
-    private readonly run: SqlRunner,
+    private readonly run: StatementRunner,
     options: WriteBatcherOptions = {},
   ) {
     this.maxInFlight = options.maxInFlight ?? 4;
