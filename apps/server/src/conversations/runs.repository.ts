@@ -62,15 +62,8 @@ export interface RunRow {
 }
 
 /** A row of `conversation_messages`, by property: one agent message of a run. */
-export interface MessageRow {
+export interface MessageRow extends Omit<MessageRecord, 'usage' | 'resource'> {
   runId: string;
-  round: number;
-  stepNum: number | null;
-  sender: string;
-  receiver: string;
-  model: string | null;
-  content: string;
-  success: boolean;
   inputTokens: number;
   outputTokens: number;
   /** What the message drew on (e.g. knowledge references), as shown in its vis `resource`. */
