@@ -20,8 +20,8 @@ const RETRY_DELAYS_MS = [100, 200, 400, 800, 1600];
  * logged and does not break the stream. `flush()` resolves when all landed.
  *
  * Writes queued while an earlier one is in flight (a burst of team events,
- * or chat_normal's message and end) go out together as one statement of
- * data-modifying CTEs: one round trip and one commit instead of one each.
+ * or chat_normal's message and end) go out together as one statement
+ * (`RunsRepository.write`): one round trip and one commit instead of one each.
  * A batch never holds two writes that depend on each other inside one
  * statement (a step update after the insert of its plan, the end of a
  * failed run after step updates): such a write starts the next statement.

@@ -17,7 +17,8 @@ export interface WriteBatcherOptions {
 }
 
 /**
- * The run writes of the whole process, merged across runs under load: a
+ * The run writes of the whole process, merged across runs under load (the
+ * private plumbing of `RunsRepository`, which owns their SQL): a
  * write goes out at once while fewer than `maxInFlight` statements are in
  * flight; otherwise it waits, and the writes that waited leave together as
  * one statement (one round trip, one commit) when a slot frees. Under light
