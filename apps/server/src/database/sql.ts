@@ -22,7 +22,7 @@ export class Sql {
     private readonly pg: PgPool,
     private readonly logger: Pick<QueryLogger, 'logQueryError'> = new TypeOrmLogger(),
   ) {
-    this.query = <T extends object>(sql: string, params: readonly unknown[] = []) =>
+    this.query = async <T extends object>(sql: string, params: readonly unknown[] = []) =>
       this.run<T>(this.pg.pool, sql, params);
   }
 
@@ -30,7 +30,7 @@ export class Sql {
    * `query` as a named prepared statement: planned once per connection and
    * reused, for a hot query whose planning costs as much as its execution.
    */
-  prepared<T extends object>(name: string, sql: string, params: readonly unknown[] = []): Promise<T[]> {
+  async prepared<T extends object>(name: string, sql: string, params: readonly unknown[] = []): Promise<T[]> {
     return this.run<T>(this.pg.pool, sql, params, name);
   }
 
