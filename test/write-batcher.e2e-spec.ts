@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { randomUUID } from 'node:crypto';
-import { SqlStatement } from '../apps/server/src/conversations/sql-statement';
-import { WriteBatcher, WriteBatcherOptions } from '../apps/server/src/conversations/write-batcher';
+import { SqlStatement } from '../apps/server/src/database/sql-statement';
+import { WriteBatcher, WriteBatcherOptions } from '../apps/server/src/database/write-batcher';
 import { createTestDatabase, TestDatabase } from './support/database';
 
 /** The batcher against a real, migrated database: rows, statements sent and failures. */

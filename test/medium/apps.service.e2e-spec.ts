@@ -7,6 +7,8 @@ import type { AppDetailDto, CreateAppDto } from '../../apps/server/src/apps/dto/
 import { ListAppsQuery } from '../../apps/server/src/apps/dto/list-apps.query';
 import { DomainErrorKind } from '../../apps/server/src/common/domain-error';
 import { dataSourceOptions } from '../../apps/server/src/database/data-source';
+import { PgPool } from '../../apps/server/src/database/pg-pool';
+import { Sql } from '../../apps/server/src/database/sql';
 import { createTestDatabase, TestDatabase } from '../support/database';
 
 /** AppsService on the real AppsRepository and a real Postgres database; nothing else is started. */
@@ -49,10 +51,12 @@ describe('AppsService with AppsRepository (real Postgres)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    ds = await new DataSource(dataSourceOptions(db.url, 2)).initialize();
+    // The server's wiring: Sql on the pool the DataSource makes.
+    const pg = new PgPool();
+    ds = await new DataSource(dataSourceOptions(db.url, 2, undefined, pg.driver)).initialize();
     // Resource checks belong to other modules (tools, knowledge, datasources): replaced by a pass.
     const noChecks = { check: () => Promise.resolve() } as unknown as AppResourceChecks;
-    apps = new AppsService(new AppsRepository(ds), noChecks);
+    apps = new AppsService(new AppsRepository(new Sql(pg)), noChecks);
   });
   afterAll(async () => {
     await ds.destroy();

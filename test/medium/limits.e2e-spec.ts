@@ -4,6 +4,8 @@ import { ApiError } from '../../apps/server/src/common/api-error';
 import { loadConfig } from '../../apps/server/src/config/config';
 import { InstanceLock } from '../../apps/server/src/conversations/instance-lock';
 import { dataSourceOptions } from '../../apps/server/src/database/data-source';
+import { PgPool } from '../../apps/server/src/database/pg-pool';
+import { Sql } from '../../apps/server/src/database/sql';
 import type { LimitSubject } from '../../apps/server/src/limits/limit-key';
 import { LimitsRepository } from '../../apps/server/src/limits/limits.repository';
 import { PgThrottlerStorage } from '../../apps/server/src/limits/pg-throttler-storage';
@@ -35,8 +37,10 @@ describe('limits in Postgres (LimitsRepository, PgThrottlerStorage, RunLimiter)'
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    ds = await new DataSource(dataSourceOptions(db.url, 4)).initialize();
-    repo = new LimitsRepository(ds);
+    // The server's wiring: Sql on the pool the DataSource makes.
+    const pg = new PgPool();
+    ds = await new DataSource(dataSourceOptions(db.url, 4, undefined, pg.driver)).initialize();
+    repo = new LimitsRepository(new Sql(pg));
     const config = loadConfig({ API_KEYS: 'k', DATABASE_URL: db.url });
     lock = new InstanceLock({ ...config, databaseUrl: db.url });
     await lock.onModuleInit();

@@ -3,6 +3,8 @@ export { LLM_ERROR_CODES, LlmError, retryAfterMs, scrubSecrets, toLlmError } fro
 export type { LlmErrorCode, LlmErrorDetails, ToLlmErrorContext } from './errors';
 export { loadModelsConfig, ModelsConfigError, parseModelsConfig, PROVIDER_NAMES } from './models-config';
 export type { ModelConfig, ModelsConfig, OfflineModelConfig, OpenAIModelConfig, ProviderName } from './models-config';
+export { ENV_NAME, HEADER_NAME, isHttpUrl, unknownKeys } from './util/config-file';
+export type { Env } from './util/config-file';
 export { ModelRegistry } from './registry';
 export type { ModelInfo } from './registry';
 export { DEFAULT_STRATEGY_OPTIONS } from './strategy';

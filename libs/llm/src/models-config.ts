@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { GenerationDefaults } from './providers/openai-compatible';
 import { OFFLINE_MODEL_NAME } from './providers/offline';
+import { ENV_NAME, type Env, HEADER_NAME, isHttpUrl, unknownKeys } from './util/config-file';
 import { isRecord } from './util/is-record';
 
 export const PROVIDER_NAMES = ['openai', 'offline'] as const;
@@ -58,8 +59,6 @@ export class ModelsConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
-
 /**
  * Reads and validates the models file at `path`. Without a path the
  * configuration holds no model and the default is the built-in offline model.
@@ -85,8 +84,6 @@ const TOP_LEVEL_KEYS = ['default', 'models'];
 const OPENAI_KEYS = ['name', 'provider', 'model', 'base_url', 'api_key_env', 'headers', 'timeout_ms', 'defaults'];
 const OFFLINE_KEYS = ['name', 'provider', 'token_delay_ms'];
 const DEFAULTS_KEYS = ['temperature', 'max_tokens', 'top_p'];
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Validates the parsed content of a models file; `source` names it in errors. */
 export function parseModelsConfig(raw: unknown, env: Env = process.env, source = 'models file'): ModelsConfig {
@@ -251,22 +248,7 @@ function optionalInteger(
   return v as number;
 }
 
-function unknownKeys(record: Record<string, unknown>, allowed: string[], where: string): string[] {
-  return Object.keys(record)
-    .filter((key) => !allowed.includes(key))
-    .map((key) => `${where}: unknown key "${key}" (allowed: ${allowed.join(', ')})`);
-}
-
 function label(entry: unknown, index: number): string {
   const name = isRecord(entry) && typeof entry.name === 'string' ? ` ("${entry.name}")` : '';
   return `models[${index}]${name}`;
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }

@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { PgCode, pgError, Query, Sql } from '../database/sql';
 import { normalizeResources } from './app.mapper';
 import type { AppResourceJson } from './app.types';
@@ -184,11 +182,7 @@ const sameDetail = (row: DetailFields, fields: DetailFields) =>
  */
 @Injectable()
 export class AppsRepository {
-  private readonly sql: Sql;
-
-  constructor(@InjectDataSource() db: DataSource) {
-    this.sql = new Sql(db);
-  }
+  constructor(private readonly sql: Sql) {}
 
   /**
    * One page of apps, newest first, and the number of apps the filter

@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import type { PageTotalsView } from '../common/page.response';
 import { Sql } from '../database/sql';
 
@@ -34,11 +32,7 @@ interface AuditRow {
 /** Every statement on `audit_log`: admin changes, appended, read newest first. */
 @Injectable()
 export class AuditRepository {
-  private readonly sql: Sql;
-
-  constructor(@InjectDataSource() db: DataSource) {
-    this.sql = new Sql(db);
-  }
+  constructor(private readonly sql: Sql) {}
 
   async append(entry: AuditEntry): Promise<void> {
     await this.sql.query(`INSERT INTO audit_log (key_id, action, target) VALUES ($1, $2, $3)`, [

@@ -64,10 +64,6 @@ export class RunRegistry implements BeforeApplicationShutdown {
     return true;
   }
 
-  get size(): number {
-    return this.runs.size;
-  }
-
   /**
    * Waits up to `graceMs` for runs to end, then aborts the rest and waits
    * (at most ABORT_WAIT_MS more, whatever state they are in) for them to

@@ -1,7 +1,6 @@
 /** What the conversations routes send, snake_case. */
 import type { PageTotalsView } from '../common/page.response';
-import type { RunState } from './entities/conversation.entity';
-import type { StepRowState } from './entities/plan-step.entity';
+import type { RunState, StepState } from './runs.repository';
 
 /** Stored token counts in OpenAI's usage shape. */
 export interface UsageView {
@@ -42,7 +41,7 @@ export interface PlanStepView {
   title: string;
   agent: string;
   rely: number[];
-  state: StepRowState;
+  state: StepState;
   retries: number;
   result: string | null;
   error: string | null;

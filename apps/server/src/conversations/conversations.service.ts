@@ -1,33 +1,15 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, In } from 'typeorm';
 import type { HistoryTurn } from '@ensemble/agents';
 import { ApiError } from '../common/api-error';
 import { pageOffset, pageTotals } from '../common/page.query';
-import { ConversationEntity, RunState } from './entities/conversation.entity';
-import { MessageEntity } from './entities/message.entity';
-import { PlanStepEntity } from './entities/plan-step.entity';
-import { RunEntity } from './entities/run.entity';
-import { poolRows, poolSql, RowsQuery } from '../database/pool-sql';
 import { InstanceLock } from './instance-lock';
-import { SqlStatement } from './sql-statement';
-import { WriteBatcher } from './write-batcher';
 import { RunRecorder } from './run-recorder';
 import type { ConversationListView, ConversationView } from './conversation.types';
+import { ConversationRow, MessageRow, NewRun, PlanStepRow, RunState, RunsRepository } from './runs.repository';
 
-export interface StartRun {
-  convUid: string;
-  /** The key starting the run: the conversation's owner. */
-  ownerKey: string;
-  chatMode: string;
-  appCode: string | null;
-  teamMode: string | null;
-  userName: string | null;
-  sysCode: string | null;
-  input: string;
-  model: string | null;
-}
+/** A run to start: its first write without the ids the service gives it. */
+export type StartRun = Omit<NewRun, 'runId' | 'instanceId'>;
 
 /** Who is asking: a key sees its own conversations; an admin key sees every one. */
 export interface Viewer {
@@ -57,20 +39,11 @@ const MAX_HISTORY_TURNS = 100;
 @Injectable()
 export class ConversationsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Conversations');
-  /** Every run's writes: straight on the pool, merged across runs under load. */
-  private readonly writes: WriteBatcher;
-  /** Single statements on the pool (no QueryRunner each). */
-  private readonly rows: RowsQuery;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly runs: RunsRepository,
     private readonly lock: InstanceLock,
-  ) {
-    this.rows = poolRows(db);
-    this.writes = new WriteBatcher(poolSql(db));
-  }
-
-  private readonly send = (statement: SqlStatement) => this.writes.write(statement);
+  ) {}
 
   /** Runs whose rows the database lost (run id → conv_uid), to be marked failed once it is back. */
   private readonly unrecorded = new Map<string, string>();
@@ -91,8 +64,7 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
     this.repairTimer = undefined;
     const ids = [...this.unrecorded.keys()];
     try {
-      const count = await this.failRuns(
-        `id = ANY($1::uuid[])`,
+      const count = await this.runs.failRunsById(
         ids,
         'The database was unavailable while this run was recorded; its rows may be incomplete.',
       );
@@ -115,63 +87,22 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
    * awaits it before the run starts).
    */
   openFresh(s: StartRun): RunRecorder {
-    const runId = randomUUID();
-    const st = new SqlStatement();
-    st.parts.push(
-      `INSERT INTO conversations (conv_uid, chat_mode, app_code, user_name, sys_code, title, state, turns, owner_key)
-       VALUES (${st.p(s.convUid)}, ${st.p(s.chatMode)}, ${st.p(s.appCode)}, ${st.p(s.userName)}, ${st.p(s.sysCode)}, ${st.p(s.input.slice(0, 200))}, 'running', 1, ${st.p(s.ownerKey)})`,
-      `INSERT INTO conversation_runs (id, conv_uid, turn, chat_mode, app_code, team_mode, model, input, state, instance_id)
-       VALUES (${st.p(runId)}, $1, 1, $2, $3, ${st.p(s.teamMode)}, ${st.p(s.model)}, ${st.p(s.input)}, 'running', ${st.p(this.lock.instanceId)})`,
-    );
-    return new RunRecorder(this.send, runId, s.convUid, this.send(st), this.markFailedLater);
+    const run = this.newRun(s);
+    return new RunRecorder(this.runs, run.runId, s.convUid, this.runs.openFresh(run), this.markFailedLater);
   }
 
   /**
    * Opens the next turn of a conversation the client named (creating it when
-   * new) in one statement, so in one round trip: the upsert takes the
-   * conversation's row lock, moves it to the next turn only when it belongs
-   * to this key, user, app and mode and has no run in progress, and the run
-   * row is inserted with that turn. When nothing was inserted, a second read
-   * says why: 404 (another key's conversation, to a non-admin key), 409
-   * `conversation_conflict` or `conversation_busy`.
+   * new) in one round trip (`RunsRepository.startRun`). When nothing was
+   * inserted, a second read says why: 404 (another key's conversation, to a
+   * non-admin key), 409 `conversation_conflict` or `conversation_busy`.
    */
   async startRun(s: StartRun, viewer: Viewer): Promise<RunRecorder> {
-    const runId = randomUUID();
-    const started = await this.rows(
-      `WITH conv AS (
-         INSERT INTO conversations AS c (conv_uid, chat_mode, app_code, user_name, sys_code, title, state, turns, owner_key)
-         VALUES ($1, $2, $3, $4, $5, $6, 'running', 1, $12)
-         ON CONFLICT (conv_uid) DO UPDATE SET state = 'running', turns = c.turns + 1, updated_at = now()
-           WHERE c.chat_mode = EXCLUDED.chat_mode AND c.app_code IS NOT DISTINCT FROM EXCLUDED.app_code
-             AND c.owner_key IS NOT DISTINCT FROM EXCLUDED.owner_key
-             AND c.user_name IS NOT DISTINCT FROM EXCLUDED.user_name
-             AND NOT (c.turns > 0 AND c.state = 'running')
-         RETURNING c.turns)
-       INSERT INTO conversation_runs (id, conv_uid, turn, chat_mode, app_code, team_mode, model, input, state, instance_id)
-       SELECT $7, $1, conv.turns, $2, $3, $8, $9, $10, 'running', $11 FROM conv
-       RETURNING turn`,
-      [
-        s.convUid,
-        s.chatMode,
-        s.appCode,
-        s.userName,
-        s.sysCode,
-        s.input.slice(0, 200),
-        runId,
-        s.teamMode,
-        s.model,
-        s.input,
-        this.lock.instanceId,
-        s.ownerKey,
-      ],
-    );
-    if (started.length === 0) {
-      const [conv] = await this.rows(
-        'SELECT chat_mode, app_code, owner_key, user_name FROM conversations WHERE conv_uid = $1',
-        [s.convUid],
-      );
+    const run = this.newRun(s);
+    if (!(await this.runs.startRun(run))) {
+      const conv = await this.runs.find(s.convUid);
       if (!conv) throw notFound(s.convUid);
-      if (conv.owner_key !== s.ownerKey) {
+      if (conv.ownerKey !== s.ownerKey) {
         // Another key's conversation does not exist for a non-admin key; an admin reads it but cannot continue it.
         if (!viewer.admin) throw notFound(s.convUid);
         throw ApiError.conflict(
@@ -180,15 +111,15 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
           'conv_uid',
         );
       }
-      if (conv.user_name !== s.userName) {
+      if (conv.userName !== s.userName) {
         throw ApiError.conflict(
           'conversation_conflict',
           `Conversation ${JSON.stringify(s.convUid)} belongs to another user_name; use another conv_uid.`,
           'user_name',
         );
       }
-      if (conv.chat_mode !== s.chatMode || conv.app_code !== s.appCode) {
-        const owner = conv.app_code ? `app ${JSON.stringify(conv.app_code)}` : String(conv.chat_mode);
+      if (conv.chatMode !== s.chatMode || conv.appCode !== s.appCode) {
+        const owner = conv.appCode ? `app ${JSON.stringify(conv.appCode)}` : conv.chatMode;
         throw ApiError.conflict(
           'conversation_conflict',
           `Conversation ${JSON.stringify(s.convUid)} belongs to ${owner}; use another conv_uid.`,
@@ -201,45 +132,34 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
         'conv_uid',
       );
     }
-    return new RunRecorder(this.send, runId, s.convUid, undefined, this.markFailedLater);
+    return new RunRecorder(this.runs, run.runId, s.convUid, undefined, this.markFailedLater);
+  }
+
+  private newRun(s: StartRun): NewRun {
+    return { ...s, runId: randomUUID(), instanceId: this.lock.instanceId };
   }
 
   /** Earlier completed turns of a conversation, oldest first (the app trims them by its keep rounds). */
   async history(convUid: string): Promise<HistoryTurn[]> {
-    const rows = await this.rows(
-      `SELECT input, answer FROM conversation_runs WHERE conv_uid = $1 AND state = 'complete' ORDER BY turn DESC LIMIT $2`,
-      [convUid, MAX_HISTORY_TURNS],
-    );
-    return rows.reverse().map((r) => ({ user: String(r.input), assistant: (r.answer as string | null) ?? '' }));
+    const rows = await this.runs.history(convUid, MAX_HISTORY_TURNS);
+    return rows.reverse().map((r) => ({ user: r.input, assistant: r.answer ?? '' }));
   }
 
   async list(q: ConversationListQuery, viewer: Viewer): Promise<ConversationListView> {
-    const qb = this.db.getRepository(ConversationEntity).createQueryBuilder('c');
-    if (!viewer.admin) qb.andWhere('c.owner_key = :owner', { owner: viewer.keyId });
-    else if (q.key_id !== undefined) qb.andWhere('c.owner_key = :owner', { owner: q.key_id });
-    if (q.app_code !== undefined) qb.andWhere('c.app_code = :app', { app: q.app_code });
-    if (q.user_name !== undefined) qb.andWhere('c.user_name = :user', { user: q.user_name });
-    qb.orderBy('c.updated_at', 'DESC').addOrderBy('c.conv_uid', 'ASC').skip(pageOffset(q)).take(q.page_size);
-    const [rows, total] = await qb.getManyAndCount();
+    const ownerKey = viewer.admin ? q.key_id : viewer.keyId;
+    const { rows, total } = await this.runs.page(
+      { ownerKey, appCode: q.app_code, userName: q.user_name },
+      q.page_size,
+      pageOffset(q),
+    );
     return { conversations: rows.map(conversationView), ...pageTotals(q, total) };
   }
 
   /** A conversation with every turn, its messages and plan steps. */
   async get(convUid: string, viewer: Viewer): Promise<ConversationView> {
-    const conv = await this.db.getRepository(ConversationEntity).findOneBy({ convUid });
+    const conv = await this.runs.find(convUid);
     if (!conv || !sees(viewer, conv.ownerKey)) throw notFound(convUid);
-    const runs = await this.db.getRepository(RunEntity).find({ where: { convUid }, order: { turn: 'ASC' } });
-    const ids = runs.map((r) => r.id);
-    const [messages, steps] = ids.length
-      ? await Promise.all([
-          this.db
-            .getRepository(MessageEntity)
-            .find({ where: { runId: In(ids) }, order: { runId: 'ASC', round: 'ASC', id: 'ASC' } }),
-          this.db
-            .getRepository(PlanStepEntity)
-            .find({ where: { runId: In(ids) }, order: { runId: 'ASC', num: 'ASC' } }),
-        ])
-      : [[], []];
+    const { runs, messages, steps } = await this.runs.turns(convUid);
     return {
       ...conversationView(conv),
       turns: runs.map((r) => ({
@@ -262,7 +182,7 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
   }
 
   async remove(convUid: string, viewer: Viewer): Promise<void> {
-    const conv = await this.db.getRepository(ConversationEntity).findOneBy({ convUid });
+    const conv = await this.runs.find(convUid);
     if (!conv || !sees(viewer, conv.ownerKey)) throw notFound(convUid);
     if (conv.state === 'running' && conv.turns > 0) {
       throw ApiError.conflict(
@@ -271,53 +191,25 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
         'conv_uid',
       );
     }
-    await this.db.getRepository(ConversationEntity).delete({ convUid });
+    await this.runs.remove(convUid);
   }
 
   /** A conversation's state, or undefined when it does not exist (or is another key's, to a non-admin key). */
   async state(convUid: string, viewer: Viewer): Promise<RunState | undefined> {
-    const rows: { state: RunState; owner_key: string | null }[] = await this.db.query(
-      'SELECT state, owner_key FROM conversations WHERE conv_uid = $1',
-      [convUid],
-    );
-    return rows[0] && sees(viewer, rows[0].owner_key) ? rows[0].state : undefined;
+    const row = await this.runs.state(convUid);
+    return row && sees(viewer, row.ownerKey) ? row.state : undefined;
   }
 
   /** At boot: runs left `running` by a process that is gone are marked failed. */
   async onApplicationBootstrap(): Promise<void> {
-    const owners: { instance_id: string }[] = await this.db.query(
-      `SELECT DISTINCT instance_id FROM conversation_runs WHERE state = 'running' AND instance_id <> $1`,
-      [this.lock.instanceId],
-    );
+    const owners = await this.runs.runningElsewhere(this.lock.instanceId);
     // Together: each owner whose lock is free is watched for the same grace period.
-    const dead = await Promise.all(owners.map(({ instance_id }) => this.lock.isDead(instance_id)));
-    for (const [i, { instance_id }] of owners.entries()) {
+    const dead = await Promise.all(owners.map((owner) => this.lock.isDead(owner)));
+    for (const [i, owner] of owners.entries()) {
       if (!dead[i]) continue;
-      const count = await this.failRuns('instance_id = $1', instance_id, 'The server stopped before this run ended.');
+      const count = await this.runs.failRunsOf(owner, 'The server stopped before this run ended.');
       if (count) this.logger.warn(`Marked ${count} interrupted run(s) of a stopped server as failed`);
     }
-  }
-
-  /** Marks the `running` runs matching `where` (on `$1`) failed, with their open steps and conversations. */
-  private async failRuns(where: string, param: unknown, reason: string): Promise<number> {
-    return this.db.transaction(async (em) => {
-      // TypeORM answers an UPDATE … RETURNING with [rows, affected count].
-      const [runs]: [{ id: string; conv_uid: string }[], number] = await em.query(
-        `UPDATE conversation_runs SET state = 'failed', error = $2, finished_at = now()
-         WHERE ${where} AND state = 'running' RETURNING id, conv_uid`,
-        [param, reason],
-      );
-      if (!runs.length) return 0;
-      await em.query(
-        `UPDATE conversation_plan_steps SET state = 'failed', updated_at = now() WHERE run_id = ANY($1) AND state IN ('todo', 'running')`,
-        [runs.map((r) => r.id)],
-      );
-      await em.query(
-        `UPDATE conversations SET state = 'failed', updated_at = now() WHERE conv_uid = ANY($1) AND state = 'running'`,
-        [runs.map((r) => r.conv_uid)],
-      );
-      return runs.length;
-    });
   }
 }
 
@@ -326,7 +218,7 @@ function sees(viewer: Viewer, ownerKey: string | null): boolean {
   return viewer.admin || ownerKey === viewer.keyId;
 }
 
-function conversationView(c: ConversationEntity) {
+function conversationView(c: ConversationRow) {
   return {
     conv_uid: c.convUid,
     key_id: c.ownerKey,
@@ -351,7 +243,7 @@ function usageView(row: { inputTokens: number; outputTokens: number }) {
   };
 }
 
-function messageView(m: MessageEntity) {
+function messageView(m: MessageRow) {
   return {
     round: m.round,
     step_num: m.stepNum,
@@ -366,7 +258,7 @@ function messageView(m: MessageEntity) {
   };
 }
 
-function stepView(s: PlanStepEntity) {
+function stepView(s: PlanStepRow) {
   return {
     num: s.num,
     title: s.title,

@@ -1,49 +1,17 @@
 import { Logger } from '@nestjs/common';
 import type { TeamEvent } from '@ensemble/agents';
-import type { Usage } from '@ensemble/llm';
 import { isDatabaseUnavailable } from '../database/db-errors';
-import { SqlStatement } from './sql-statement';
-import { RunState } from './entities/conversation.entity';
+import type { MessageRecord, RunEnd, RunState, RunWrite } from './runs.repository';
 
-export interface RunEnd {
-  state: Exclude<RunState, 'running'>;
-  answer?: string | null;
-  error?: string | null;
-  usage?: Usage;
-  model?: string | null;
-}
+export type { MessageRecord, RunEnd } from './runs.repository';
 
-/** A message as stored (chat_normal records its two messages directly). */
-export interface MessageRecord {
-  round: number;
-  stepNum: number | null;
-  sender: string;
-  receiver: string;
-  model: string | null;
-  content: string;
-  success: boolean;
-  usage?: Usage;
-  /** What the message drew on (e.g. knowledge references). */
-  resource?: unknown;
-}
-
-/** A plan step's columns a step event sets (`updated_at` is always set to now()). */
-interface StepFields {
-  state?: string;
-  result?: string;
-  retries?: number;
-  error?: string;
+/** Where a recorder's writes go (`RunsRepository`). */
+export interface RunWrites {
+  write(runId: string, convUid: string, batch: RunWrite[]): Promise<void>;
 }
 
 /** Waits before each new attempt of a write the database could not take (about 3 s in all). */
 const RETRY_DELAYS_MS = [100, 200, 400, 800, 1600];
-
-/** One write of the run, as queued. */
-type Write =
-  | { kind: 'plan'; steps: { num: number; title: string; agent: string; rely: number[] }[] }
-  | { kind: 'step'; num: number; set: StepFields }
-  | { kind: 'message'; message: MessageRecord }
-  | { kind: 'end'; end: RunEnd };
 
 /**
  * Writes one run's rows as its events happen, in order, off the token hot
@@ -52,8 +20,8 @@ type Write =
  * logged and does not break the stream. `flush()` resolves when all landed.
  *
  * Writes queued while an earlier one is in flight (a burst of team events,
- * or chat_normal's message and end) go out together as one statement of
- * data-modifying CTEs: one round trip and one commit instead of one each.
+ * or chat_normal's message and end) go out together as one statement
+ * (`RunsRepository.write`): one round trip and one commit instead of one each.
  * A batch never holds two writes that depend on each other inside one
  * statement (a step update after the insert of its plan, the end of a
  * failed run after step updates): such a write starts the next statement.
@@ -64,7 +32,7 @@ type Write =
  */
 export class RunRecorder {
   private chain: Promise<void> = Promise.resolve();
-  private readonly queue: Write[] = [];
+  private readonly queue: RunWrite[] = [];
   private draining = false;
   private ended = false;
   private finalState: Exclude<RunState, 'running'> | undefined;
@@ -77,8 +45,8 @@ export class RunRecorder {
    * dropped if it fails (the request reports that failure).
    */
   constructor(
-    /** Sends one statement (the process's `WriteBatcher`). */
-    private readonly send: (statement: SqlStatement) => Promise<void>,
+    /** Writes a batch in one statement (`RunsRepository.write`). */
+    private readonly writes: RunWrites,
     readonly runId: string,
     readonly convUid: string,
     readonly opened: Promise<void> = Promise.resolve(),
@@ -170,7 +138,7 @@ export class RunRecorder {
     });
   }
 
-  private enqueue(write: Write): void {
+  private enqueue(write: RunWrite): void {
     if (this.lost) return;
     this.queue.push(write);
     if (this.draining) return;
@@ -201,9 +169,9 @@ export class RunRecorder {
   }
 
   /** Takes the longest prefix of the queue that one statement can hold (see the class comment). */
-  private nextBatch(): Write[] {
-    const batch: Write[] = [];
-    const steps = new Map<number, Write & { kind: 'step' }>();
+  private nextBatch(): RunWrite[] {
+    const batch: RunWrite[] = [];
+    const steps = new Map<number, RunWrite & { kind: 'step' }>();
     let plan = false;
     let end = false;
     while (this.queue.length > 0) {
@@ -233,7 +201,7 @@ export class RunRecorder {
     return batch;
   }
 
-  private async write(batch: Write[]): Promise<void> {
+  private async write(batch: RunWrite[]): Promise<void> {
     try {
       await this.run(batch);
     } catch (e) {
@@ -251,7 +219,7 @@ export class RunRecorder {
   }
 
   /** The database could not take `batch`: again after each of `RETRY_DELAYS_MS`, then the rows are lost. */
-  private async retry(batch: Write[], first: unknown): Promise<void> {
+  private async retry(batch: RunWrite[], first: unknown): Promise<void> {
     let last = first;
     for (const delay of RETRY_DELAYS_MS) {
       await new Promise((r) => setTimeout(r, delay));
@@ -278,73 +246,8 @@ export class RunRecorder {
     this.logger.error(`Could not record run ${this.runId}: ${(e as Error).message}`);
   }
 
-  private async run(batch: Write[]): Promise<void> {
-    const s = new SqlStatement();
-    for (const w of batch) this.add(s, w);
-    await this.send(s);
-  }
-
-  private add(s: SqlStatement, w: Write): void {
-    const run = () => s.p(this.runId, '::uuid');
-    switch (w.kind) {
-      case 'plan': {
-        const rows = w.steps.map(
-          (st) => `(${run()}, ${s.p(st.num)}, ${s.p(st.title)}, ${s.p(st.agent)}, ${s.p(st.rely, '::int[]')}, 'todo')`,
-        );
-        s.parts.push(
-          `INSERT INTO conversation_plan_steps (run_id, num, title, agent, rely, state) VALUES ${rows.join(', ')}`,
-        );
-        return;
-      }
-      case 'step': {
-        const set = Object.entries(w.set).map(([column, value]) => `${column} = ${s.p(value)}`);
-        s.parts.push(
-          `UPDATE conversation_plan_steps SET ${[...set, 'updated_at = now()'].join(', ')} WHERE run_id = ${run()} AND num = ${s.p(w.num)}`,
-        );
-        return;
-      }
-      case 'message': {
-        const m = w.message;
-        const values = [
-          run(),
-          s.p(m.round),
-          s.p(m.stepNum),
-          s.p(m.sender),
-          s.p(m.receiver),
-          s.p(m.model),
-          s.p(m.content),
-          s.p(m.success),
-        ];
-        values.push(s.p(m.usage?.inputTokens ?? 0), s.p(m.usage?.outputTokens ?? 0));
-        values.push(m.resource === undefined ? 'NULL' : s.p(JSON.stringify(m.resource), '::jsonb'));
-        s.parts.push(
-          `INSERT INTO conversation_messages (run_id, round, step_num, sender, receiver, model, content, success, input_tokens, output_tokens, resource) VALUES (${values.join(', ')})`,
-        );
-        return;
-      }
-      case 'end': {
-        const e = w.end;
-        const set = [
-          `state = ${s.p(e.state)}`,
-          `answer = ${s.p(e.answer ?? null)}`,
-          `error = ${s.p(e.error ?? null)}`,
-          `input_tokens = ${s.p(e.usage?.inputTokens ?? 0)}`,
-          `output_tokens = ${s.p(e.usage?.outputTokens ?? 0)}`,
-          ...(e.model ? [`model = ${s.p(e.model)}`] : []),
-          'finished_at = now()',
-        ];
-        s.parts.push(`UPDATE conversation_runs SET ${set.join(', ')} WHERE id = ${run()}`);
-        if (e.state !== 'complete') {
-          s.parts.push(
-            `UPDATE conversation_plan_steps SET state = 'failed', updated_at = now() WHERE run_id = ${run()} AND state IN ('todo', 'running')`,
-          );
-        }
-        s.parts.push(
-          `UPDATE conversations SET state = ${s.p(e.state)}, updated_at = now() WHERE conv_uid = ${s.p(this.convUid)}`,
-        );
-        return;
-      }
-    }
+  private run(batch: RunWrite[]): Promise<void> {
+    return this.writes.write(this.runId, this.convUid, batch);
   }
 }
 

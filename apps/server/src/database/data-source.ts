@@ -1,8 +1,4 @@
 import { DataSource, DataSourceOptions, MigrationExecutor } from 'typeorm';
-import { ConversationEntity } from '../conversations/entities/conversation.entity';
-import { MessageEntity } from '../conversations/entities/message.entity';
-import { PlanStepEntity } from '../conversations/entities/plan-step.entity';
-import { RunEntity } from '../conversations/entities/run.entity';
 import { TypeOrmLogger } from '../observability/typeorm-logger';
 import { CreateApps1764400000000 } from './migrations/1764400000000-CreateApps';
 import { CreateConversations1764500000000 } from './migrations/1764500000000-CreateConversations';
@@ -11,13 +7,7 @@ import { CreateKeys1764650000000 } from './migrations/1764650000000-CreateKeys';
 import { ConversationOwners1764670000000 } from './migrations/1764670000000-ConversationOwners';
 import { CreateKnowledge1764615150000 } from './migrations/1764615150000-CreateKnowledge';
 import { SharedLimits1764680000000 } from './migrations/1764680000000-SharedLimits';
-
-/**
- * Every TypeORM entity; the one list the app and the migration CLI share. The apps
- * tables have none: AppsRepository reads and writes them in SQL, and their
- * migration defines them.
- */
-export const ENTITIES = [ConversationEntity, RunEntity, MessageEntity, PlanStepEntity];
+import type { PgDriver } from './pg-pool';
 
 /** Migrations in order. */
 export const MIGRATIONS = [
@@ -52,12 +42,23 @@ export function clientTimeouts(timeouts: DbTimeouts) {
   };
 }
 
-/** Options of the one DataSource (the server and `database/cli.ts` use the same). */
-export function dataSourceOptions(url: string, poolSize = 10, timeouts?: DbTimeouts): DataSourceOptions {
+/**
+ * Options of the one DataSource (the server and `database/cli.ts` use the
+ * same). No entities: the migrations define the tables, and each module's
+ * repository reads and writes them in SQL (`Sql`). `driver`: the `pg`
+ * module TypeORM makes its pool with (`PgPool.driver`, so `Sql` shares it).
+ */
+export function dataSourceOptions(
+  url: string,
+  poolSize = 10,
+  timeouts?: DbTimeouts,
+  driver?: PgDriver,
+): DataSourceOptions {
   return {
     type: 'postgres',
     url,
-    entities: ENTITIES,
+    ...(driver && { driver }),
+    entities: [],
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,

@@ -3,20 +3,30 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { ResolvedConfig } from '../config/config';
 import { dataSourceOptions, runMigrations } from './data-source';
+import { PgPool } from './pg-pool';
+import { Sql } from './sql';
 
-/** The DataSource, migrated before the first request is served. */
+/**
+ * The DataSource, migrated before the first request is served, and `Sql`
+ * (for every repository) on the same pg pool. Global: a repository injects
+ * `Sql`, never the DataSource.
+ */
 @Module({})
 export class DatabaseModule {
   static forRoot(config: ResolvedConfig): DynamicModule {
+    const pg = new PgPool();
     return {
       module: DatabaseModule,
+      global: true,
       imports: [
         TypeOrmModule.forRootAsync({
           useFactory: () =>
-            dataSourceOptions(config.databaseUrl, config.dbPoolSize, {
-              connectTimeoutMs: config.dbConnectTimeoutMs,
-              statementTimeoutMs: config.dbStatementTimeoutMs,
-            }),
+            dataSourceOptions(
+              config.databaseUrl,
+              config.dbPoolSize,
+              { connectTimeoutMs: config.dbConnectTimeoutMs, statementTimeoutMs: config.dbStatementTimeoutMs },
+              pg.driver,
+            ),
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
             const applied = await runMigrations(dataSource);
@@ -25,6 +35,11 @@ export class DatabaseModule {
           },
         }),
       ],
+      providers: [
+        { provide: PgPool, useValue: pg },
+        { provide: Sql, useFactory: () => new Sql(pg) },
+      ],
+      exports: [Sql],
     };
   }
 }

@@ -1,31 +1,80 @@
-import { DataSource, QueryFailedError } from 'typeorm';
-import { poolRows } from './pool-sql';
+import type { PoolClient } from 'pg';
+import { QueryFailedError, type Logger as QueryLogger } from 'typeorm';
+import { TypeOrmLogger } from '../observability/typeorm-logger';
+import { PgPool } from './pg-pool';
 
 /** Runs one statement and returns its rows, typed by the caller. */
 export type Query = <T extends object>(sql: string, params?: readonly unknown[]) => Promise<T[]>;
 
 /**
- * Plain SQL for a repository: `query` runs single statements on the pool;
+ * Plain SQL for a repository, on the server's pg pool (`PgPool`):
+ * `query` runs single statements on the pool (no QueryRunner per call);
  * `transaction` runs its work with a `Query` bound to one connection inside
- * BEGIN … COMMIT (ROLLBACK when the work throws). Both reject with TypeORM's
- * `QueryFailedError`, whose `pgError` below gives the Postgres code.
+ * BEGIN … COMMIT (ROLLBACK when the work throws). A failed statement is
+ * logged like TypeORM logs one and rejects with TypeORM's `QueryFailedError`
+ * (the driver's error inside), whose `pgError` below gives the Postgres code.
+ * One instance, provided by `DatabaseModule`.
  */
 export class Sql {
   readonly query: Query;
 
-  constructor(private readonly ds: DataSource) {
-    const rows = poolRows(ds);
+  constructor(
+    private readonly pg: PgPool,
+    private readonly logger: Pick<QueryLogger, 'logQueryError'> = new TypeOrmLogger(),
+  ) {
     this.query = async <T extends object>(sql: string, params: readonly unknown[] = []) =>
-      (await rows(sql, [...params])) as T[];
+      this.run<T>(this.pg.pool, sql, params);
   }
 
-  transaction<R>(work: (query: Query) => Promise<R>): Promise<R> {
-    return this.ds.transaction((em) => {
-      const runner = em.queryRunner!;
-      const query: Query = async <T extends object>(sql: string, params: readonly unknown[] = []) =>
-        (await runner.query(sql, [...params], true)).records as T[];
-      return work(query);
-    });
+  /**
+   * `query` as a named prepared statement: planned once per connection and
+   * reused, for a hot query whose planning costs as much as its execution.
+   */
+  async prepared<T extends object>(name: string, sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.run<T>(this.pg.pool, sql, params, name);
+  }
+
+  async transaction<R>(work: (query: Query) => Promise<R>): Promise<R> {
+    const client = await this.pg.pool.connect();
+    const query: Query = <T extends object>(sql: string, params: readonly unknown[] = []) =>
+      this.run<T>(client, sql, params);
+    let broken: Error | undefined;
+    const onError = (e: Error) => {
+      broken = e;
+    };
+    client.on('error', onError);
+    try {
+      await query('BEGIN');
+      const result = await work(query);
+      await query('COMMIT');
+      return result;
+    } catch (e) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollback) {
+        broken ??= rollback as Error;
+      }
+      throw e;
+    } finally {
+      client.off('error', onError);
+      // A connection that failed is closed, not handed to the next caller.
+      client.release(broken);
+    }
+  }
+
+  private async run<T>(
+    on: Pick<PoolClient, 'query'>,
+    sql: string,
+    params: readonly unknown[],
+    name?: string,
+  ): Promise<T[]> {
+    const values = [...params];
+    try {
+      return (await on.query({ text: sql, values, ...(name && { name }) })).rows as T[];
+    } catch (err) {
+      this.logger.logQueryError(err as Error, sql, values);
+      throw new QueryFailedError(sql, values, err as Error);
+    }
   }
 }
 

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { QueryFailedError } from 'typeorm';
 import { Sql } from '../database/sql';
 
 /** A stored datasource; the password only sealed. */
@@ -32,11 +31,7 @@ const COLUMNS = `id, db_type AS "dbType", db_name AS "dbName", db_path AS "dbPat
 /** Every SQL statement of the `datasources` table. */
 @Injectable()
 export class DatasourcesRepository {
-  private readonly sql: Sql;
-
-  constructor(@InjectDataSource() db: DataSource) {
-    this.sql = new Sql(db);
-  }
+  constructor(private readonly sql: Sql) {}
 
   async list(dbType?: string): Promise<DatasourceRow[]> {
     const rows = dbType

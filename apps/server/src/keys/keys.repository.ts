@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Sql } from '../database/sql';
 import type { KeyGrant, KeyView, Scope } from './key.types';
 
@@ -42,11 +40,7 @@ function toView(row: KeyRow): KeyView {
 /** Every statement on `api_keys`. Keys are found by the SHA-256 of their secret; the secret is never stored. */
 @Injectable()
 export class KeysRepository {
-  private readonly sql: Sql;
-
-  constructor(@InjectDataSource() db: DataSource) {
-    this.sql = new Sql(db);
-  }
+  constructor(private readonly sql: Sql) {}
 
   async insert(key: {
     id: string;

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
-import { poolRows, RowsQuery } from '../database/pool-sql';
+import { QueryFailedError } from 'typeorm';
+import { Query, Sql } from '../database/sql';
 import type { Chunk } from './chunking';
 
 export interface SpaceRow {
@@ -83,10 +82,14 @@ const isUniqueViolation = (e: unknown) =>
 /** Every SQL statement of the knowledge tables: spaces, documents and chunks. */
 @Injectable()
 export class KnowledgeRepository {
-  private readonly rows: RowsQuery;
+  /** Single statements on the pool; with a `name`, prepared once per connection. */
+  private readonly rows: (sql: string, params: unknown[], name?: string) => Promise<Record<string, unknown>[]>;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {
-    this.rows = poolRows(db);
+  constructor(private readonly sql: Sql) {
+    this.rows = (text, params, name) =>
+      name
+        ? sql.prepared<Record<string, unknown>>(name, text, params)
+        : sql.query<Record<string, unknown>>(text, params);
   }
 
   /** True when Postgres has a text search configuration of that name. */
@@ -114,31 +117,30 @@ export class KnowledgeRepository {
    */
   async updateSpace(id: number, f: SpaceFields): Promise<SpaceRow | undefined> {
     try {
-      return await this.db.transaction(async (em) => {
-        const [old] = await em.query<
-          {
-            language: string;
-          }[]
-        >(`SELECT language FROM knowledge_spaces WHERE id = $1 FOR UPDATE`, [id]);
+      return await this.sql.transaction(async (query) => {
+        const [old] = await query<{ language: string }>(
+          `SELECT language FROM knowledge_spaces WHERE id = $1 FOR UPDATE`,
+          [id],
+        );
         if (!old) return undefined;
         const sets = Object.keys(f).filter((k) => f[k as keyof SpaceFields] !== undefined) as (keyof SpaceFields)[];
         if (sets.length) {
-          await em.query(
+          await query(
             `UPDATE knowledge_spaces SET ${sets.map((k, i) => `${k} = $${i + 2}`).join(', ')}, updated_at = now()
              WHERE id = $1`,
             [id, ...sets.map((k) => f[k])],
           );
         }
         if (f.language && f.language !== old.language) {
-          await lockTerms(em, id);
-          await em.query(`UPDATE knowledge_chunks SET tsv = to_tsvector($2::regconfig, content) WHERE space_id = $1`, [
+          await lockTerms(query, id);
+          await query(`UPDATE knowledge_chunks SET tsv = to_tsvector($2::regconfig, content) WHERE space_id = $1`, [
             id,
             f.language,
           ]);
-          await em.query(`DELETE FROM knowledge_terms WHERE space_id = $1`, [id]);
-          await addTerms(em, id, 'space_id', id);
+          await query(`DELETE FROM knowledge_terms WHERE space_id = $1`, [id]);
+          await addTerms(query, id, 'space_id', id);
         }
-        return this.findSpace(id, em);
+        return this.findSpace(id, query);
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw new SpaceNameTaken(f.name ?? '');
@@ -146,10 +148,8 @@ export class KnowledgeRepository {
     }
   }
 
-  async findSpace(id: number, em?: EntityManager): Promise<SpaceRow | undefined> {
-    const sql = `SELECT ${SPACE_COLUMNS} FROM knowledge_spaces s WHERE s.id = $1`;
-    const rows = em ? await em.query<SpaceRow[]>(sql, [id]) : ((await this.rows(sql, [id])) as unknown as SpaceRow[]);
-    return rows[0];
+  async findSpace(id: number, query: Query = this.sql.query): Promise<SpaceRow | undefined> {
+    return (await query<SpaceRow>(`SELECT ${SPACE_COLUMNS} FROM knowledge_spaces s WHERE s.id = $1`, [id]))[0];
   }
 
   async findSpaceByName(name: string): Promise<SpaceRow | undefined> {
@@ -167,9 +167,9 @@ export class KnowledgeRepository {
 
   /** Deletes a space; its documents and chunks go with it (foreign keys, one statement). */
   async deleteSpace(id: number): Promise<SpaceRow | undefined> {
-    return this.db.transaction(async (em) => {
-      const row = await this.findSpace(id, em);
-      if (row) await em.query(`DELETE FROM knowledge_spaces WHERE id = $1`, [id]);
+    return this.sql.transaction(async (query) => {
+      const row = await this.findSpace(id, query);
+      if (row) await query(`DELETE FROM knowledge_spaces WHERE id = $1`, [id]);
       return row;
     });
   }
@@ -190,12 +190,12 @@ export class KnowledgeRepository {
     return (await this.findDocument(row.id as number))!;
   }
 
-  async findDocument(id: number, em?: EntityManager): Promise<DocumentRow | undefined> {
-    const sql = `SELECT ${DOCUMENT_COLUMNS} FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
-                 WHERE d.id = $1`;
-    const rows = em
-      ? await em.query<DocumentRow[]>(sql, [id])
-      : ((await this.rows(sql, [id])) as unknown as DocumentRow[]);
+  async findDocument(id: number, query: Query = this.sql.query): Promise<DocumentRow | undefined> {
+    const rows = await query<DocumentRow>(
+      `SELECT ${DOCUMENT_COLUMNS} FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
+       WHERE d.id = $1`,
+      [id],
+    );
     return rows[0];
   }
 
@@ -225,12 +225,12 @@ export class KnowledgeRepository {
 
   /** Deletes a document and its chunks (one statement, foreign key). */
   async deleteDocument(id: number): Promise<DocumentRow | undefined> {
-    return this.db.transaction(async (em) => {
-      const row = await this.findDocument(id, em);
+    return this.sql.transaction(async (query) => {
+      const row = await this.findDocument(id, query);
       if (row) {
-        await lockTerms(em, row.space_id);
-        await subtractTerms(em, row.space_id, id);
-        await em.query(`DELETE FROM knowledge_documents WHERE id = $1`, [id]);
+        await lockTerms(query, row.space_id);
+        await subtractTerms(query, row.space_id, id);
+        await query(`DELETE FROM knowledge_documents WHERE id = $1`, [id]);
       }
       return row;
     });
@@ -259,20 +259,20 @@ export class KnowledgeRepository {
    * full-text vector uses the space's configuration.
    */
   async replaceChunks(documentId: number, chunks: Chunk[], embeddings?: (number[] | null)[]): Promise<boolean> {
-    return this.db.transaction(async (em) => {
-      const [doc] = await em.query<{ space_id: number; language: string }[]>(
+    return this.sql.transaction(async (query) => {
+      const [doc] = await query<{ space_id: number; language: string }>(
         `SELECT d.space_id, s.language FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
          WHERE d.id = $1 FOR UPDATE OF d`,
         [documentId],
       );
       if (!doc) return false;
-      await lockTerms(em, doc.space_id);
-      await subtractTerms(em, doc.space_id, documentId);
-      await em.query(`DELETE FROM knowledge_chunks WHERE document_id = $1`, [documentId]);
+      await lockTerms(query, doc.space_id);
+      await subtractTerms(query, doc.space_id, documentId);
+      await query(`DELETE FROM knowledge_chunks WHERE document_id = $1`, [documentId]);
       for (let i = 0; i < chunks.length; i += INSERT_BATCH) {
         const batch = chunks.slice(i, i + INSERT_BATCH);
         const vectors = embeddings?.slice(i, i + INSERT_BATCH).map((v) => (v ? `{${v.join(',')}}` : null));
-        await em.query(
+        await query(
           `INSERT INTO knowledge_chunks (space_id, document_id, position, content, metadata, tsv, embedding)
            SELECT $1, $2, c.position, c.content, c.metadata::jsonb, to_tsvector($3::regconfig, c.content),
                   c.embedding::real[]
@@ -288,8 +288,8 @@ export class KnowledgeRepository {
           ],
         );
       }
-      await addTerms(em, doc.space_id, 'document_id', documentId);
-      await em.query(
+      await addTerms(query, doc.space_id, 'document_id', documentId);
+      await query(
         `UPDATE knowledge_documents SET status = 'FINISHED', result = NULL, chunk_count = $2, last_sync = now(),
          updated_at = now() WHERE id = $1`,
         [documentId, chunks.length],
@@ -366,9 +366,9 @@ export class KnowledgeRepository {
    * similar first.
    */
   async searchTrigram(spaceId: number, query: string, limit: number, threshold: number): Promise<ChunkHit[]> {
-    return this.db.transaction(async (em) => {
-      await em.query(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [String(threshold)]);
-      const rows = await em.query<Record<string, unknown>[]>(
+    return this.sql.transaction(async (tx) => {
+      await tx(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [String(threshold)]);
+      const rows = await tx<Record<string, unknown>>(
         `SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata,
                 word_similarity($2, c.content) AS score
          FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
@@ -389,18 +389,13 @@ function ranked(rows: Record<string, unknown>[]): ChunkHit[] {
  * Serialises the writes of one space's term counts (document frequencies), so
  * that concurrent syncs in a space neither deadlock nor lose counts.
  */
-async function lockTerms(em: EntityManager, spaceId: number): Promise<void> {
-  await em.query(`SELECT pg_advisory_xact_lock($1, $2)`, [TERMS_LOCK, spaceId]);
+async function lockTerms(query: Query, spaceId: number): Promise<void> {
+  await query(`SELECT pg_advisory_xact_lock($1, $2)`, [TERMS_LOCK, spaceId]);
 }
 
 /** Adds the lexemes of the chunks of one document (or of a whole space) to the space's term counts. */
-async function addTerms(
-  em: EntityManager,
-  spaceId: number,
-  column: 'document_id' | 'space_id',
-  id: number,
-): Promise<void> {
-  await em.query(
+async function addTerms(query: Query, spaceId: number, column: 'document_id' | 'space_id', id: number): Promise<void> {
+  await query(
     `INSERT INTO knowledge_terms (space_id, lexeme, df)
      SELECT $1, s.word, s.ndoc FROM ts_stat(format('SELECT tsv FROM knowledge_chunks WHERE ${column} = %s', $2::int)) s
      ON CONFLICT (space_id, lexeme) DO UPDATE SET df = knowledge_terms.df + EXCLUDED.df`,
@@ -409,8 +404,8 @@ async function addTerms(
 }
 
 /** Removes the lexemes of a document's chunks from the space's term counts. */
-async function subtractTerms(em: EntityManager, spaceId: number, documentId: number): Promise<void> {
-  await em.query(
+async function subtractTerms(query: Query, spaceId: number, documentId: number): Promise<void> {
+  await query(
     `UPDATE knowledge_terms t SET df = t.df - s.ndoc
      FROM ts_stat(format('SELECT tsv FROM knowledge_chunks WHERE document_id = %s', $2::int)) s
      WHERE t.space_id = $1 AND t.lexeme = s.word`,

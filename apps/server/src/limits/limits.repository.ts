@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Sql } from '../database/sql';
 
 /** Namespace of the per-key run-slot locks (first key of the two-key advisory lock). */
@@ -19,11 +17,7 @@ export interface WindowCount {
  */
 @Injectable()
 export class LimitsRepository {
-  private readonly sql: Sql;
-
-  constructor(@InjectDataSource() db: DataSource) {
-    this.sql = new Sql(db);
-  }
+  constructor(private readonly sql: Sql) {}
 
   /**
    * Counts one request of `key` in its window: a fixed window of `windowMs`

@@ -4,6 +4,7 @@
  * Validated strictly at boot, every problem named with its entry.
  */
 import { readFileSync } from 'node:fs';
+import { ENV_NAME, type Env, HEADER_NAME, isHttpUrl, unknownKeys } from '@ensemble/llm';
 import { isRecord } from '../common/is-record';
 
 export const TOOL_TRANSPORTS = ['stdio', 'streamable_http', 'sse'] as const;
@@ -59,8 +60,6 @@ export class ToolsConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
-
 /** Reads and validates the tools file at `path`; without a path there are no tool servers. */
 export function loadToolsConfig(path: string | undefined, env: Env = process.env): ToolsConfig {
   if (!path) return { servers: [] };
@@ -84,8 +83,6 @@ const COMMON_KEYS = ['name', 'transport', 'tools', 'timeout_ms'];
 const STDIO_KEYS = [...COMMON_KEYS, 'command', 'args', 'cwd', 'env'];
 const HTTP_KEYS = [...COMMON_KEYS, 'url', 'headers_env'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Validates the parsed content of a tools file; `source` names it in errors. */
 export function parseToolsConfig(raw: unknown, env: Env = process.env, source = 'tools file'): ToolsConfig {
@@ -192,21 +189,6 @@ function checkServer(entry: unknown, index: number, env: Env): { server?: ToolSe
 function label(entry: unknown, index: number): string {
   const name = isRecord(entry) && typeof entry.name === 'string' ? ` (${JSON.stringify(entry.name)})` : '';
   return `servers[${index}]${name}`;
-}
-
-function unknownKeys(record: Record<string, unknown>, allowed: string[], where: string): string[] {
-  return Object.keys(record)
-    .filter((key) => !allowed.includes(key))
-    .map((key) => `${where}: unknown key "${key}" (allowed: ${allowed.join(', ')})`);
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }
 
 function isStringList(value: unknown): value is string[] {

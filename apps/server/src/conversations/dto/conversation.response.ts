@@ -10,11 +10,10 @@ import type {
   TurnView,
   UsageView,
 } from '../conversation.types';
-import type { RunState } from '../entities/conversation.entity';
-import type { StepRowState } from '../entities/plan-step.entity';
+import type { RunState, StepState } from '../runs.repository';
 
 const RUN_STATES = unionMembers<RunState>({ running: true, complete: true, failed: true, cancelled: true });
-const STEP_STATES = unionMembers<StepRowState>({ todo: true, running: true, complete: true, failed: true });
+const STEP_STATES = unionMembers<StepState>({ todo: true, running: true, complete: true, failed: true });
 
 export class UsageResponse implements UsageView {
   @ApiProperty({ type: 'integer', minimum: 0 })
@@ -116,7 +115,7 @@ export class PlanStepResponse implements PlanStepView {
   rely: number[];
 
   @ApiProperty({ enum: STEP_STATES })
-  state: StepRowState;
+  state: StepState;
 
   @ApiProperty({ type: 'integer', minimum: 0 })
   retries: number;

@@ -1,5 +1,7 @@
-import type { SqlRunner } from '../database/pool-sql';
 import { SqlStatement } from './sql-statement';
+
+/** Runs one SQL statement (rows not needed); rejects with the statement's failure. */
+export type StatementRunner = (sql: string, params: unknown[]) => Promise<void>;
 
 interface Pending {
   statement: SqlStatement;
@@ -15,7 +17,8 @@ export interface WriteBatcherOptions {
 }
 
 /**
- * The run writes of the whole process, merged across runs under load: a
+ * The run writes of the whole process, merged across runs under load (the
+ * private plumbing of `RunsRepository`, which owns their SQL): a
  * write goes out at once while fewer than `maxInFlight` statements are in
  * flight; otherwise it waits, and the writes that waited leave together as
  * one statement (one round trip, one commit) when a slot frees. Under light
@@ -33,7 +36,7 @@ export class WriteBatcher {
   private readonly maxParams: number;
 
   constructor(
-    private readonly run: SqlRunner,
+    private readonly run: StatementRunner,
     options: WriteBatcherOptions = {},
   ) {
     this.maxInFlight = options.maxInFlight ?? 4;

@@ -1,0 +1,76 @@
+import { DataSource, QueryFailedError } from 'typeorm';
+import { dataSourceOptions } from '../../apps/server/src/database/data-source';
+import { isDatabaseUnavailable } from '../../apps/server/src/database/db-errors';
+import { PgPool } from '../../apps/server/src/database/pg-pool';
+import { PgCode, pgError, Sql } from '../../apps/server/src/database/sql';
+import { createTestDatabase, TestDatabase } from '../support/database';
+
+/** Sql on the pool TypeORM makes through PgPool's driver, on a real Postgres database. */
+describe('Sql on the shared pg pool (real Postgres)', () => {
+  let db: TestDatabase;
+  let pg: PgPool;
+  let ds: DataSource;
+  let sql: Sql;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    pg = new PgPool();
+    sql = new Sql(pg);
+  });
+  afterAll(async () => {
+    if (ds?.isInitialized) await ds.destroy();
+    await db.drop();
+  });
+
+  it('is unavailable (503, not a 500) until the data source has made the pool', async () => {
+    const e = await sql.query('SELECT 1').catch((err: unknown) => err);
+    expect(isDatabaseUnavailable(e)).toBe(true);
+  });
+
+  it('runs on the very pool TypeORM uses: with a pool of one, both are served by the same connection', async () => {
+    ds = await new DataSource(dataSourceOptions(db.url, 1, undefined, pg.driver)).initialize();
+    const [viaTypeorm] = await ds.query<{ pid: number }[]>('SELECT pg_backend_pid() AS pid');
+    const [viaSql] = await sql.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    expect(viaSql.pid).toBe(viaTypeorm.pid);
+    expect(pg.pool.totalCount).toBe(1);
+  });
+
+  it('rolls a transaction back when its work throws, and hands the connection back', async () => {
+    await sql.query('CREATE TABLE t (v text NOT NULL UNIQUE)');
+    const boom = new Error('boom');
+    await expect(
+      sql.transaction(async (query) => {
+        await query('INSERT INTO t VALUES ($1)', ['a']);
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(await sql.query('SELECT v FROM t')).toEqual([]);
+    await sql.transaction((query) => query('INSERT INTO t VALUES ($1)', ['b']));
+    expect(await sql.query('SELECT v FROM t')).toEqual([{ v: 'b' }]);
+    expect(pg.pool.idleCount).toBe(1);
+  });
+
+  it('rejects a failed statement with QueryFailedError and its SQLSTATE, in and out of a transaction', async () => {
+    const single = await sql.query('INSERT INTO t VALUES ($1)', ['b']).catch((e: unknown) => e);
+    const inTx = await sql
+      .transaction((query) => query('INSERT INTO t VALUES ($1)', ['a\u0000']))
+      .catch((e: unknown) => e);
+    expect(single).toBeInstanceOf(QueryFailedError);
+    expect(pgError(single)?.code).toBe(PgCode.UniqueViolation);
+    expect(pgError(inTx)?.code).toBe(PgCode.CharacterNotInRepertoire);
+    expect(await sql.query('SELECT v FROM t')).toEqual([{ v: 'b' }]);
+  });
+
+  it('runs a named prepared statement again with other values', async () => {
+    const find = (v: string) =>
+      sql.prepared<{ n: number }>('count_t', 'SELECT count(*)::int AS n FROM t WHERE v = $1', [v]);
+    expect(await find('b')).toEqual([{ n: 1 }]);
+    expect(await find('zz')).toEqual([{ n: 0 }]);
+  });
+
+  it('is unavailable once the data source has ended the pool', async () => {
+    await ds.destroy();
+    const e = await sql.query('SELECT 1').catch((err: unknown) => err);
+    expect(isDatabaseUnavailable(e)).toBe(true);
+  });
+});
