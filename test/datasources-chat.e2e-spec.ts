@@ -349,6 +349,20 @@ describe('generated SQL on real databases', () => {
         ['complete', 'fake-gpt'],
       ]);
       expect(stored.turns[0].plan_steps[0]).toMatchObject({ agent: 'DataScientist', state: 'complete' });
+      // The conversation stays on its datasource: asking another one under it is refused before any work.
+      const asked = env.fake.chatRequests.length;
+      const other = await rawPost(env.origin, CHAT, {
+        model: 'fake-gpt',
+        messages: 'And on MariaDB?',
+        chat_mode: 'chat_data',
+        chat_param: maria.name,
+        conv_uid: conv,
+      });
+      expectDualError(other, 409, 'conversation_conflict', 'chat_param');
+      expect(JSON.parse(other.body).err_msg).toContain(`datasource "${pg.name}"`);
+      expect(env.fake.chatRequests).toHaveLength(asked);
+      const after = (await http.get(`/api/v2/conversations/${conv}`).set(AUTH).expect(200)).body.data;
+      expect(after.turns).toHaveLength(2);
     }, 30000);
 
     it('answers the README’s first try: the sample sales file and the offline model', async () => {

@@ -32,6 +32,7 @@ describe('ConversationsService with RunsRepository (real Postgres)', () => {
     ownerKey: alice.keyId,
     chatMode: 'chat_normal',
     appCode: null,
+    chatParam: null,
     teamMode: null,
     userName: 'alice',
     sysCode: null,

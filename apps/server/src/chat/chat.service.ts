@@ -124,6 +124,8 @@ export class ChatService {
       ownerKey: viewer.keyId,
       chatMode: request.chatMode,
       appCode: data ? null : (app?.appCode ?? null),
+      // A conversation stays on its datasource or knowledge space: its history is about that one.
+      chatParam: data || kb ? request.chatParam! : null,
       teamMode: data ? null : (app?.teamMode ?? null),
       userName: request.userName ?? null,
       sysCode: request.sysCode ?? null,

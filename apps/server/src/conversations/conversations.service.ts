@@ -118,6 +118,15 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
           'user_name',
         );
       }
+      if (conv.chatMode === s.chatMode && conv.appCode === s.appCode && conv.chatParam !== s.chatParam) {
+        const over = s.chatMode === 'chat_knowledge' ? 'knowledge space' : 'datasource';
+        throw ApiError.conflict(
+          'conversation_conflict',
+          `Conversation ${JSON.stringify(s.convUid)} runs over ${over} ${JSON.stringify(conv.chatParam)}; ` +
+            'use another conv_uid to ask about another one.',
+          'chat_param',
+        );
+      }
       if (conv.chatMode !== s.chatMode || conv.appCode !== s.appCode) {
         const owner = conv.appCode ? `app ${JSON.stringify(conv.appCode)}` : conv.chatMode;
         throw ApiError.conflict(

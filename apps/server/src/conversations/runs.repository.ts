@@ -18,6 +18,8 @@ export interface NewRun {
   ownerKey: string;
   chatMode: string;
   appCode: string | null;
+  /** The datasource (chat_data, chat_db_qa) or knowledge space (chat_knowledge) the turn runs over; null otherwise. */
+  chatParam: string | null;
   teamMode: string | null;
   userName: string | null;
   sysCode: string | null;
@@ -32,6 +34,8 @@ export interface ConversationRow {
   convUid: string;
   chatMode: string;
   appCode: string | null;
+  /** Its datasource or knowledge space (null: none, or stored before conversations kept it). */
+  chatParam: string | null;
   userName: string | null;
   sysCode: string | null;
   /** The key that started it (null: stored before conversations had owners; admins only). */
@@ -137,7 +141,7 @@ export type RunWrite =
   | { kind: 'end'; end: RunEnd };
 
 const CONVERSATION_SELECT = `c.conv_uid AS "convUid", c.chat_mode AS "chatMode", c.app_code AS "appCode",
-  c.user_name AS "userName", c.sys_code AS "sysCode", c.owner_key AS "ownerKey", c.title, c.state, c.turns,
+  c.chat_param AS "chatParam", c.user_name AS "userName", c.sys_code AS "sysCode", c.owner_key AS "ownerKey", c.title, c.state, c.turns,
   c.created_at AS "createdAt", c.updated_at AS "updatedAt"`;
 
 const RUN_SELECT = `r.id, r.turn, r.chat_mode AS "chatMode", r.team_mode AS "teamMode", r.model, r.input, r.answer,
@@ -153,11 +157,12 @@ const STEP_SELECT = `s.run_id AS "runId", s.num, s.title, s.agent, s.rely, s.sta
 const titleOf = (input: string) => input.slice(0, 200);
 
 const CONVERSATION_INSERT =
-  'INSERT INTO conversations AS c (conv_uid, chat_mode, app_code, user_name, sys_code, title, state, turns, owner_key)';
+  'INSERT INTO conversations AS c (conv_uid, chat_mode, app_code, chat_param, user_name, sys_code, title, state, turns, owner_key)';
 
 /** The row of a new conversation: at its first turn, running. */
 const conversationValues = (s: SqlStatement, run: NewRun) =>
-  `VALUES (${s.p(run.convUid)}, ${s.p(run.chatMode)}, ${s.p(run.appCode)}, ${s.p(run.userName)}, ${s.p(run.sysCode)}, ` +
+  `VALUES (${s.p(run.convUid)}, ${s.p(run.chatMode)}, ${s.p(run.appCode)}, ${s.p(run.chatParam)}, ${s.p(run.userName)}, ` +
+  `${s.p(run.sysCode)}, ` +
   `${s.p(titleOf(run.input))}, 'running', 1, ${s.p(run.ownerKey)})`;
 
 const RUN_INSERT =
@@ -206,7 +211,8 @@ export class RunsRepository {
   /**
    * Opens the next turn of a conversation (creating it when new) in one
    * statement: the upsert takes the conversation's row lock, moves it to the
-   * next turn only when it belongs to this key, user, app and mode and has
+   * next turn only when it belongs to this key, user, app (or datasource or
+   * knowledge space) and mode and has
    * no run in progress, and the run row is inserted with that turn. False
    * when nothing was inserted (`find` then tells why).
    */
@@ -216,8 +222,10 @@ export class RunsRepository {
       s.parts.push(
         `WITH conv AS (
            ${CONVERSATION_INSERT} ${conversationValues(s, run)}
-           ON CONFLICT (conv_uid) DO UPDATE SET state = 'running', turns = c.turns + 1, updated_at = now()
+           ON CONFLICT (conv_uid) DO UPDATE SET state = 'running', turns = c.turns + 1, updated_at = now(),
+               chat_param = COALESCE(c.chat_param, EXCLUDED.chat_param)
              WHERE c.chat_mode = EXCLUDED.chat_mode AND c.app_code IS NOT DISTINCT FROM EXCLUDED.app_code
+               AND (c.chat_param IS NULL OR c.chat_param IS NOT DISTINCT FROM EXCLUDED.chat_param)
                AND c.owner_key IS NOT DISTINCT FROM EXCLUDED.owner_key
                AND c.user_name IS NOT DISTINCT FROM EXCLUDED.user_name
                AND NOT (c.turns > 0 AND c.state = 'running')
