@@ -43,6 +43,19 @@ export interface ConversationListQuery {
   page_size: number;
 }
 
+/** A conversation's latest run, as its status shows it. */
+export interface LatestRun {
+  run_id: string;
+  turn: number;
+  state: RunState;
+  answer: string | null;
+  error: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
 const notFound = (convUid: string) =>
   ApiError.notFound('conversation_not_found', `Conversation ${JSON.stringify(convUid)} was not found.`, 'conv_uid');
 
@@ -280,6 +293,40 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
       [convUid],
     );
     return rows[0] && sees(viewer, rows[0].owner_key) ? rows[0].state : undefined;
+  }
+
+  /** This process's instance id (the one its runs are stored with). */
+  get instanceId(): string {
+    return this.lock.instanceId;
+  }
+
+  /** The latest run (turn) of a conversation, or undefined when there is none (or it is another key's, to a non-admin key). */
+  async latestRun(convUid: string, viewer: Viewer): Promise<LatestRun | undefined> {
+    const rows: (LatestRun & { owner_key: string | null })[] = await this.db.query(
+      `SELECT c.owner_key, r.id AS run_id, r.turn, r.state, r.answer, r.error, r.input_tokens, r.output_tokens,
+              r.started_at, r.finished_at
+       FROM conversations c JOIN conversation_runs r ON r.conv_uid = c.conv_uid
+       WHERE c.conv_uid = $1 ORDER BY r.turn DESC LIMIT 1`,
+      [convUid],
+    );
+    if (!rows[0] || !sees(viewer, rows[0].owner_key)) return undefined;
+    const { owner_key: _owner, ...run } = rows[0];
+    return run;
+  }
+
+  /**
+   * Marks the `running` runs of the listed processes that are gone (their
+   * instance lock free for the grace period) failed, as a restart does for
+   * its own; returns the ids of the processes found gone.
+   */
+  async failRunsOfGoneInstances(instanceIds: string[]): Promise<string[]> {
+    const dead = await Promise.all(instanceIds.map((id) => this.lock.isDead(id)));
+    const gone = instanceIds.filter((_, i) => dead[i]);
+    for (const id of gone) {
+      const count = await this.failRuns('instance_id = $1', id, 'The server stopped before this run ended.');
+      if (count) this.logger.warn(`Marked ${count} interrupted run(s) of a stopped server as failed`);
+    }
+    return gone;
   }
 
   /** At boot: runs left `running` by a process that is gone are marked failed. */

@@ -1,0 +1,34 @@
+import type { Response } from 'express';
+import type { Observable } from 'rxjs';
+import type { AppConfig } from '../config/config';
+import { FlowGate } from '../chat/flow-gate';
+import { writeSse } from '../chat/sse';
+
+/**
+ * Sends a follower of a background run to the response as SSE: the reads
+ * wait at the response's flow gate, and the follower stops when the client
+ * leaves (the run goes on). An error before the stream (404) keeps its
+ * HTTP status.
+ */
+export async function writeFollower(
+  res: Response,
+  config: Pick<AppConfig, 'ssePingIntervalMs' | 'sseStallTimeoutMs'>,
+  follow: (signal: AbortSignal, gate: FlowGate) => Observable<string> | Promise<Observable<string>>,
+): Promise<void> {
+  const controller = new AbortController();
+  const onClose = () => controller.abort();
+  res.on('close', onClose);
+  try {
+    const gate = new FlowGate();
+    const frames$ = await follow(controller.signal, gate);
+    await writeSse(res, frames$, {
+      eagerHeaders: true,
+      pingIntervalMs: config.ssePingIntervalMs,
+      gate,
+      stallTimeoutMs: config.sseStallTimeoutMs,
+    });
+  } finally {
+    res.off('close', onClose);
+    controller.abort();
+  }
+}
