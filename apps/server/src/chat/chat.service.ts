@@ -253,7 +253,7 @@ export class ChatService {
     };
     let published: Promise<void>;
     try {
-      await this.streams.open({
+      const opened = this.streams.open({
         runId: recorder.runId,
         convUid,
         chunkId: frames.id,
@@ -261,6 +261,8 @@ export class ChatService {
         created: frames.created,
         incremental: request.incremental,
       });
+      // Answered before any frame: the stream is stored first, so a resume on any replica finds it.
+      if (!request.stream) await opened;
       release = this.runs.add(convUid, controller);
       timer = this.metrics.startRun(request.chatMode);
       const llm = meteredLlm(this.llm, timer);
@@ -286,7 +288,12 @@ export class ChatService {
     }
     const streamClosed = this.metrics.trackStream();
     try {
-      await writeFollower(res, this.config, (signal, gate) => this.streams.follow(recorder.runId, 0, signal, gate));
+      await writeFollower(
+        res,
+        this.config,
+        (signal, gate) => this.streams.follow(recorder.runId, 0, signal, gate),
+        !!app,
+      );
     } finally {
       streamClosed();
     }

@@ -50,6 +50,8 @@ export class LocalStream {
   ended = false;
   /** No more frames are stored (ended, or the store was lost). */
   closed = false;
+  /** Resolves with whether the stream's row was stored (the first write waits for it). */
+  opened: Promise<boolean> = Promise.resolve(true);
   private readonly memory: string[] = [];
   private memoryStart = 1;
   private memoryChars = 0;

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Sql } from '../database/sql';
 
-/** The Postgres channel that wakes followers of a background run on other replicas (payload: `<instance> <run id>`). */
+/** The Postgres channel that wakes followers of background runs on other replicas (payload: `<instance> <run id>,…`). */
 export const FRAMES_CHANNEL = 'ensemble_run_frames';
 
 /** What a background run's frames are built with, kept so another replica can end its stream in the same shape. */
@@ -68,28 +68,31 @@ export class RunFramesRepository {
   }
 
   /**
-   * Appends frames `firstSeq..lastSeq` (their text, `id:` lines included),
-   * moves the stream to `lastSeq` (and ends it when `done`) and wakes the
-   * other replicas, in one statement. Only when the stream is still open
-   * and at `firstSeq - 1`: false when another replica ended it meanwhile.
+   * Appends frames `firstSeq..lastSeq` (their text, `id:` lines included)
+   * and moves the stream to `lastSeq` (ending it when `done`), in one
+   * statement. Only when the stream is still open and at `firstSeq - 1`:
+   * false when another replica ended it meanwhile.
    */
-  async append(
-    runId: string,
-    firstSeq: number,
-    lastSeq: number,
-    frames: string,
-    done: boolean,
-    notify: string,
-  ): Promise<boolean> {
-    const rows = await this.sql.query<{ ok: boolean }>(
+  async append(runId: string, firstSeq: number, lastSeq: number, frames: string, done: boolean): Promise<boolean> {
+    const rows = await this.sql.query<{ run_id: string }>(
       `WITH s AS (
          UPDATE run_streams SET last_seq = $3, done = $5, ended_at = CASE WHEN $5 THEN now() END
          WHERE run_id = $1 AND NOT done AND last_seq = $2 - 1 RETURNING run_id),
        f AS (INSERT INTO run_frames (run_id, first_seq, last_seq, frames) SELECT run_id, $2, $3, $4 FROM s)
-       SELECT pg_notify($6, $7) IS NULL AS ok FROM s`,
-      [runId, firstSeq, lastSeq, frames, done, FRAMES_CHANNEL, notify],
+       SELECT run_id FROM s`,
+      [runId, firstSeq, lastSeq, frames, done],
     );
     return rows.length === 1;
+  }
+
+  /**
+   * Wakes the followers on other replicas of the runs named in `payload`
+   * (`<instance> <run id>,<run id>…`). A notifying commit is serialised
+   * with every other one in Postgres, so the caller sends one for many
+   * appends, apart from them.
+   */
+  async notify(payload: string): Promise<void> {
+    await this.sql.query('SELECT pg_notify($1, $2)', [FRAMES_CHANNEL, payload]);
   }
 
   /**

@@ -17,6 +17,8 @@ const READ_BATCHES = 64;
 const FOLLOW_POLL_MS = 5000;
 /** Waits before each new attempt of a frames write the database refused (about 25 s in all). */
 const WRITE_RETRY_MS = [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000, 5000];
+/** Run ids per NOTIFY (a payload holds at most 8000 bytes; a uuid and its comma take 37). */
+const NOTIFY_RUNS = 200;
 /** Rows removed per statement by the retention sweep, and statements per sweep. */
 const SWEEP_LIMIT = 1000;
 const SWEEP_ROUNDS = 10;
@@ -74,6 +76,8 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
   private readonly followers = new Set<AbortController>();
   private readonly session: PersistentSession;
   private sweepTimer?: NodeJS.Timeout;
+  private readonly toNotify = new Set<string>();
+  private notifying?: Promise<void>;
   private sweeping?: Promise<void>;
 
   constructor(
@@ -88,9 +92,9 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
       setup: async (client) => {
         client.on('notification', (n) => {
           if (n.channel !== FRAMES_CHANNEL || !n.payload) return;
-          const [instance, runId] = n.payload.split(' ');
+          const [instance, runIds] = n.payload.split(' ');
           // This replica's own writes woke its followers already.
-          if (instance !== this.instanceId && runId) this.wake(runId);
+          if (instance !== this.instanceId && runIds) for (const runId of runIds.split(',')) this.wake(runId);
         });
         await client.query(`LISTEN ${FRAMES_CHANNEL}`);
         // Wake-ups sent while the session was down are lost: every follower reads again.
@@ -119,21 +123,29 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.sweepTimer);
     for (const follower of this.followers) follower.abort();
     await this.sweeping;
+    await this.notifying;
     await this.session.close();
   }
 
   /**
-   * Starts a background run's stream: registered on this replica, then its
-   * row stored (it exists, empty, before the run's first frame).
+   * Starts a background run's stream: registered on this replica at once,
+   * its row stored by the returned promise. The run need not wait for it
+   * (its first write does); a caller that answers before any frame (202)
+   * waits, so that a resume anywhere finds the stream.
    */
-  async open(head: Omit<StreamHead, 'instanceId'>): Promise<void> {
-    this.local.set(head.runId, new LocalStream(head.runId));
-    try {
-      await this.repo.open({ ...head, instanceId: this.instanceId });
-    } catch (e) {
-      this.local.delete(head.runId);
-      throw e;
-    }
+  open(head: Omit<StreamHead, 'instanceId'>): Promise<void> {
+    const stream = new LocalStream(head.runId);
+    this.local.set(head.runId, stream);
+    const stored = this.repo.open({ ...head, instanceId: this.instanceId });
+    stream.opened = stored.then(
+      () => true,
+      (e: unknown) => {
+        this.logger.error(`run ${head.runId}: cannot store its stream (${(e as Error).message})`);
+        this.local.delete(head.runId);
+        return false;
+      },
+    );
+    return stored;
   }
 
   /**
@@ -165,6 +177,7 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
       if (writing) return;
       writing = true;
       try {
+        if (!(await stream.opened)) return close('The run could not be kept: its stream could not be stored.');
         while (pending.length && !stream.closed) {
           const batch = pending.splice(0);
           const first = stream.committed + 1;
@@ -211,8 +224,10 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
     const text = batch.join('');
     for (let attempt = 0; ; attempt++) {
       try {
-        if (await this.repo.append(runId, first, first + batch.length - 1, text, done, `${this.instanceId} ${runId}`))
+        if (await this.repo.append(runId, first, first + batch.length - 1, text, done)) {
+          this.notify(runId);
           return true;
+        }
         return 'The run was ended by another server (its stream was taken over).';
       } catch (e) {
         if (attempt >= WRITE_RETRY_MS.length) {
@@ -336,6 +351,28 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
         controller.abort();
       };
     });
+  }
+
+  /**
+   * Wakes the followers of `runId` on the other replicas: one NOTIFY at a
+   * time per replica, carrying every run appended to meanwhile (a notifying
+   * commit waits for every other one in Postgres, so one per append would
+   * serialise all the runs' writes).
+   */
+  private notify(runId: string): void {
+    this.toNotify.add(runId);
+    if (!this.notifying) this.notifying = this.sendNotifications().finally(() => (this.notifying = undefined));
+  }
+
+  private async sendNotifications(): Promise<void> {
+    while (this.toNotify.size) {
+      const ids = [...this.toNotify].slice(0, NOTIFY_RUNS);
+      for (const id of ids) this.toNotify.delete(id);
+      // Followers that miss it read again within FOLLOW_POLL_MS.
+      await this.repo
+        .notify(`${this.instanceId} ${ids.join(',')}`)
+        .catch((e: unknown) => this.logger.warn(`Cannot wake followers on other replicas: ${(e as Error).message}`));
+    }
   }
 
   private waiter(runId: string): Waiter {

@@ -14,6 +14,8 @@ export async function writeFollower(
   res: Response,
   config: Pick<AppConfig, 'ssePingIntervalMs' | 'sseStallTimeoutMs'>,
   follow: (signal: AbortSignal, gate: FlowGate) => Observable<string> | Promise<Observable<string>>,
+  /** Send the headers before the first frame (as a team run's stream does); else with it. */
+  eagerHeaders = true,
 ): Promise<void> {
   const controller = new AbortController();
   const onClose = () => controller.abort();
@@ -22,7 +24,7 @@ export async function writeFollower(
     const gate = new FlowGate();
     const frames$ = await follow(controller.signal, gate);
     await writeSse(res, frames$, {
-      eagerHeaders: true,
+      eagerHeaders,
       pingIntervalMs: config.ssePingIntervalMs,
       gate,
       stallTimeoutMs: config.sseStallTimeoutMs,

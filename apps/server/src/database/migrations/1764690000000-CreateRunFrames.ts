@@ -6,7 +6,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * writes it, how far it got, whether `[DONE]` is stored); `run_frames` holds
  * its SSE frames, one row per write batch (the frames of one upstream read
  * or tick, `id:` lines included, concatenated), keyed by the first frame's
- * number.
+ * number: cheaper to write than a row per frame (bench/frames-store.js).
  */
 export class CreateRunFrames1764690000000 implements MigrationInterface {
   name = 'CreateRunFrames1764690000000';
@@ -39,6 +39,12 @@ export class CreateRunFrames1764690000000 implements MigrationInterface {
         CONSTRAINT run_frames_pkey PRIMARY KEY (run_id, first_seq),
         CONSTRAINT run_frames_stream_fkey FOREIGN KEY (run_id) REFERENCES run_streams (run_id) ON DELETE CASCADE
       )`);
+    // A batch of frames is mostly the same chunk head repeated: lz4 compresses it at half pglz's CPU
+    // (bench/frames-store.js). Builds without lz4 (the embedded database) keep the default.
+    const [lz4] = await q.query(
+      `SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`,
+    );
+    if (lz4) await q.query(`ALTER TABLE run_frames ALTER COLUMN frames SET COMPRESSION lz4`);
   }
 
   async down(q: QueryRunner): Promise<void> {
