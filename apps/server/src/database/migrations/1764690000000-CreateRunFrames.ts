@@ -41,9 +41,9 @@ export class CreateRunFrames1764690000000 implements MigrationInterface {
       )`);
     // A batch of frames is mostly the same chunk head repeated: lz4 compresses it at half pglz's CPU
     // (bench/frames-store.js). Builds without lz4 (the embedded database) keep the default.
-    const lz4: unknown[] = await q.query(
+    const lz4 = (await q.query(
       `SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`,
-    );
+    )) as unknown[];
     if (lz4.length) await q.query(`ALTER TABLE run_frames ALTER COLUMN frames SET COMPRESSION lz4`);
   }
 
