@@ -25,6 +25,15 @@ export interface FramesRead {
   rows: { firstSeq: number; lastSeq: number; frames: string }[];
 }
 
+/** Frames `firstSeq..lastSeq` of one run, as stored. */
+export interface FramesBatch {
+  runId: string;
+  firstSeq: number;
+  lastSeq: number;
+  frames: string;
+  done: boolean;
+}
+
 export interface OpenStream {
   runId: string;
   instanceId: string;
@@ -68,21 +77,33 @@ export class RunFramesRepository {
   }
 
   /**
-   * Appends frames `firstSeq..lastSeq` (their text, `id:` lines included)
-   * and moves the stream to `lastSeq` (ending it when `done`), in one
-   * statement. Only when the stream is still open and at `firstSeq - 1`:
-   * false when another replica ended it meanwhile.
+   * Appends a batch of frames to each of several streams (their text, `id:`
+   * lines included) and moves each stream to the batch's last frame (ending
+   * it when `done`), in one statement. A stream takes its batch only when it
+   * is still open and at `firstSeq - 1`; returns the run ids that took
+   * theirs (the others were ended by another replica meanwhile).
    */
-  async append(runId: string, firstSeq: number, lastSeq: number, frames: string, done: boolean): Promise<boolean> {
+  async append(batches: readonly FramesBatch[]): Promise<Set<string>> {
     const rows = await this.sql.query<{ run_id: string }>(
-      `WITH s AS (
-         UPDATE run_streams SET last_seq = $3, done = $5, ended_at = CASE WHEN $5 THEN now() END
-         WHERE run_id = $1 AND NOT done AND last_seq = $2 - 1 RETURNING run_id),
-       f AS (INSERT INTO run_frames (run_id, first_seq, last_seq, frames) SELECT run_id, $2, $3, $4 FROM s)
+      `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::bool[])
+           AS v(run_id, first_seq, last_seq, frames, done)),
+       s AS (
+         UPDATE run_streams r SET last_seq = v.last_seq, done = v.done, ended_at = CASE WHEN v.done THEN now() END
+         FROM v WHERE r.run_id = v.run_id AND NOT r.done AND r.last_seq = v.first_seq - 1 RETURNING r.run_id),
+       f AS (
+         INSERT INTO run_frames (run_id, first_seq, last_seq, frames)
+         SELECT v.run_id, v.first_seq, v.last_seq, v.frames FROM v JOIN s ON s.run_id = v.run_id)
        SELECT run_id FROM s`,
-      [runId, firstSeq, lastSeq, frames, done],
+      [
+        batches.map((b) => b.runId),
+        batches.map((b) => b.firstSeq),
+        batches.map((b) => b.lastSeq),
+        batches.map((b) => b.frames),
+        batches.map((b) => b.done),
+      ],
     );
-    return rows.length === 1;
+    return new Set(rows.map((r) => r.run_id));
   }
 
   /**

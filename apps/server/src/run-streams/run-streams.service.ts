@@ -8,6 +8,7 @@ import { APP_CONFIG, type ResolvedConfig } from '../config/config';
 import { ConversationsService, Viewer } from '../conversations/conversations.service';
 import { isDatabaseUnavailable } from '../database/db-errors';
 import { PersistentSession } from '../database/persistent-session';
+import { FramesWriter } from './frames-writer';
 import { framesAfter, isDone, LocalStream, numbered, splitFrames } from './local-stream';
 import { FRAMES_CHANNEL, RunFramesRepository, StreamHead } from './run-frames.repository';
 
@@ -77,6 +78,8 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
   private readonly session: PersistentSession;
   private sweepTimer?: NodeJS.Timeout;
   private readonly toNotify = new Set<string>();
+  /** Every run's frame appends, merged across runs under load. */
+  private readonly writer: FramesWriter;
   private notifying?: Promise<void>;
   private sweeping?: Promise<void>;
 
@@ -85,6 +88,7 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
     private readonly conversations: ConversationsService,
     @Inject(APP_CONFIG) private readonly config: ResolvedConfig,
   ) {
+    this.writer = new FramesWriter((batches) => this.repo.append(batches));
     this.session = new PersistentSession({
       url: config.databaseUrl,
       name: 'ensemble-run-frames',
@@ -121,7 +125,7 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.sweepTimer);
-    for (const follower of this.followers) follower.abort();
+    for (const follower of this.followers) follower.abort('The server is stopping.');
     await this.sweeping;
     await this.notifying;
     await this.session.close();
@@ -224,7 +228,9 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
     const text = batch.join('');
     for (let attempt = 0; ; attempt++) {
       try {
-        if (await this.repo.append(runId, first, first + batch.length - 1, text, done)) {
+        if (
+          await this.writer.write({ runId, firstSeq: first, lastSeq: first + batch.length - 1, frames: text, done })
+        ) {
           this.notify(runId);
           return true;
         }
@@ -304,7 +310,7 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
   follow(runId: string, after: number, signal: AbortSignal, gate: FlowGate): Observable<string> {
     return new Observable<string>((subscriber) => {
       const controller = new AbortController();
-      const stop = () => controller.abort();
+      const stop = () => controller.abort('The follower stopped.');
       signal.addEventListener('abort', stop, { once: true });
       this.followers.add(controller);
       let position = after;
@@ -348,7 +354,7 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
       return () => {
         signal.removeEventListener('abort', stop);
         this.followers.delete(controller);
-        controller.abort();
+        controller.abort('The follower stopped.');
       };
     });
   }

@@ -18,7 +18,7 @@ export async function writeFollower(
   eagerHeaders = true,
 ): Promise<void> {
   const controller = new AbortController();
-  const onClose = () => controller.abort();
+  const onClose = () => controller.abort('The client left.');
   res.on('close', onClose);
   try {
     const gate = new FlowGate();
@@ -31,6 +31,6 @@ export async function writeFollower(
     });
   } finally {
     res.off('close', onClose);
-    controller.abort();
+    controller.abort('The stream ended.');
   }
 }
