@@ -5,6 +5,8 @@ const MEMORY_CHARS = 256 * 1024;
 
 /** The frames of a concatenation of SSE frames (`data: …\n\n` each; a JSON payload never holds a raw newline). */
 export function splitFrames(text: string): string[] {
+  // The common case: one frame.
+  if (text.indexOf('\n\n') === text.length - 2) return [text];
   const out: string[] = [];
   let start = 0;
   for (;;) {
@@ -37,9 +39,10 @@ export function framesAfter(batch: string, first: number, after: number): string
 
 /**
  * A background run being written by this replica: its frames are numbered
- * here, and those already stored are kept in memory (the latest
- * `MEMORY_CHARS` of them) so followers on this replica read them without a
- * query. A follower behind what memory holds reads the store.
+ * here, and the batches already stored are kept in memory (the latest
+ * `MEMORY_CHARS` of them, as the text that was stored) so followers on
+ * this replica read them without a query. A follower behind what memory
+ * holds reads the store.
  */
 export class LocalStream {
   /** Frames numbered so far. */
@@ -52,30 +55,29 @@ export class LocalStream {
   closed = false;
   /** Resolves with whether the stream's row was stored (the first write waits for it). */
   opened: Promise<boolean> = Promise.resolve(true);
-  private readonly memory: string[] = [];
-  private memoryStart = 1;
+  private readonly memory: { first: number; text: string }[] = [];
   private memoryChars = 0;
 
   constructor(readonly runId: string) {}
 
-  /** Frames `committed + 1 …` have been stored. */
-  commit(frames: string[], done: boolean): void {
-    for (const frame of frames) {
-      this.memory.push(frame);
-      this.memoryChars += frame.length;
-    }
-    this.committed += frames.length;
+  /** Frames `committed + 1 …` (`count` of them, as `text`) have been stored. */
+  commit(text: string, count: number, done: boolean): void {
+    this.memory.push({ first: this.committed + 1, text });
+    this.memoryChars += text.length;
+    this.committed += count;
     this.ended = done;
-    while (this.memoryChars > MEMORY_CHARS && this.memory.length > 1) {
-      this.memoryChars -= this.memory.shift()!.length;
-      this.memoryStart++;
-    }
+    while (this.memoryChars > MEMORY_CHARS && this.memory.length > 1)
+      this.memoryChars -= this.memory.shift()!.text.length;
   }
 
   /** Stored frames after `after` from memory ('' when none yet); undefined when memory no longer holds frame `after + 1`. */
   after(after: number): string | undefined {
-    if (after + 1 < this.memoryStart) return undefined;
-    const from = after + 1 - this.memoryStart;
-    return from >= this.memory.length ? '' : this.memory.slice(from).join('');
+    if (after >= this.committed) return '';
+    if (!this.memory.length || after + 1 < this.memory[0].first) return undefined;
+    let i = this.memory.length - 1;
+    while (this.memory[i].first > after + 1) i--;
+    let text = framesAfter(this.memory[i].text, this.memory[i].first, after);
+    for (i++; i < this.memory.length; i++) text += this.memory[i].text;
+    return text;
   }
 }

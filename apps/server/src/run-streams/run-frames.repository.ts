@@ -84,10 +84,14 @@ export class RunFramesRepository {
    * theirs (the others were ended by another replica meanwhile).
    */
   async append(batches: readonly FramesBatch[]): Promise<Set<string>> {
+    // One row of parameters per batch (not arrays: the driver would escape every quote of the frames' JSON).
+    const params: unknown[] = [];
+    const values = batches.map((b) => {
+      const n = params.push(b.runId, b.firstSeq, b.lastSeq, b.frames, b.done);
+      return `($${n - 4}::uuid, $${n - 3}::int, $${n - 2}::int, $${n - 1}::text, $${n}::boolean)`;
+    });
     const rows = await this.sql.query<{ run_id: string }>(
-      `WITH v AS (
-         SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::bool[])
-           AS v(run_id, first_seq, last_seq, frames, done)),
+      `WITH v (run_id, first_seq, last_seq, frames, done) AS (VALUES ${values.join(', ')}),
        s AS (
          UPDATE run_streams r SET last_seq = v.last_seq, done = v.done, ended_at = CASE WHEN v.done THEN now() END
          FROM v WHERE r.run_id = v.run_id AND NOT r.done AND r.last_seq = v.first_seq - 1 RETURNING r.run_id),
@@ -95,13 +99,7 @@ export class RunFramesRepository {
          INSERT INTO run_frames (run_id, first_seq, last_seq, frames)
          SELECT v.run_id, v.first_seq, v.last_seq, v.frames FROM v JOIN s ON s.run_id = v.run_id)
        SELECT run_id FROM s`,
-      [
-        batches.map((b) => b.runId),
-        batches.map((b) => b.firstSeq),
-        batches.map((b) => b.lastSeq),
-        batches.map((b) => b.frames),
-        batches.map((b) => b.done),
-      ],
+      params,
     );
     return new Set(rows.map((r) => r.run_id));
   }

@@ -186,9 +186,10 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
           const batch = pending.splice(0);
           const first = stream.committed + 1;
           const done = isDone(batch[batch.length - 1]);
-          const stored = await this.append(runId, first, batch, done);
+          const text = batch.join('');
+          const stored = await this.append(runId, first, first + batch.length - 1, text, done);
           if (stored !== true) return close(stored);
-          stream.commit(batch, done);
+          stream.commit(text, batch.length, done);
           this.wake(runId);
           if (done) return close();
         }
@@ -224,13 +225,16 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Stores one batch, trying again while the database is away: true, or why the stream was given up. */
-  private async append(runId: string, first: number, batch: string[], done: boolean): Promise<true | string> {
-    const text = batch.join('');
+  private async append(
+    runId: string,
+    first: number,
+    last: number,
+    text: string,
+    done: boolean,
+  ): Promise<true | string> {
     for (let attempt = 0; ; attempt++) {
       try {
-        if (
-          await this.writer.write({ runId, firstSeq: first, lastSeq: first + batch.length - 1, frames: text, done })
-        ) {
+        if (await this.writer.write({ runId, firstSeq: first, lastSeq: last, frames: text, done })) {
           this.notify(runId);
           return true;
         }
