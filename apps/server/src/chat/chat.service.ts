@@ -223,7 +223,7 @@ export class ChatService {
    * A background run (SPEC §10): detached from the request. Its frames (the
    * same bytes a stream would carry, numbered) go to the run's stored
    * stream; it never waits for a reader (no flow gate) and a client leaving
-   * does not cancel it (a cancel, a stall of nobody, or shutdown still do).
+   * does not cancel it (an explicit cancel or a shutdown still does).
    * The request then follows that stream from its start (SSE), or answers
    * 202 at once. The slot, registration and recorder end when the run does.
    */
