@@ -5,6 +5,7 @@
  * readable, cancels cross replicas, and frames expire.
  */
 import request from 'supertest';
+import { connect } from 'node:net';
 import { Client } from 'pg';
 import { ChatEnv, rawPost, startChatEnv } from './support/chat-env';
 import { expectDualError } from './support/expect-error';
@@ -71,7 +72,8 @@ describe('durable runs (two replicas, one Postgres)', () => {
   const ended = (server: TestServer, convUid: string) =>
     waitFor(async () => {
       const s = await status(server, convUid);
-      return s.state !== 'running' ? s : undefined;
+      // null: not recorded yet (404)
+      return s && s.state !== 'running' ? s : undefined;
     });
   async function sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
     const client = new Client({ connectionString: a.db.url });
@@ -206,6 +208,33 @@ describe('durable runs (two replicas, one Postgres)', () => {
     expect(await ended(b, 'dur-leave')).toMatchObject({ state: 'complete' });
     for (const r of env.fake.chatRequests) expect(await r.outcome).toBe('completed');
   }, 30_000);
+
+  it('a follower that stops reading does not hold the run back: it completes while the socket is full', async () => {
+    // About 2 MB of frames: far more than the socket buffers hold.
+    env.fake.setHandler(() => ({ tokens: Array.from({ length: 4000 }, (_, i) => `${'z'.repeat(300)}${i} `) }));
+    const socket = connect(Number(new URL(a.origin).port), '127.0.0.1');
+    const body = JSON.stringify({
+      model: 'fake-gpt',
+      messages: 'big',
+      conv_uid: 'dur-slow',
+      stream: true,
+      background: true,
+    });
+    socket.write(
+      `POST ${CHAT} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    socket.pause();
+    try {
+      expect(await ended(b, 'dur-slow')).toMatchObject({ state: 'complete' });
+      // The whole stream is stored and replays elsewhere.
+      const replay = await resume(b, 'dur-slow').done;
+      expect(replay.endsWith('data: [DONE]\n\n')).toBe(true);
+      expect(replay.length).toBeGreaterThan(1_000_000);
+    } finally {
+      socket.destroy();
+    }
+  }, 60_000);
 
   it('non-stream background: 202 at once with the run state, then the status shows the final content', async () => {
     env.fake.setHandler(() => ({ text: 'the final answer of a background run', tokenDelayMs: 30 }));
