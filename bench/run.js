@@ -1,7 +1,7 @@
 'use strict';
 /**
  * npm run bench [-- <name>… ] [--profile]
- *   names: latency throughput team streams admin stalled auth limits (default: all, in that order)
+ *   names: latency throughput team streams admin stalled auth limits durable (default: all, in that order)
  *   --profile   run Ensemble with --cpu-prof and print its top self-time functions
  *
  * Never part of `npm test`. See bench/README.md.
@@ -12,7 +12,7 @@ const { checkpoint, dropAll, settings, ADMIN_URL } = require('./lib/db');
 const { appendSection, machine, machineLine, RESULTS, table } = require('./lib/report');
 const { summarizeDir } = require('./profile');
 
-const ALL = ['latency', 'throughput', 'team', 'streams', 'admin', 'stalled', 'auth', 'limits'];
+const ALL = ['latency', 'throughput', 'team', 'streams', 'admin', 'stalled', 'auth', 'limits', 'durable'];
 
 async function main() {
   const args = process.argv.slice(2);

@@ -122,7 +122,9 @@ describe('database outages', () => {
 
   it('a restart: 503 and not ready during it; afterwards every session is back and every run is true', async () => {
     expect((await get(a.origin, '/api/ready')).status).toBe(200);
-    expect(await sessionsOfA()).toEqual(expect.arrayContaining(['ensemble-cancel-bus', 'ensemble-instance-lock']));
+    expect(await sessionsOfA()).toEqual(
+      expect.arrayContaining(['ensemble-cancel-bus', 'ensemble-instance-lock', 'ensemble-run-frames']),
+    );
 
     // Ends during the outage: its rows cannot land, so no [DONE], and it is marked failed afterwards.
     const ending = streaming(a.origin, 'outage-ends-inside', 'slow 10 100');
@@ -160,7 +162,11 @@ describe('database outages', () => {
     await waitFor(async () => ((await get(a.origin, '/api/ready')).status === 200 ? true : undefined));
     await waitFor(async () => {
       const names = await sessionsOfA();
-      return names.includes('ensemble-cancel-bus') && names.includes('ensemble-instance-lock') ? true : undefined;
+      return names.includes('ensemble-cancel-bus') &&
+        names.includes('ensemble-instance-lock') &&
+        names.includes('ensemble-run-frames')
+        ? true
+        : undefined;
     });
     expect((await get(a.origin, APPS)).status).toBe(200);
 

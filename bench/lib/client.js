@@ -25,8 +25,8 @@ const CONTENT = '"content":"';
  * { ok, status, ttft, ttlt, chunks, error } (times in ms).
  * `onFirst` is called at the first content chunk; `signal` aborts.
  */
-function stream({ port, path, headers = {}, body, agent, onFirst, timeoutMs = 120_000 }) {
-  const data = typeof body === 'string' ? body : JSON.stringify(body);
+function stream({ port, path, method = 'POST', headers = {}, body, agent, onFirst, timeoutMs = 120_000 }) {
+  const data = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolve) => {
     const t0 = performance.now();
     let ttft = NaN;
@@ -48,11 +48,10 @@ function stream({ port, path, headers = {}, body, agent, onFirst, timeoutMs = 12
         host: '127.0.0.1',
         port,
         path,
-        method: 'POST',
+        method,
         agent,
         headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(data),
+          ...(method === 'POST' && { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }),
           accept: 'text/event-stream',
           ...headers,
         },
@@ -74,7 +73,8 @@ function stream({ port, path, headers = {}, body, agent, onFirst, timeoutMs = 12
           let start = 0;
           let end;
           while ((end = buf.indexOf('\n\n', start)) !== -1) {
-            // one event: buf[start, end)
+            // one event: buf[start, end); a resumable stream's `id: n` line before its data is skipped
+            if (buf.startsWith('id: ', start)) start = buf.indexOf('\n', start) + 1;
             if (buf.startsWith('data: ', start)) {
               if (buf.startsWith('data: [DONE]', start)) {
                 done = true;

@@ -14,6 +14,7 @@ const COMPILED_SERVER_SPECS = [
   'models-file.e2e-spec.ts',
   'reliability-chat.e2e-spec.ts',
   'tools-compiled.e2e-spec.ts',
+  'durable-compiled.e2e-spec.ts',
 ].map((f) => join(REPO_ROOT, 'test', f));
 
 /**

@@ -25,6 +25,8 @@ export interface ChatRequest {
   maxTokens?: number;
   topP?: number;
   stop?: string[];
+  /** The run goes on when the client leaves, its stream kept for resuming (SPEC §10). */
+  background: boolean;
   /** The body carries a DB-GPT field: the answer keeps to what DB-GPT's client accepts. */
   dbgptFamily: boolean;
 }
@@ -209,6 +211,7 @@ export function parseChatRequest(raw: unknown): ChatRequest {
     incremental: optionalBoolean(body, 'incremental', true),
     enableVis: optionalBoolean(body, 'enable_vis', true),
     includeUsage,
+    background: optionalBoolean(body, 'background', false),
     temperature: optionalNumber(body, 'temperature', 0, 2),
     maxTokens,
     topP: optionalNumber(body, 'top_p', 0, 1),

@@ -1,5 +1,5 @@
 import { Controller, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { principalOf, viewerOf } from '../auth/principal';
 import { RequireScope } from '../auth/scope.decorator';
@@ -23,6 +23,13 @@ export class ChatController {
   @ApiBody({ schema: CHAT_REQUEST_SCHEMA })
   @ApiProduces('text/event-stream', 'application/json')
   @ApiOkResponse({ description: 'SSE of chat.completion.chunk objects then [DONE], or one chat.completion' })
+  @ApiAcceptedResponse({
+    description: 'background: true without stream: the run goes on; its state at once',
+    schema: resultSchema({
+      type: 'object',
+      properties: { conv_uid: { type: 'string' }, status: { type: 'string', enum: ['running'] } },
+    }),
+  })
   @ApiErrors(400, 404, 409, 413, 429, 503)
   completions(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.chat.complete(req.body, req, res);

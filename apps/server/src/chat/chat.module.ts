@@ -10,10 +10,11 @@ import { CancelBus } from './cancel-bus';
 import { DataChat } from './data-chat';
 import { RunRegistry } from './run-registry';
 import { ToolsModule } from '../tools/tools.module';
+import { RunStreamsModule } from '../run-streams/run-streams.module';
 
 /** The Chat module: POST /api/v2/chat/completions (SSE or JSON), cancel, and the models list. */
 @Module({
-  imports: [AppsModule, ConversationsModule, ToolsModule, KnowledgeModule, DatasourcesModule],
+  imports: [AppsModule, ConversationsModule, ToolsModule, KnowledgeModule, DatasourcesModule, RunStreamsModule],
   controllers: [ChatController, ModelsController],
   providers: [ChatService, RunRegistry, CancelBus, DataChat],
   exports: [ChatService],

@@ -53,5 +53,12 @@ export const CHAT_REQUEST_SCHEMA = {
     top_p: { type: 'number', minimum: 0, maximum: 1 },
     stop: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 4 }] },
     stream_options: { type: 'object', properties: { include_usage: { type: 'boolean' } } },
+    background: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Durable run: it goes on when the client leaves. A stream then carries `id:` lines and can be resumed ' +
+        '(GET /api/v2/chat/completions/{conv_uid}/stream); without stream the answer is 202 with the run state at once.',
+    },
   },
 };

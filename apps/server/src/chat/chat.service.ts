@@ -1,7 +1,7 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { concatMap, lastValueFrom, map, Observable, reduce, tap } from 'rxjs';
+import { catchError, concatMap, lastValueFrom, map, Observable, of, reduce, tap } from 'rxjs';
 import { AppDefinition, capHistoryChars, createRenderer, RunRenderer, runTeam, TeamEvent } from '@ensemble/agents';
 import { ChatMessage, LLM_PORT, LlmPort, ModelRegistry, PartBatch, partBatches, Usage } from '@ensemble/llm';
 import { AppsService } from '../apps/apps.service';
@@ -21,10 +21,13 @@ import { meteredLlm } from './metered-llm';
 import { CancelBus } from './cancel-bus';
 import type { KnowledgeChatTurn } from '../knowledge/knowledge-chat';
 import { KnowledgeService } from '../knowledge/knowledge.service';
-import { DataChat, isDataChatMode } from './data-chat';
+import { DataChat, DataChatRun, isDataChatMode } from './data-chat';
 import { RunRegistry } from './run-registry';
 import { FlowGate, gatedLlm } from './flow-gate';
 import { writeSse } from './sse';
+import { ok } from '../common/result';
+import { RunStreamsService } from '../run-streams/run-streams.service';
+import { writeFollower } from '../run-streams/write-follower';
 
 /**
  * What a run produces, whichever the mode: new text (with the whole view so
@@ -45,6 +48,18 @@ interface RunContext {
   signal: AbortSignal;
   /** This run's LLM port (metered). */
   llm: LlmPort;
+}
+
+/** A validated, recorded background run with its slot, before it starts. */
+interface BackgroundRun {
+  request: ChatRequest;
+  convUid: string;
+  recorder: RunRecorder;
+  releaseSlot: ReleaseRun;
+  app: AppDefinition | undefined;
+  history: { user: string; assistant: string }[];
+  data: DataChatRun | undefined;
+  kb: KnowledgeChatTurn | undefined;
 }
 
 type DeltaOutput = Extract<ChatOutput, { type: 'delta' }>;
@@ -79,6 +94,7 @@ export class ChatService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly knowledge: KnowledgeService,
     private readonly dataChat: DataChat,
+    private readonly streams: RunStreamsService,
   ) {}
 
   /**
@@ -140,6 +156,10 @@ export class ChatService {
       : this.conversations.openFresh(turn);
     await recorder.opened;
     const releaseSlot = await this.takeSlot(limits, recorder);
+    if (request.background) {
+      const run: BackgroundRun = { request, convUid, recorder, releaseSlot, app, history, data, kb };
+      return this.background(run, res);
+    }
 
     const controller = new AbortController();
     const gate = new FlowGate();
@@ -198,6 +218,86 @@ export class ChatService {
             `stream=${request.stream} state=${recorder.state} ${Date.now() - started}ms`,
         );
       }
+    }
+  }
+
+  /**
+   * A background run (SPEC §10): detached from the request. Its frames (the
+   * same bytes a stream would carry, numbered) go to the run's stored
+   * stream; it never waits for a reader (no flow gate) and a client leaving
+   * does not cancel it (an explicit cancel or a shutdown still does).
+   * The request then follows that stream from its start (SSE), or answers
+   * 202 at once. The slot, registration and recorder end when the run does.
+   */
+  private async background(run: BackgroundRun, res: Response): Promise<void> {
+    const { request, convUid, recorder, releaseSlot, app, history, data, kb } = run;
+    const controller = new AbortController();
+    const started = Date.now();
+    const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
+    let release: (() => void) | undefined;
+    let timer: RunTimer | undefined;
+    const finish = async () => {
+      try {
+        if (!recorder.hasEnded) {
+          controller.abort('The run ended before it finished.');
+          recorder.end({ state: 'cancelled', error: abortReason(controller.signal) });
+        }
+        await recorder.flush().catch(() => undefined);
+      } finally {
+        release?.();
+        await releaseSlot();
+        timer?.finish(recorder.state);
+        this.logger.log(
+          `run conv_uid=${convUid} mode=${request.chatMode}${app ? ` app=${app.appCode} team=${app.teamMode}` : ` model=${request.model}`} ` +
+            `background stream=${request.stream} state=${recorder.state} ${Date.now() - started}ms`,
+        );
+      }
+    };
+    let published: Promise<void>;
+    try {
+      const opened = this.streams.open({
+        runId: recorder.runId,
+        convUid,
+        chunkId: frames.id,
+        model: frames.model,
+        created: frames.created,
+        incremental: request.incremental,
+      });
+      // Answered before any frame: the stream is stored first, so a resume on any replica finds it.
+      if (!request.stream) await opened;
+      release = this.runs.add(convUid, controller);
+      timer = this.metrics.startRun(request.chatMode);
+      const llm = meteredLlm(this.llm, timer);
+      const ctx: RunContext = { request, convUid, recorder, signal: controller.signal, llm };
+      const outputs$ = app ? this.teamOutputs(ctx, app, history, data?.renderer) : this.chatOutputs(ctx, history, kb);
+      // Every failure is a frame: there is no HTTP status left to carry it.
+      const frames$ = this.sseFrames(outputs$, frames, ctx, true).pipe(
+        catchError((e: unknown) => {
+          const error = e instanceof ApiError ? e : new ApiError(500, 'internal_error', 'The run failed unexpectedly.');
+          return of(frames.failure(failureNote(error.message, ''), error.body()) + DONE_FRAME);
+        }),
+      );
+      published = this.streams.publish(recorder.runId, frames$, frames, (reason) => controller.abort(reason));
+    } catch (e) {
+      if (!recorder.hasEnded) recorder.end({ state: 'failed', error: e instanceof Error ? e.message : String(e) });
+      await finish();
+      throw e;
+    }
+    void published.then(finish);
+    if (!request.stream) {
+      res.status(202).json(ok({ conv_uid: convUid, status: 'running' }));
+      return;
+    }
+    const streamClosed = this.metrics.trackStream();
+    try {
+      await writeFollower(
+        res,
+        this.config,
+        (signal, gate) => this.streams.follow(recorder.runId, 0, signal, gate),
+        !!app,
+      );
+    } finally {
+      streamClosed();
     }
   }
 

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'conversation_not_found'
   | 'conversation_busy'
   | 'conversation_conflict'
+  | 'run_stream_not_found'
   | 'run_failed'
   | 'invalid_chat_param'
   | 'invalid_model'

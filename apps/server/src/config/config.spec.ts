@@ -74,6 +74,19 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ ...KEY, HISTORY_MAX_CHARS: 'lots' })).toThrow(/HISTORY_MAX_CHARS/);
     });
 
+    it('reads RUN_RETENTION as a duration with a unit, and the sweep interval, with their defaults', () => {
+      expect(loadConfig(KEY)).toMatchObject({ runRetentionMs: 24 * 3_600_000, runSweepIntervalMs: 60000 });
+      expect(loadConfig({ ...KEY, RUN_RETENTION: '30m', RUN_SWEEP_INTERVAL_MS: '500' })).toMatchObject({
+        runRetentionMs: 1_800_000,
+        runSweepIntervalMs: 500,
+      });
+      expect(loadConfig({ ...KEY, RUN_RETENTION: ' 1500ms ' }).runRetentionMs).toBe(1500);
+      expect(loadConfig({ ...KEY, RUN_RETENTION: '7d' }).runRetentionMs).toBe(7 * 86_400_000);
+      for (const bad of ['24', 'h', '1.5h', '-1h', '24 hours'])
+        expect(problemsOf({ ...KEY, RUN_RETENTION: bad })).toEqual([expect.stringContaining('RUN_RETENTION')]);
+      expect(() => loadConfig({ ...KEY, RUN_SWEEP_INTERVAL_MS: '10' })).toThrow(/RUN_SWEEP_INTERVAL_MS/);
+    });
+
     it('accepts postgres:// and postgresql:// URLs and trims integers', () => {
       expect(loadConfig({ ...KEY, DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x' }).databaseUrl).toBe(
         'postgres://postgres@127.0.0.1:5432/x',

@@ -2,7 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { join, resolve } from 'node:path';
 import { loadToolsConfig, ToolsConfig, ToolsConfigError } from '../tools/tools-config';
-import { EnvironmentVariables } from './env.schema';
+import { DURATION, EnvironmentVariables } from './env.schema';
 
 /** The validated, typed configuration every module reads (token `APP_CONFIG`). */
 export interface AppConfig {
@@ -35,6 +35,10 @@ export interface AppConfig {
   shutdownGraceMs: number;
   /** A stream whose client has taken no bytes for this long is cancelled. */
   sseStallTimeoutMs: number;
+  /** How long a background run's frames are kept after it ended (RUN_RETENTION), in ms. */
+  runRetentionMs: number;
+  /** How often expired frames are removed and orphaned streams ended. */
+  runSweepIntervalMs: number;
   /** Most characters of history sent to the model. */
   historyMaxChars: number;
   /** Largest document (file or TEXT content) a knowledge space accepts, in bytes. */
@@ -117,6 +121,8 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     maxConcurrentRunsPerKey: vars.MAX_CONCURRENT_RUNS_PER_KEY ?? 16,
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS ?? 10000,
     sseStallTimeoutMs: vars.SSE_STALL_TIMEOUT_MS ?? 60000,
+    runRetentionMs: durationMs(vars.RUN_RETENTION ?? '24h'),
+    runSweepIntervalMs: vars.RUN_SWEEP_INTERVAL_MS ?? 60000,
     historyMaxChars: vars.HISTORY_MAX_CHARS ?? 200000,
     knowledgeMaxFileBytes: vars.KNOWLEDGE_MAX_FILE_SIZE ?? 10 * 1024 * 1024,
     secretsKey: vars.SECRETS_KEY ? Buffer.from(vars.SECRETS_KEY, 'base64') : undefined,
@@ -125,4 +131,12 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     datasourceMaxRows: vars.DATASOURCE_MAX_ROWS ?? 1000,
     datasourceSchemaMaxTokens: vars.DATASOURCE_SCHEMA_MAX_TOKENS ?? 3000,
   };
+}
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `24h`, `30s`, `500ms` in milliseconds (validated against `DURATION` first). */
+export function durationMs(value: string): number {
+  const [, n, unit] = DURATION.exec(value)!;
+  return Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS];
 }

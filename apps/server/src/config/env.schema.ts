@@ -8,6 +8,10 @@ const toBool = ({ value }: { value: unknown }) => {
   if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
   return value;
 };
+
+/** A duration as `RUN_RETENTION` takes it: a whole number and a unit. */
+export const DURATION = /^\s*(\d+)\s*(ms|s|m|h|d)\s*$/;
+
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
 
@@ -145,6 +149,20 @@ export class EnvironmentVariables {
   @Max(3600000)
   @IsInt()
   SSE_STALL_TIMEOUT_MS?: number;
+
+  /** How long a background run's frames are kept after it ended: a number and a unit (ms, s, m, h, d), e.g. `24h`. */
+  @IsOptional()
+  @Matches(DURATION, { message: 'RUN_RETENTION must be a number and a unit (ms, s, m, h or d), e.g. 24h' })
+  @IsString()
+  RUN_RETENTION?: string;
+
+  /** How often expired frames are removed and the streams of runs whose server is gone are ended. */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(100)
+  @Max(3600000)
+  @IsInt()
+  RUN_SWEEP_INTERVAL_MS?: number;
 
   /** Most characters of earlier turns sent to the model as history (the middle turns go first). */
   @IsOptional()

@@ -6,7 +6,15 @@ import { pageOffset, pageTotals } from '../common/page.query';
 import { InstanceLock } from './instance-lock';
 import { RunRecorder } from './run-recorder';
 import type { ConversationListView, ConversationView } from './conversation.types';
-import { ConversationRow, MessageRow, NewRun, PlanStepRow, RunState, RunsRepository } from './runs.repository';
+import {
+  ConversationRow,
+  LatestRunRow,
+  MessageRow,
+  NewRun,
+  PlanStepRow,
+  RunState,
+  RunsRepository,
+} from './runs.repository';
 
 /** A run to start: its first write without the ids the service gives it. */
 export type StartRun = Omit<NewRun, 'runId' | 'instanceId'>;
@@ -25,6 +33,10 @@ export interface ConversationListQuery {
   page: number;
   page_size: number;
 }
+
+/** A conversation's latest run, as its status shows it. */
+/** The latest run of a conversation (the run status route). */
+export type LatestRun = LatestRunRow;
 
 const notFound = (convUid: string) =>
   ApiError.notFound('conversation_not_found', `Conversation ${JSON.stringify(convUid)} was not found.`, 'conv_uid');
@@ -207,6 +219,34 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
   async state(convUid: string, viewer: Viewer): Promise<RunState | undefined> {
     const row = await this.runs.state(convUid);
     return row && sees(viewer, row.ownerKey) ? row.state : undefined;
+  }
+
+  /** This process's instance id (the one its runs are stored with). */
+  get instanceId(): string {
+    return this.lock.instanceId;
+  }
+
+  /** The latest run (turn) of a conversation, or undefined when there is none (or it is another key's, to a non-admin key). */
+  async latestRun(convUid: string, viewer: Viewer): Promise<LatestRun | undefined> {
+    const row = await this.runs.latestRun(convUid);
+    if (!row || !sees(viewer, row.ownerKey)) return undefined;
+    const { ownerKey: _owner, ...run } = row;
+    return run;
+  }
+
+  /**
+   * Marks the `running` runs of the listed processes that are gone (their
+   * instance lock free for the grace period) failed, as a restart does for
+   * its own; returns the ids of the processes found gone.
+   */
+  async failRunsOfGoneInstances(instanceIds: string[]): Promise<string[]> {
+    const dead = await Promise.all(instanceIds.map((id) => this.lock.isDead(id)));
+    const gone = instanceIds.filter((_, i) => dead[i]);
+    for (const id of gone) {
+      const count = await this.runs.failRunsOf(id, 'The server stopped before this run ended.');
+      if (count) this.logger.warn(`Marked ${count} interrupted run(s) of a stopped server as failed`);
+    }
+    return gone;
   }
 
   /** At boot: runs left `running` by a process that is gone are marked failed. */

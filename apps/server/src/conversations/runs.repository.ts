@@ -48,6 +48,19 @@ export interface ConversationRow {
   updatedAt: Date;
 }
 
+/** The latest run of a conversation, as the run status route reads it (column names as stored). */
+export interface LatestRunRow {
+  run_id: string;
+  turn: number;
+  state: RunState;
+  answer: string | null;
+  error: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
 /** A row of `conversation_runs`, by property: one turn, the run that answered it, and how it ended. */
 export interface RunRow {
   id: string;
@@ -310,6 +323,20 @@ export class RunsRepository {
     return this.translate(async () => {
       const rows = await this.sql.query<{ state: RunState; ownerKey: string | null }>(
         'SELECT state, owner_key AS "ownerKey" FROM conversations WHERE conv_uid = $1',
+        [convUid],
+      );
+      return rows[0];
+    });
+  }
+
+  /** A conversation's latest run (its highest turn) with the conversation's owner, or undefined. */
+  latestRun(convUid: string): Promise<(LatestRunRow & { ownerKey: string | null }) | undefined> {
+    return this.translate(async () => {
+      const rows = await this.sql.query<LatestRunRow & { ownerKey: string | null }>(
+        `SELECT c.owner_key AS "ownerKey", r.id AS run_id, r.turn, r.state, r.answer, r.error, r.input_tokens,
+                r.output_tokens, r.started_at, r.finished_at
+         FROM conversations c JOIN conversation_runs r ON r.conv_uid = c.conv_uid
+         WHERE c.conv_uid = $1 ORDER BY r.turn DESC LIMIT 1`,
         [convUid],
       );
       return rows[0];

@@ -7,6 +7,7 @@ import { CreateKeys1764650000000 } from './migrations/1764650000000-CreateKeys';
 import { ConversationOwners1764670000000 } from './migrations/1764670000000-ConversationOwners';
 import { CreateKnowledge1764615150000 } from './migrations/1764615150000-CreateKnowledge';
 import { SharedLimits1764680000000 } from './migrations/1764680000000-SharedLimits';
+import { CreateRunFrames1764690000000 } from './migrations/1764690000000-CreateRunFrames';
 import { ConversationChatParam1764710000000 } from './migrations/1764710000000-ConversationChatParam';
 import type { PgDriver } from './pg-pool';
 
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   CreateKeys1764650000000,
   ConversationOwners1764670000000,
   SharedLimits1764680000000,
+  CreateRunFrames1764690000000,
   ConversationChatParam1764710000000,
 ];
 
