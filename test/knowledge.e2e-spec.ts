@@ -323,6 +323,29 @@ describe('Knowledge API (real Postgres)', () => {
       );
     });
 
+    it('refuses to sync a document that is being indexed (409 document_running), nothing marked', async () => {
+      const add = (name: string) =>
+        http
+          .post(`${BASE}/documents`)
+          .query({ doc_name: name, doc_type: 'TEXT', content: `The ${name} text.`, space_id: String(space.id) })
+          .set(AUTH);
+      const busy = (await add('busy.txt')).body.data.id as number;
+      const idle = (await add('idle.txt')).body.data.id as number;
+      await pg.query(`UPDATE knowledge_documents SET status = 'RUNNING' WHERE id = $1`, [busy]);
+      const refused = await http
+        .post(`${BASE}/documents/sync`)
+        .set(AUTH)
+        .send([{ doc_id: String(idle) }, { doc_id: String(busy) }]);
+      expectDualError(refused, 409, 'document_running', '[1].doc_id');
+      expect(refused.body.err_msg).toContain(`Document ${busy} is being indexed`);
+      // All or none: the other document of the request was not marked either.
+      expect((await http.get(`${BASE}/documents/${idle}`).set(AUTH)).body.data.status).toBe('TODO');
+
+      // A sync cut short by a restart long ago does not block the document for ever.
+      await pg.query(`UPDATE knowledge_documents SET updated_at = now() - interval '1 hour' WHERE id = $1`, [busy]);
+      expect(await syncAndWait(busy, space.id)).toMatchObject({ status: 'FINISHED', chunk_size: 1 });
+    });
+
     it('finds a Chinese document by a Chinese query (trigram path)', async () => {
       const zh = await createSpace('zh-docs');
       const a = await upload(zh.id, 'vector.md', '# 检索\n\n本文介绍知识库的向量检索方法，支持中文文档。');

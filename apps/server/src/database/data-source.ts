@@ -10,6 +10,7 @@ import { CreateDatasources1764614000000 } from './migrations/1764614000000-Creat
 import { CreateKeys1764650000000 } from './migrations/1764650000000-CreateKeys';
 import { ConversationOwners1764670000000 } from './migrations/1764670000000-ConversationOwners';
 import { CreateKnowledge1764615150000 } from './migrations/1764615150000-CreateKnowledge';
+import { KnowledgeEmbeddings1764700000000 } from './migrations/1764700000000-KnowledgeEmbeddings';
 
 /**
  * Every TypeORM entity; the one list the app and the migration CLI share. The apps
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   CreateKnowledge1764615150000,
   CreateKeys1764650000000,
   ConversationOwners1764670000000,
+  KnowledgeEmbeddings1764700000000,
 ];
 
 /** Connect and statement timeouts of a connection; unset: none (the migration CLI, tests' setup). */

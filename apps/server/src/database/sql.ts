@@ -12,11 +12,18 @@ export type Query = <T extends object>(sql: string, params?: readonly unknown[])
  */
 export class Sql {
   readonly query: Query;
+  /**
+   * `query` for a hot statement whose planning costs as much as its
+   * execution: prepared once per pool connection under `name`, then reused.
+   */
+  readonly prepared: <T extends object>(name: string, sql: string, params?: readonly unknown[]) => Promise<T[]>;
 
   constructor(private readonly ds: DataSource) {
     const rows = poolRows(ds);
     this.query = async <T extends object>(sql: string, params: readonly unknown[] = []) =>
       (await rows(sql, [...params])) as T[];
+    this.prepared = async <T extends object>(name: string, sql: string, params: readonly unknown[] = []) =>
+      (await rows(sql, [...params], name)) as T[];
   }
 
   transaction<R>(work: (query: Query) => Promise<R>): Promise<R> {

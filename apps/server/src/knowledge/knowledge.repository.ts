@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
-import { poolRows, RowsQuery } from '../database/pool-sql';
+import { DataSource } from 'typeorm';
+import { PgCode, pgError, Query, Sql } from '../database/sql';
 import type { Chunk } from './chunking';
 
 export interface SpaceRow {
@@ -15,6 +15,8 @@ export interface SpaceRow {
   created_at: Date;
   updated_at: Date;
   document_count: number;
+  /** Bumped whenever the space's chunk vectors change (a string: bigint). */
+  vectors_version: string;
 }
 
 export interface DocumentRow {
@@ -63,7 +65,8 @@ export type SpaceFields = Partial<
 export class SpaceNameTaken extends Error {}
 
 const SPACE_COLUMNS = `s.id, s.name, s.vector_type, s.description, s.owner, s.context, s.language, s.created_at,
-  s.updated_at, (SELECT count(*)::int FROM knowledge_documents d WHERE d.space_id = s.id) AS document_count`;
+  s.updated_at, s.vectors_version::text AS vectors_version,
+  (SELECT count(*)::int FROM knowledge_documents d WHERE d.space_id = s.id) AS document_count`;
 
 const DOCUMENT_COLUMNS = `d.id, d.space_id, s.name AS space_name, d.doc_name, d.doc_type, d.format, d.content, d.status,
   d.result, d.chunk_count, d.last_sync, d.created_at, d.updated_at`;
@@ -77,31 +80,46 @@ const TERMS_LOCK = 0x6b6e;
 /** Chunks inserted per statement. */
 const INSERT_BATCH = 1000;
 
-const isUniqueViolation = (e: unknown) =>
-  e instanceof QueryFailedError && (e.driverError as { code?: string }).code === '23505';
+const isUniqueViolation = (e: unknown) => pgError(e)?.code === PgCode.UniqueViolation;
+
+/** A chunk's vector with its id, as a space's vectors are read for the vector ranking. */
+export interface ChunkVector {
+  id: string;
+  embedding: number[];
+}
+
+/** The vectors of a document's chunks and the embedding model they came from. */
+export interface ChunkVectors {
+  model: string;
+  /** One unit-length vector per chunk, in the chunks' order. */
+  vectors: ArrayLike<number>[];
+}
+
+/** What `markRunning` did: the ids it marked, or (marking none) the ids already being indexed. */
+export type MarkRunningResult = { marked: number[]; running?: undefined } | { marked?: undefined; running: number[] };
 
 /** Every SQL statement of the knowledge tables: spaces, documents and chunks. */
 @Injectable()
 export class KnowledgeRepository {
-  private readonly rows: RowsQuery;
+  private readonly sql: Sql;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {
-    this.rows = poolRows(db);
+  constructor(@InjectDataSource() db: DataSource) {
+    this.sql = new Sql(db);
   }
 
   /** True when Postgres has a text search configuration of that name. */
   async textSearchConfigExists(name: string): Promise<boolean> {
-    return (await this.rows(`SELECT 1 FROM pg_ts_config WHERE cfgname = $1`, [name])).length > 0;
+    return (await this.sql.query(`SELECT 1 FROM pg_ts_config WHERE cfgname = $1`, [name])).length > 0;
   }
 
   async insertSpace(f: Required<Pick<SpaceFields, 'name'>> & SpaceFields): Promise<SpaceRow> {
     try {
-      const [row] = await this.rows(
+      const [row] = await this.sql.query<{ id: number }>(
         `INSERT INTO knowledge_spaces (name, vector_type, description, owner, context, language)
          VALUES ($1, coalesce($2, 'pg_fts'), coalesce($3, ''), $4, $5, coalesce($6, 'simple')) RETURNING id`,
         [f.name, f.vector_type ?? null, f.description ?? null, f.owner ?? null, f.context ?? null, f.language ?? null],
       );
-      return (await this.findSpace(row.id as number))!;
+      return (await this.findSpace(row.id))!;
     } catch (e) {
       if (isUniqueViolation(e)) throw new SpaceNameTaken(f.name);
       throw e;
@@ -114,31 +132,30 @@ export class KnowledgeRepository {
    */
   async updateSpace(id: number, f: SpaceFields): Promise<SpaceRow | undefined> {
     try {
-      return await this.db.transaction(async (em) => {
-        const [old] = await em.query<
-          {
-            language: string;
-          }[]
-        >(`SELECT language FROM knowledge_spaces WHERE id = $1 FOR UPDATE`, [id]);
+      return await this.sql.transaction(async (query) => {
+        const [old] = await query<{ language: string }>(
+          `SELECT language FROM knowledge_spaces WHERE id = $1 FOR UPDATE`,
+          [id],
+        );
         if (!old) return undefined;
         const sets = Object.keys(f).filter((k) => f[k as keyof SpaceFields] !== undefined) as (keyof SpaceFields)[];
         if (sets.length) {
-          await em.query(
+          await query(
             `UPDATE knowledge_spaces SET ${sets.map((k, i) => `${k} = $${i + 2}`).join(', ')}, updated_at = now()
              WHERE id = $1`,
             [id, ...sets.map((k) => f[k])],
           );
         }
         if (f.language && f.language !== old.language) {
-          await lockTerms(em, id);
-          await em.query(`UPDATE knowledge_chunks SET tsv = to_tsvector($2::regconfig, content) WHERE space_id = $1`, [
+          await lockTerms(query, id);
+          await query(`UPDATE knowledge_chunks SET tsv = to_tsvector($2::regconfig, content) WHERE space_id = $1`, [
             id,
             f.language,
           ]);
-          await em.query(`DELETE FROM knowledge_terms WHERE space_id = $1`, [id]);
-          await addTerms(em, id, 'space_id', id);
+          await query(`DELETE FROM knowledge_terms WHERE space_id = $1`, [id]);
+          await addTerms(query, id, 'space_id', id);
         }
-        return this.findSpace(id, em);
+        return this.findSpace(id, query);
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw new SpaceNameTaken(f.name ?? '');
@@ -146,30 +163,29 @@ export class KnowledgeRepository {
     }
   }
 
-  async findSpace(id: number, em?: EntityManager): Promise<SpaceRow | undefined> {
-    const sql = `SELECT ${SPACE_COLUMNS} FROM knowledge_spaces s WHERE s.id = $1`;
-    const rows = em ? await em.query<SpaceRow[]>(sql, [id]) : ((await this.rows(sql, [id])) as unknown as SpaceRow[]);
-    return rows[0];
+  async findSpace(id: number, query: Query = this.sql.query): Promise<SpaceRow | undefined> {
+    return (await query<SpaceRow>(`SELECT ${SPACE_COLUMNS} FROM knowledge_spaces s WHERE s.id = $1`, [id]))[0];
   }
 
   async findSpaceByName(name: string): Promise<SpaceRow | undefined> {
-    const rows = await this.rows(`SELECT ${SPACE_COLUMNS} FROM knowledge_spaces s WHERE s.name = $1`, [name]);
-    return rows[0] as unknown as SpaceRow | undefined;
+    return (
+      await this.sql.query<SpaceRow>(`SELECT ${SPACE_COLUMNS} FROM knowledge_spaces s WHERE s.name = $1`, [name])
+    )[0];
   }
 
   async listSpaces(offset: number, limit: number): Promise<{ rows: SpaceRow[]; total: number }> {
-    const rows = (await this.rows(
+    const rows = await this.sql.query<SpaceRow & { total: number }>(
       `SELECT ${SPACE_COLUMNS}, count(*) OVER ()::int AS total FROM knowledge_spaces s ORDER BY s.id OFFSET $1 LIMIT $2`,
       [offset, limit],
-    )) as unknown as (SpaceRow & { total: number })[];
+    );
     return { rows, total: rows[0]?.total ?? (await this.count('knowledge_spaces', null)) };
   }
 
   /** Deletes a space; its documents and chunks go with it (foreign keys, one statement). */
   async deleteSpace(id: number): Promise<SpaceRow | undefined> {
-    return this.db.transaction(async (em) => {
-      const row = await this.findSpace(id, em);
-      if (row) await em.query(`DELETE FROM knowledge_spaces WHERE id = $1`, [id]);
+    return this.sql.transaction(async (query) => {
+      const row = await this.findSpace(id, query);
+      if (row) await query(`DELETE FROM knowledge_spaces WHERE id = $1`, [id]);
       return row;
     });
   }
@@ -182,20 +198,20 @@ export class KnowledgeRepository {
     content: string | null;
     body: string;
   }): Promise<DocumentRow> {
-    const [row] = await this.rows(
+    const [row] = await this.sql.query<{ id: number }>(
       `INSERT INTO knowledge_documents (space_id, doc_name, doc_type, format, content, body)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
       [d.spaceId, d.docName, d.docType, d.format, d.content, d.body],
     );
-    return (await this.findDocument(row.id as number))!;
+    return (await this.findDocument(row.id))!;
   }
 
-  async findDocument(id: number, em?: EntityManager): Promise<DocumentRow | undefined> {
-    const sql = `SELECT ${DOCUMENT_COLUMNS} FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
-                 WHERE d.id = $1`;
-    const rows = em
-      ? await em.query<DocumentRow[]>(sql, [id])
-      : ((await this.rows(sql, [id])) as unknown as DocumentRow[]);
+  async findDocument(id: number, query: Query = this.sql.query): Promise<DocumentRow | undefined> {
+    const rows = await query<DocumentRow>(
+      `SELECT ${DOCUMENT_COLUMNS} FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
+       WHERE d.id = $1`,
+      [id],
+    );
     return rows[0];
   }
 
@@ -204,75 +220,99 @@ export class KnowledgeRepository {
     offset: number,
     limit: number,
   ): Promise<{ rows: DocumentRow[]; total: number }> {
-    const rows = (await this.rows(
+    const rows = await this.sql.query<DocumentRow & { total: number }>(
       `SELECT ${DOCUMENT_COLUMNS}, count(*) OVER ()::int AS total
        FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
        WHERE ($1::int IS NULL OR d.space_id = $1) ORDER BY d.id OFFSET $2 LIMIT $3`,
       [spaceId, offset, limit],
-    )) as unknown as (DocumentRow & { total: number })[];
+    );
     return { rows, total: rows[0]?.total ?? (await this.count('knowledge_documents', spaceId)) };
   }
 
   private async count(table: 'knowledge_spaces' | 'knowledge_documents', spaceId: number | null): Promise<number> {
-    const [row] = await this.rows(
+    const [row] = await this.sql.query<{ n: number }>(
       table === 'knowledge_spaces'
         ? `SELECT count(*)::int AS n FROM knowledge_spaces`
         : `SELECT count(*)::int AS n FROM knowledge_documents WHERE ($1::int IS NULL OR space_id = $1)`,
       table === 'knowledge_spaces' ? [] : [spaceId],
     );
-    return row.n as number;
+    return row.n;
   }
 
   /** Deletes a document and its chunks (one statement, foreign key). */
   async deleteDocument(id: number): Promise<DocumentRow | undefined> {
-    return this.db.transaction(async (em) => {
-      const row = await this.findDocument(id, em);
+    return this.sql.transaction(async (query) => {
+      const row = await this.findDocument(id, query);
       if (row) {
-        await lockTerms(em, row.space_id);
-        await subtractTerms(em, row.space_id, id);
-        await em.query(`DELETE FROM knowledge_documents WHERE id = $1`, [id]);
+        await lockTerms(query, row.space_id);
+        await subtractTerms(query, row.space_id, id);
+        const [gone] = await query<{ embedding_model: string | null }>(
+          `DELETE FROM knowledge_documents WHERE id = $1 RETURNING embedding_model`,
+          [id],
+        );
+        if (gone?.embedding_model) await bumpVectors(query, row.space_id);
       }
       return row;
     });
   }
 
-  /** Marks documents `RUNNING`; returns the ids it marked. */
-  async markRunning(ids: number[]): Promise<number[]> {
-    const rows = await this.rows(
-      `UPDATE knowledge_documents SET status = 'RUNNING', result = NULL, updated_at = now()
-       WHERE id = ANY($1::int[]) RETURNING id`,
-      [ids],
-    );
-    return rows.map((r) => r.id as number);
+  /**
+   * Marks documents `RUNNING`, all or none: when one of them is already
+   * `RUNNING` (and was marked less than `staleSeconds` ago: a sync cut
+   * short by a restart does not block its document for ever), marks
+   * nothing and returns those ids. The rows are locked first, so of two
+   * concurrent syncs of a document exactly one marks it.
+   */
+  async markRunning(ids: number[], staleSeconds: number): Promise<MarkRunningResult> {
+    return this.sql.transaction(async (query) => {
+      const rows = await query<{ id: number; busy: boolean }>(
+        `SELECT id, (status = 'RUNNING' AND updated_at > now() - make_interval(secs => $2)) AS busy
+         FROM knowledge_documents WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE`,
+        [ids, staleSeconds],
+      );
+      const running = rows.filter((r) => r.busy).map((r) => r.id);
+      if (running.length) return { running };
+      const marked = await query<{ id: number }>(
+        `UPDATE knowledge_documents SET status = 'RUNNING', result = NULL, updated_at = now()
+         WHERE id = ANY($1::int[]) RETURNING id`,
+        [ids],
+      );
+      return { marked: marked.map((r) => r.id) };
+    });
   }
 
   async documentBody(id: number): Promise<DocumentBody | undefined> {
-    const rows = await this.rows(`SELECT id, space_id, doc_name, format, body FROM knowledge_documents WHERE id = $1`, [
-      id,
-    ]);
-    return rows[0] as unknown as DocumentBody | undefined;
+    const rows = await this.sql.query<DocumentBody>(
+      `SELECT id, space_id, doc_name, format, body FROM knowledge_documents WHERE id = $1`,
+      [id],
+    );
+    return rows[0];
   }
 
   /**
    * Replaces a document's chunks and marks it `FINISHED`, in one transaction:
    * retrieval sees the old chunks or all the new ones, never a part. The
-   * full-text vector uses the space's configuration.
+   * full-text vector uses the space's configuration. With `vectors`, each
+   * chunk keeps its vector and the document the model's name.
    */
-  async replaceChunks(documentId: number, chunks: Chunk[], embeddings?: (number[] | null)[]): Promise<boolean> {
-    return this.db.transaction(async (em) => {
-      const [doc] = await em.query<{ space_id: number; language: string }[]>(
-        `SELECT d.space_id, s.language FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
+  async replaceChunks(documentId: number, chunks: Chunk[], vectors?: ChunkVectors): Promise<boolean> {
+    return this.sql.transaction(async (query) => {
+      const [doc] = await query<{ space_id: number; language: string; embedding_model: string | null }>(
+        `SELECT d.space_id, s.language, d.embedding_model
+         FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
          WHERE d.id = $1 FOR UPDATE OF d`,
         [documentId],
       );
       if (!doc) return false;
-      await lockTerms(em, doc.space_id);
-      await subtractTerms(em, doc.space_id, documentId);
-      await em.query(`DELETE FROM knowledge_chunks WHERE document_id = $1`, [documentId]);
+      await lockTerms(query, doc.space_id);
+      await subtractTerms(query, doc.space_id, documentId);
+      await query(`DELETE FROM knowledge_chunks WHERE document_id = $1`, [documentId]);
       for (let i = 0; i < chunks.length; i += INSERT_BATCH) {
         const batch = chunks.slice(i, i + INSERT_BATCH);
-        const vectors = embeddings?.slice(i, i + INSERT_BATCH).map((v) => (v ? `{${v.join(',')}}` : null));
-        await em.query(
+        const embeddings = vectors?.vectors
+          .slice(i, i + INSERT_BATCH)
+          .map((v) => `{${Array.prototype.join.call(v, ',')}}`);
+        await query(
           `INSERT INTO knowledge_chunks (space_id, document_id, position, content, metadata, tsv, embedding)
            SELECT $1, $2, c.position, c.content, c.metadata::jsonb, to_tsvector($3::regconfig, c.content),
                   c.embedding::real[]
@@ -284,25 +324,26 @@ export class KnowledgeRepository {
             batch.map((c) => c.position),
             batch.map((c) => c.content),
             batch.map((c) => JSON.stringify(c.metadata)),
-            vectors ?? batch.map(() => null),
+            embeddings ?? batch.map(() => null),
           ],
         );
       }
-      await addTerms(em, doc.space_id, 'document_id', documentId);
-      await em.query(
+      await addTerms(query, doc.space_id, 'document_id', documentId);
+      await query(
         `UPDATE knowledge_documents SET status = 'FINISHED', result = NULL, chunk_count = $2, last_sync = now(),
-         updated_at = now() WHERE id = $1`,
-        [documentId, chunks.length],
+         embedding_model = $3, updated_at = now() WHERE id = $1`,
+        [documentId, chunks.length, vectors?.model ?? null],
       );
+      if (vectors || doc.embedding_model) await bumpVectors(query, doc.space_id);
       return true;
     });
   }
 
   async markFailed(documentId: number, reason: string): Promise<void> {
-    await this.rows(`UPDATE knowledge_documents SET status = 'FAILED', result = $2, updated_at = now() WHERE id = $1`, [
-      documentId,
-      reason,
-    ]);
+    await this.sql.query(
+      `UPDATE knowledge_documents SET status = 'FAILED', result = $2, updated_at = now() WHERE id = $1`,
+      [documentId, reason],
+    );
   }
 
   /**
@@ -319,7 +360,8 @@ export class KnowledgeRepository {
    * never a bitmap of every chunk of the space.)
    */
   async searchFullText(spaceId: number, language: string, query: string, limit: number): Promise<ChunkHit[]> {
-    const rows = await this.rows(
+    const rows = await this.sql.prepared<Record<string, unknown>>(
+      'knowledge_full_text',
       `WITH terms AS (
          SELECT DISTINCT t.lexeme, plainto_tsquery('simple', t.lexeme) AS tq
          FROM unnest(tsvector_to_array(to_tsvector($2::regconfig, $3))) AS t(lexeme)
@@ -355,7 +397,6 @@ export class KnowledgeRepository {
        FROM scored s JOIN knowledge_chunks c ON c.id = s.id JOIN knowledge_documents d ON d.id = c.document_id
        ORDER BY s.score DESC, c.id`,
       [spaceId, language, query, limit, RARE_TERM_ROWS],
-      'knowledge_full_text',
     );
     return ranked(rows);
   }
@@ -366,9 +407,9 @@ export class KnowledgeRepository {
    * similar first.
    */
   async searchTrigram(spaceId: number, query: string, limit: number, threshold: number): Promise<ChunkHit[]> {
-    return this.db.transaction(async (em) => {
-      await em.query(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [String(threshold)]);
-      const rows = await em.query<Record<string, unknown>[]>(
+    return this.sql.transaction(async (q) => {
+      await q(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [String(threshold)]);
+      const rows = await q<Record<string, unknown>>(
         `SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata,
                 word_similarity($2, c.content) AS score
          FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
@@ -378,6 +419,35 @@ export class KnowledgeRepository {
       );
       return ranked(rows);
     });
+  }
+
+  /** The vectors of a space's chunks embedded by `model` (unit length), with the space's vectors version when read. */
+  async spaceVectors(spaceId: number, model: string): Promise<{ version: string; rows: ChunkVector[] }> {
+    return this.sql.transaction(async (query) => {
+      // One snapshot: the version read describes exactly the vectors read.
+      await query(`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`);
+      const [space] = await query<{ version: string }>(
+        `SELECT vectors_version::text AS version FROM knowledge_spaces WHERE id = $1`,
+        [spaceId],
+      );
+      const rows = await query<ChunkVector>(
+        `SELECT c.id::text AS id, c.embedding FROM knowledge_chunks c
+         JOIN knowledge_documents d ON d.id = c.document_id
+         WHERE c.space_id = $1 AND d.embedding_model = $2 AND c.embedding IS NOT NULL`,
+        [spaceId, model],
+      );
+      return { version: space?.version ?? '0', rows };
+    });
+  }
+
+  /** The chunks of these ids (with their document's name), in no particular order; ids that are gone are left out. */
+  async chunksByIds(ids: string[]): Promise<Omit<ChunkHit, 'rank' | 'score'>[]> {
+    return this.sql.query(
+      `SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata
+       FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
+       WHERE c.id = ANY($1::bigint[])`,
+      [ids],
+    );
   }
 }
 
@@ -389,18 +459,13 @@ function ranked(rows: Record<string, unknown>[]): ChunkHit[] {
  * Serialises the writes of one space's term counts (document frequencies), so
  * that concurrent syncs in a space neither deadlock nor lose counts.
  */
-async function lockTerms(em: EntityManager, spaceId: number): Promise<void> {
-  await em.query(`SELECT pg_advisory_xact_lock($1, $2)`, [TERMS_LOCK, spaceId]);
+async function lockTerms(query: Query, spaceId: number): Promise<void> {
+  await query(`SELECT pg_advisory_xact_lock($1, $2)`, [TERMS_LOCK, spaceId]);
 }
 
 /** Adds the lexemes of the chunks of one document (or of a whole space) to the space's term counts. */
-async function addTerms(
-  em: EntityManager,
-  spaceId: number,
-  column: 'document_id' | 'space_id',
-  id: number,
-): Promise<void> {
-  await em.query(
+async function addTerms(query: Query, spaceId: number, column: 'document_id' | 'space_id', id: number): Promise<void> {
+  await query(
     `INSERT INTO knowledge_terms (space_id, lexeme, df)
      SELECT $1, s.word, s.ndoc FROM ts_stat(format('SELECT tsv FROM knowledge_chunks WHERE ${column} = %s', $2::int)) s
      ON CONFLICT (space_id, lexeme) DO UPDATE SET df = knowledge_terms.df + EXCLUDED.df`,
@@ -409,11 +474,16 @@ async function addTerms(
 }
 
 /** Removes the lexemes of a document's chunks from the space's term counts. */
-async function subtractTerms(em: EntityManager, spaceId: number, documentId: number): Promise<void> {
-  await em.query(
+async function subtractTerms(query: Query, spaceId: number, documentId: number): Promise<void> {
+  await query(
     `UPDATE knowledge_terms t SET df = t.df - s.ndoc
      FROM ts_stat(format('SELECT tsv FROM knowledge_chunks WHERE document_id = %s', $2::int)) s
      WHERE t.space_id = $1 AND t.lexeme = s.word`,
     [spaceId, documentId],
   );
+}
+
+/** Marks a change of the space's chunk vectors (processes holding them read them again). */
+async function bumpVectors(query: Query, spaceId: number): Promise<void> {
+  await query(`UPDATE knowledge_spaces SET vectors_version = vectors_version + 1 WHERE id = $1`, [spaceId]);
 }

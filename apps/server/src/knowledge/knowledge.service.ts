@@ -27,6 +27,11 @@ export interface UploadedDocument {
 
 /** Reciprocal-rank fusion constant (the usual 60). */
 const RRF_K = 60;
+/**
+ * A document marked `RUNNING` longer ago than this may be synced again
+ * (its sync was cut short by a restart); a newer one is refused (409).
+ */
+const SYNC_STALE_SECONDS = 15 * 60;
 /** Word-similarity threshold of the trigram path. */
 const TRIGRAM_THRESHOLD = 0.2;
 /** Scripts written without spaces between words: full-text search cannot split them. */
@@ -340,9 +345,20 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
       }
       jobs.push({ id: row.id, options: chunkOptions(item.chunk_parameters) });
     }
-    const ids = await this.repo.markRunning(jobs.map((j) => j.id));
+    const { marked, running } = await this.repo.markRunning(
+      jobs.map((j) => j.id),
+      SYNC_STALE_SECONDS,
+    );
+    if (running) {
+      const i = items.findIndex((item) => Number(item.doc_id) === running[0]);
+      throw ApiError.conflict(
+        'document_running',
+        `Document ${running[0]} is being indexed (status RUNNING); sync it again once it is FINISHED or FAILED.`,
+        `[${i}].doc_id`,
+      );
+    }
     for (const job of jobs) this.track(this.index(job.id, job.options));
-    return ids;
+    return marked;
   }
 
   private track(job: Promise<void>): void {
