@@ -1,6 +1,8 @@
 import { HttpStatus, Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import { parseKnowledgeResource, type KnowledgePort, type KnowledgeReference } from '@ensemble/agents';
+import { LlmError, LlmService, type EmbeddingPort } from '@ensemble/llm';
+import { llmErrorToApi } from '../chat/llm-errors';
 import { ApiError } from '../common/api-error';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { chunkDocument, ChunkOptions, ChunkStrategy, DEFAULT_CHUNK_OPTIONS } from './chunking';
@@ -12,10 +14,18 @@ import {
   SpaceDto,
   SyncDto,
 } from './dto/knowledge.dto';
-import { ChunkHit, DocumentRow, KnowledgeRepository, SpaceNameTaken, SpaceRow } from './knowledge.repository';
+import {
+  ChunkHit,
+  ChunkVectors,
+  DocumentRow,
+  KnowledgeRepository,
+  SpaceNameTaken,
+  SpaceRow,
+} from './knowledge.repository';
 import { KNOWLEDGE_CHAT_TOP_K, knowledgeChatTurn, KnowledgeChatTurn } from './knowledge-chat';
 import type { DocumentView, Page, RetrievedChunk, SpaceView } from './knowledge.types';
 import { detectFormat, DocumentError, DocumentFormat, extractText } from './parse-document';
+import { nearest, packVectors, unitVector, VectorCache } from './vector-index';
 
 /** An uploaded file as the multipart parser hands it over. */
 export interface UploadedDocument {
@@ -125,7 +135,8 @@ export function fuseRankings(rankings: ChunkHit[][], topK: number): RetrievedChu
 /**
  * Knowledge spaces, their documents (parsed at upload, chunked and indexed
  * on sync in the background) and retrieval: full-text search in the space's
- * language plus trigram similarity for unspaced scripts, fused by
+ * language plus trigram similarity for unspaced scripts and, with an
+ * embedding model in the models file, vector similarity, fused by
  * reciprocal rank.
  */
 @Injectable()
@@ -134,10 +145,19 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
   /** Indexing jobs in flight; shutdown waits for them. */
   private readonly jobs = new Set<Promise<void>>();
 
+  /** The spaces' chunk vectors, held in memory for the vector ranking. */
+  private readonly vectors: VectorCache;
+
   constructor(
     private readonly repo: KnowledgeRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Inject(LlmService) private readonly embeddings: EmbeddingPort,
+  ) {
+    this.vectors = new VectorCache(async (spaceId, model) => {
+      const { version, rows } = await this.repo.spaceVectors(spaceId, model);
+      return packVectors(model, version, rows);
+    });
+  }
 
   async onModuleDestroy(): Promise<void> {
     await Promise.allSettled([...this.jobs]);
@@ -222,6 +242,7 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
   async deleteSpace(id: string): Promise<SpaceView> {
     const row = await this.repo.deleteSpace(pathId(id, spaceNotFound));
     if (!row) throw spaceNotFound(id);
+    this.vectors.drop(row.id);
     return spaceView(row);
   }
 
@@ -377,11 +398,35 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
         await this.repo.markFailed(id, 'The document has no text to index.');
         return;
       }
-      await this.repo.replaceChunks(id, chunks);
+      let vectors: ChunkVectors | undefined;
+      if (this.embeddings.embeddingModel) {
+        try {
+          vectors = await this.embedChunks(chunks.map((c) => c.content));
+        } catch (e) {
+          if (!(e instanceof LlmError)) throw e;
+          this.logger.warn(`Embedding the chunks of document ${id} failed: ${e.message}`);
+          await this.repo.markFailed(id, `Embedding the chunks failed: ${llmErrorToApi(e).message}`);
+          return;
+        }
+      }
+      await this.repo.replaceChunks(id, chunks, vectors);
     } catch (e) {
       this.logger.error(`Indexing document ${id} failed: ${(e as Error).stack ?? String(e)}`);
       await this.repo.markFailed(id, 'Indexing failed; see the server log.').catch(() => undefined);
     }
+  }
+
+  /** Unit vectors of the texts, in order, by the configured embedding model (requests of its batch size, one at a time). */
+  private async embedChunks(texts: string[]): Promise<ChunkVectors> {
+    const size = this.embeddings.embeddingBatchSize;
+    const vectors: Float32Array[] = [];
+    let model = this.embeddings.embeddingModel!;
+    for (let i = 0; i < texts.length; i += size) {
+      const result = await this.embeddings.embed({ input: texts.slice(i, i + size) });
+      model = result.model;
+      for (const v of result.embeddings) vectors.push(unitVector(v));
+    }
+    return { model, vectors };
   }
 
   /** Waits until no indexing job is running (tests and shutdown). */
@@ -398,14 +443,45 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
     return dto.score_threshold != null ? chunks.filter((c) => c.score >= dto.score_threshold!) : chunks;
   }
 
-  /** The `topK` best chunks of a space: full-text and (for unspaced scripts) trigram rankings, fused. */
+  /**
+   * The `topK` best chunks of a space: full-text, (for unspaced scripts)
+   * trigram and (when an embedding model is configured and the space has
+   * vectors of it) vector rankings, fused.
+   */
   async search(space: SpaceRow, query: string, topK: number): Promise<RetrievedChunk[]> {
     const candidates = Math.max(topK * 4, 20);
     const rankings = [await this.repo.searchFullText(space.id, space.language, query, candidates)];
     if (UNSPACED_SCRIPT.test(query)) {
       rankings.push(await this.repo.searchTrigram(space.id, query, candidates, TRIGRAM_THRESHOLD));
     }
+    const byVector = await this.searchVectors(space, query, candidates);
+    if (byVector.length) rankings.push(byVector);
     return fuseRankings(rankings, topK);
+  }
+
+  /**
+   * The vector ranking: the query's embedding against every vector of the
+   * space (in memory, exact cosine). Empty without an embedding model, when
+   * the space has no vectors of it, or when embedding the query fails (then
+   * retrieval is lexical only, and the failure is logged).
+   */
+  private async searchVectors(space: SpaceRow, query: string, limit: number): Promise<ChunkHit[]> {
+    const model = this.embeddings.embeddingModel;
+    if (!model) return [];
+    const vectors = await this.vectors.get(space.id, model, space.vectors_version);
+    if (!vectors.ids.length) return [];
+    let queryVector: Float32Array;
+    try {
+      queryVector = unitVector((await this.embeddings.embed({ input: [query] })).embeddings[0]);
+    } catch (e) {
+      if (!(e instanceof LlmError)) throw e;
+      this.logger.warn(`Embedding a query failed, retrieving by text only: ${e.message}`);
+      return [];
+    }
+    // A similarity of 0 or less is no match (a query sharing nothing with the space).
+    const hits = nearest(vectors, queryVector, limit).filter((h) => h.score > 0);
+    const rows = new Map((await this.repo.chunksByIds(hits.map((h) => h.id))).map((r) => [r.chunk_id, r]));
+    return hits.filter((h) => rows.has(h.id)).map((h, i) => ({ ...rows.get(h.id)!, score: h.score, rank: i + 1 }));
   }
 
   /** The knowledge port of a run: retrieval by space name. */

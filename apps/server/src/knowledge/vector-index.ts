@@ -1,0 +1,101 @@
+import type { ChunkVector } from './knowledge.repository';
+
+/** A space's chunk vectors of one embedding model, packed for scanning. */
+export interface SpaceVectors {
+  model: string;
+  /** The space's `vectors_version` these were read at. */
+  version: string;
+  dims: number;
+  ids: string[];
+  /** `ids.length` unit vectors of `dims` floats, one after the other. */
+  matrix: Float32Array;
+}
+
+export interface VectorHit {
+  id: string;
+  /** Cosine similarity (the vectors are unit length). */
+  score: number;
+}
+
+/** Scales a vector to unit length (a zero vector stays zero). */
+export function unitVector(v: ArrayLike<number>): Float32Array {
+  const out = Float32Array.from(v);
+  let sum = 0;
+  for (let i = 0; i < out.length; i++) sum += out[i] * out[i];
+  const norm = Math.sqrt(sum);
+  if (norm > 0) for (let i = 0; i < out.length; i++) out[i] /= norm;
+  return out;
+}
+
+/** Packs rows read from the database; rows whose length differs from the first one's are left out. */
+export function packVectors(model: string, version: string, rows: ChunkVector[]): SpaceVectors {
+  const dims = rows[0]?.embedding.length ?? 0;
+  const kept = rows.filter((r) => r.embedding.length === dims);
+  const matrix = new Float32Array(kept.length * dims);
+  kept.forEach((r, i) => matrix.set(r.embedding, i * dims));
+  return { model, version, dims, ids: kept.map((r) => r.id), matrix };
+}
+
+/**
+ * The `limit` rows of `vectors` most similar to `query` (cosine: a dot
+ * product of unit vectors), best first; an exact scan of every row.
+ */
+export function nearest(vectors: SpaceVectors, query: Float32Array, limit: number): VectorHit[] {
+  const { dims, matrix, ids } = vectors;
+  if (query.length !== dims || limit <= 0) return [];
+  // The best `limit` so far, ascending by score: top[0] is the one to beat.
+  const top: { index: number; score: number }[] = [];
+  for (let row = 0, offset = 0; row < ids.length; row++, offset += dims) {
+    let score = 0;
+    for (let i = 0; i < dims; i++) score += matrix[offset + i] * query[i];
+    if (top.length === limit && score <= top[0].score) continue;
+    let at = top.findIndex((t) => t.score >= score);
+    if (at < 0) at = top.length;
+    top.splice(at, 0, { index: row, score });
+    if (top.length > limit) top.shift();
+  }
+  return top.reverse().map((t) => ({ id: ids[t.index], score: t.score }));
+}
+
+/**
+ * The chunk vectors of recently searched spaces, held in memory so a query
+ * scans floats instead of reading every vector from Postgres. An entry is
+ * used while the space's `vectors_version` (bumped in the transaction that
+ * changes its vectors, by any replica) is the one it was read at; otherwise
+ * it is read again. At most `maxSpaces` spaces are held (least recently
+ * used out first).
+ */
+export class VectorCache {
+  private readonly entries = new Map<number, SpaceVectors>();
+  private readonly loading = new Map<string, Promise<SpaceVectors>>();
+
+  constructor(
+    private readonly load: (spaceId: number, model: string) => Promise<SpaceVectors>,
+    private readonly maxSpaces = 16,
+  ) {}
+
+  async get(spaceId: number, model: string, version: string): Promise<SpaceVectors> {
+    const held = this.entries.get(spaceId);
+    if (held && held.model === model && held.version === version) {
+      this.entries.delete(spaceId);
+      this.entries.set(spaceId, held);
+      return held;
+    }
+    const key = `${spaceId}:${model}:${version}`;
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = this.load(spaceId, model).finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
+    }
+    const fresh = await pending;
+    this.entries.delete(spaceId);
+    this.entries.set(spaceId, fresh);
+    while (this.entries.size > this.maxSpaces) this.entries.delete(this.entries.keys().next().value!);
+    return fresh;
+  }
+
+  /** Forgets a space (deleted). */
+  drop(spaceId: number): void {
+    this.entries.delete(spaceId);
+  }
+}
