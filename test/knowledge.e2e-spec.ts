@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import request from 'supertest';
 import { makeDocx } from './support/docx';
+import { makePdf } from './support/pdf';
 import { expectDualError } from './support/expect-error';
 import {
   createSpace as newSpace,
@@ -243,6 +244,46 @@ describe('Knowledge API (real Postgres)', () => {
         doc_name: 'memo.docx',
         content: 'Quarterly memo\n\nThe lighthouse keeper logs every storm.',
       });
+    });
+
+    it('parses a PDF (a page per paragraph) and refuses a corrupt one with a 400 naming it', async () => {
+      const pdf = await upload(
+        space.id,
+        'atlas.pdf',
+        makePdf([
+          ['Atlas of rivers', 'The Danube flows through ten countries.'],
+          ['Appendix', 'Glaciers (ice) feed the Rhone in summer.'],
+        ]),
+      );
+      expect(pdf.status).toBe(201);
+      expect(pdf.body.data).toMatchObject({
+        doc_name: 'atlas.pdf',
+        doc_type: 'DOCUMENT',
+        format: 'pdf',
+        status: 'TODO',
+      });
+      expect(await syncAndWait(pdf.body.data.id, space.id, { chunk_strategy: 'CHUNK_BY_PARAGRAPH' })).toMatchObject({
+        status: 'FINISHED',
+        chunk_size: 2,
+      });
+      expect((await retrieve(space.id, 'which river crosses ten countries', 1))[0]).toMatchObject({
+        doc_name: 'atlas.pdf',
+        content: 'Atlas of rivers\nThe Danube flows through ten countries.',
+      });
+      expect((await retrieve(space.id, 'glaciers Rhone', 1))[0].content).toBe(
+        'Appendix\nGlaciers (ice) feed the Rhone in summer.',
+      );
+
+      const before = Number((await pg.query(`SELECT count(*) AS n FROM knowledge_documents`)).rows[0].n);
+      const broken = await upload(space.id, 'broken.pdf', Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog'));
+      expectDualError(broken, 400, 'invalid_document', 'doc_file');
+      expect(broken.body.err_msg).toBe('"broken.pdf" is not a readable PDF: it is not a valid PDF.');
+      const truncated = makePdf([['Cut short']]).subarray(0, 60);
+      expectDualError(await upload(space.id, 'cut.pdf', truncated), 400, 'invalid_document', 'doc_file');
+      const blank = await upload(space.id, 'blank.pdf', makePdf([[]]));
+      expectDualError(blank, 400, 'invalid_document', 'doc_file');
+      expect(blank.body.err_msg).toBe('"blank.pdf" has no text to index.');
+      expect(Number((await pg.query(`SELECT count(*) AS n FROM knowledge_documents`)).rows[0].n)).toBe(before);
     });
 
     it('refuses unknown (415), corrupt (400) and oversized (413) files, naming them; nothing is stored', async () => {

@@ -124,7 +124,7 @@ export class KnowledgeController {
   @ApiBody({ type: DocumentFormDto })
   @ApiOperation({
     summary:
-      'Add a document: TEXT (content) or DOCUMENT (doc_file: text, Markdown, HTML, CSV); fields as form or query; 201',
+      'Add a document: TEXT (content), DOCUMENT (doc_file: text, Markdown, HTML, CSV, Word .docx, PDF) or URL (content: an http(s) URL of an allowed host); fields as form or query; 201',
   })
   @ApiCreatedResponse({ schema: resultSchema(DOCUMENT) })
   @ApiErrors(400, 404, 413, 415)

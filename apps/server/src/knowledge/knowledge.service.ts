@@ -284,7 +284,7 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
           throw new ApiError(
             HttpStatus.UNSUPPORTED_MEDIA_TYPE,
             'unsupported_document_type',
-            `${JSON.stringify(file.originalname)} is not a supported document (text, Markdown, HTML, CSV or Word .docx).`,
+            `${JSON.stringify(file.originalname)} is not a supported document (text, Markdown, HTML, CSV, Word .docx or PDF).`,
             'doc_file',
           );
         }
