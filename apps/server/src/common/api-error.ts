@@ -46,7 +46,8 @@ export type ErrorCode =
   | 'unsupported_document_type'
   | 'invalid_document'
   | 'document_running'
-  | 'url_not_allowed';
+  | 'url_not_allowed'
+  | 'url_fetch_failed';
 
 export function errorTypeFor(status: number): ErrorType {
   if (status === 401 || status === 403) return 'authentication_error';

@@ -25,6 +25,7 @@ import {
 import { KNOWLEDGE_CHAT_TOP_K, knowledgeChatTurn, KnowledgeChatTurn } from './knowledge-chat';
 import type { DocumentView, Page, RetrievedChunk, SpaceView } from './knowledge.types';
 import { detectFormat, DocumentError, DocumentFormat, extractText } from './parse-document';
+import { fetchUrlDocument, UrlDocumentError } from './url-fetch';
 import { nearest, packVectors, unitVector, VectorCache } from './vector-index';
 
 /** An uploaded file as the multipart parser hands it over. */
@@ -279,35 +280,81 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
         if (!file)
           throw ApiError.badRequest('validation_error', 'doc_file is required for doc_type DOCUMENT.', 'doc_file');
         docName ??= file.originalname;
-        const detected = detectFormat(file.originalname, file.mimetype);
-        if (!detected) {
-          throw new ApiError(
-            HttpStatus.UNSUPPORTED_MEDIA_TYPE,
-            'unsupported_document_type',
-            `${JSON.stringify(file.originalname)} is not a supported document (text, Markdown, HTML, CSV, Word .docx or PDF).`,
-            'doc_file',
-          );
-        }
-        format = detected;
-        try {
-          body = await extractText(file.buffer, format, file.originalname);
-        } catch (e) {
-          if (e instanceof DocumentError) throw ApiError.badRequest('invalid_document', e.message, 'doc_file');
-          throw e;
-        }
+        ({ format, body } = await this.parseFile(file.buffer, file.originalname, file.mimetype, 'doc_file'));
         break;
       }
-      case 'URL':
-        throw ApiError.badRequest(
-          'validation_error',
-          'doc_type URL is not enabled on this server; upload the page as a DOCUMENT instead.',
-          'doc_type',
-        );
+      case 'URL': {
+        if (!this.config.knowledgeUrlAllowlist.length) {
+          throw ApiError.badRequest(
+            'validation_error',
+            'doc_type URL is not enabled on this server (KNOWLEDGE_URL_ALLOWLIST is empty); upload the page as a DOCUMENT instead.',
+            'doc_type',
+          );
+        }
+        if (!form.content?.trim())
+          throw ApiError.badRequest('validation_error', 'content (the URL) is required for doc_type URL.', 'content');
+        if (!(await this.repo.findSpace(spaceId))) throw spaceNotFound(form.space_id, 'space_id');
+        const fetched = await this.fetchUrl(form.content);
+        content = fetched.url.href;
+        docName ??= content.slice(0, 255);
+        const name = fetched.url.pathname.split('/').pop() || fetched.url.hostname;
+        ({ format, body } = await this.parseFile(fetched.bytes, name, fetched.contentType, 'content', true));
+        break;
+      }
       default:
         throw ApiError.badRequest('validation_error', 'doc_type must be one of: TEXT, DOCUMENT, URL.', 'doc_type');
     }
     if (!(await this.repo.findSpace(spaceId))) throw spaceNotFound(form.space_id, 'space_id');
     return documentView(await this.repo.insertDocument({ spaceId, docName, docType, format, content, body }));
+  }
+
+  /**
+   * A file's format and text: 415 for an unknown kind, 400 for a broken
+   * file, naming it. `byType`: the media type decides before the name (a
+   * fetched page).
+   */
+  private async parseFile(
+    bytes: Buffer,
+    name: string,
+    mimeType: string,
+    param: string,
+    byType = false,
+  ): Promise<{ format: DocumentFormat; body: string }> {
+    const format = byType ? (detectFormat('', mimeType) ?? detectFormat(name)) : detectFormat(name, mimeType);
+    if (!format) {
+      throw new ApiError(
+        HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+        'unsupported_document_type',
+        `${JSON.stringify(name)}${byType && mimeType ? ` (${mimeType})` : ''} is not a supported document (text, Markdown, HTML, CSV, Word .docx or PDF).`,
+        param,
+      );
+    }
+    try {
+      return { format, body: await extractText(bytes, format, name) };
+    } catch (e) {
+      if (e instanceof DocumentError) throw ApiError.badRequest('invalid_document', e.message, param);
+      throw e;
+    }
+  }
+
+  /** Fetches a URL document from an allowed host; 400/413 naming what went wrong. */
+  private async fetchUrl(url: string) {
+    try {
+      return await fetchUrlDocument(url, {
+        allowlist: this.config.knowledgeUrlAllowlist,
+        maxBytes: this.config.knowledgeMaxFileBytes,
+        timeoutMs: this.config.knowledgeUrlTimeoutMs,
+      });
+    } catch (e) {
+      if (!(e instanceof UrlDocumentError)) throw e;
+      if (e.kind === 'too_large')
+        throw new ApiError(HttpStatus.PAYLOAD_TOO_LARGE, 'payload_too_large', e.message, 'content');
+      throw ApiError.badRequest(
+        e.kind === 'not_allowed' ? 'url_not_allowed' : 'url_fetch_failed',
+        e.message,
+        'content',
+      );
+    }
   }
 
   tooLarge(param: string, name?: string): ApiError {
