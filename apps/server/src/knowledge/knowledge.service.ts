@@ -526,7 +526,7 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
       return [];
     }
     // A similarity of 0 or less is no match (a query sharing nothing with the space).
-    const hits = nearest(vectors, queryVector, limit).filter((h) => h.score > 0);
+    const hits = (await nearest(vectors, queryVector, limit)).filter((h) => h.score > 0);
     const rows = new Map((await this.repo.chunksByIds(hits.map((h) => h.id))).map((r) => [r.chunk_id, r]));
     return hits.filter((h) => rows.has(h.id)).map((h, i) => ({ ...rows.get(h.id)!, score: h.score, rank: i + 1 }));
   }

@@ -8,15 +8,26 @@ describe('vector index', () => {
     { id: '4', embedding: [1, 0] },
   ];
 
-  it('packs rows of one length and finds the most similar first (exact cosine)', () => {
+  it('packs rows of one length and finds the most similar first (exact cosine)', async () => {
     const packed = packVectors('m', '7', rows);
     expect(packed).toMatchObject({ model: 'm', version: '7', dims: 3, ids: ['1', '2', '3'] });
-    const hits = nearest(packed, unitVector([2, 1, 0]), 2);
+    const hits = await nearest(packed, unitVector([2, 1, 0]), 2);
     expect(hits.map((h) => h.id)).toEqual(['2', '1']);
     expect(hits[0].score).toBeCloseTo((0.6 * 2 + 0.8) / Math.sqrt(5));
-    expect(nearest(packed, unitVector([1, 0, 0]), 10).map((h) => h.id)).toEqual(['1', '2', '3']);
+    expect((await nearest(packed, unitVector([1, 0, 0]), 10)).map((h) => h.id)).toEqual(['1', '2', '3']);
     // A query of another length matches nothing.
-    expect(nearest(packed, unitVector([1, 0]), 2)).toEqual([]);
+    expect(await nearest(packed, unitVector([1, 0]), 2)).toEqual([]);
+  });
+
+  it('scans more rows than one slice (with yields between) and keeps the exact best ones', async () => {
+    // Three rows close to the query, in three different slices; every other row is orthogonal to it.
+    const planted: Record<number, number[]> = { 500: [1, 0.5, 0], 5000: [1, 0, 0], 9500: [1, 0.2, 0] };
+    const many = Array.from({ length: 10_000 }, (_, i) => ({
+      id: String(i),
+      embedding: Array.from(unitVector(planted[i] ?? [0, 0, 1])),
+    }));
+    const hits = await nearest(packVectors('m', '1', many), unitVector([1, 0, 0]), 3);
+    expect(hits.map((h) => h.id)).toEqual(['5000', '9500', '500']);
   });
 
   it('reads a space again only when its version changed; loads of one version are shared', async () => {

@@ -36,23 +36,44 @@ export function packVectors(model: string, version: string, rows: ChunkVector[])
   return { model, version, dims, ids: kept.map((r) => r.id), matrix };
 }
 
+/** Rows scanned between two yields to the event loop (about a million multiply-adds at 256 dimensions). */
+const ROWS_PER_SLICE = 4096;
+
 /**
  * The `limit` rows of `vectors` most similar to `query` (cosine: a dot
- * product of unit vectors), best first; an exact scan of every row.
+ * product of unit vectors), best first; an exact scan of every row, in
+ * slices with a yield to the event loop between them, so a large space does
+ * not hold up other requests.
  */
-export function nearest(vectors: SpaceVectors, query: Float32Array, limit: number): VectorHit[] {
+export async function nearest(vectors: SpaceVectors, query: Float32Array, limit: number): Promise<VectorHit[]> {
   const { dims, matrix, ids } = vectors;
   if (query.length !== dims || limit <= 0) return [];
   // The best `limit` so far, ascending by score: top[0] is the one to beat.
   const top: { index: number; score: number }[] = [];
-  for (let row = 0, offset = 0; row < ids.length; row++, offset += dims) {
-    let score = 0;
-    for (let i = 0; i < dims; i++) score += matrix[offset + i] * query[i];
-    if (top.length === limit && score <= top[0].score) continue;
-    let at = top.findIndex((t) => t.score >= score);
-    if (at < 0) at = top.length;
-    top.splice(at, 0, { index: row, score });
-    if (top.length > limit) top.shift();
+  const tail = dims - (dims % 4);
+  for (let start = 0; start < ids.length; start += ROWS_PER_SLICE) {
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const end = Math.min(start + ROWS_PER_SLICE, ids.length);
+    for (let row = start, offset = start * dims; row < end; row++, offset += dims) {
+      let a = 0;
+      let b = 0;
+      let c = 0;
+      let d = 0;
+      let i = 0;
+      for (; i < tail; i += 4) {
+        a += matrix[offset + i] * query[i];
+        b += matrix[offset + i + 1] * query[i + 1];
+        c += matrix[offset + i + 2] * query[i + 2];
+        d += matrix[offset + i + 3] * query[i + 3];
+      }
+      for (; i < dims; i++) a += matrix[offset + i] * query[i];
+      const score = a + b + c + d;
+      if (top.length === limit && score <= top[0].score) continue;
+      let at = top.findIndex((t) => t.score >= score);
+      if (at < 0) at = top.length;
+      top.splice(at, 0, { index: row, score });
+      if (top.length > limit) top.shift();
+    }
   }
   return top.reverse().map((t) => ({ id: ids[t.index], score: t.score }));
 }
