@@ -64,8 +64,9 @@ describe('Hybrid retrieval with an embedding model (real Postgres, fake upstream
     // Three documents of one chunk each, embedded in batches of up to 8 texts: one request per sync.
     expect(fake.embeddingRequests.map((r) => r.body?.input)).toEqual(Object.values(DOCS).map((t) => [t]));
     const stored = await pg.query(
-      `SELECT d.embedding_model, array_length(c.embedding, 1) AS dims FROM knowledge_chunks c
-       JOIN knowledge_documents d ON d.id = c.document_id WHERE c.space_id = $1`,
+      `SELECT d.embedding_model, array_length(v.embedding, 1) AS dims FROM knowledge_chunks c
+       JOIN knowledge_documents d ON d.id = c.document_id JOIN knowledge_vectors v ON v.chunk_id = c.id
+       WHERE c.space_id = $1`,
       [spaceId],
     );
     expect(stored.rows).toEqual(

@@ -312,21 +312,28 @@ export class KnowledgeRepository {
         const embeddings = vectors?.vectors
           .slice(i, i + INSERT_BATCH)
           .map((v) => `{${Array.prototype.join.call(v, ',')}}`);
-        await query(
-          `INSERT INTO knowledge_chunks (space_id, document_id, position, content, metadata, tsv, embedding)
-           SELECT $1, $2, c.position, c.content, c.metadata::jsonb, to_tsvector($3::regconfig, c.content),
-                  c.embedding::real[]
-           FROM unnest($4::int[], $5::text[], $6::text[], $7::text[]) AS c(position, content, metadata, embedding)`,
-          [
-            doc.space_id,
-            documentId,
-            doc.language,
-            batch.map((c) => c.position),
-            batch.map((c) => c.content),
-            batch.map((c) => JSON.stringify(c.metadata)),
-            embeddings ?? batch.map(() => null),
-          ],
-        );
+        const params = [
+          doc.space_id,
+          documentId,
+          doc.language,
+          batch.map((c) => c.position),
+          batch.map((c) => c.content),
+          batch.map((c) => JSON.stringify(c.metadata)),
+        ];
+        const insertChunks = `INSERT INTO knowledge_chunks (space_id, document_id, position, content, metadata, tsv)
+           SELECT $1, $2, c.position, c.content, c.metadata::jsonb, to_tsvector($3::regconfig, c.content)
+           FROM unnest($4::int[], $5::text[], $6::text[]) AS c(position, content, metadata)`;
+        if (!embeddings) await query(insertChunks, params);
+        else {
+          // Each vector goes with its chunk by position (unique in a document).
+          await query(
+            `WITH c AS (${insertChunks} RETURNING id, position)
+             INSERT INTO knowledge_vectors (chunk_id, space_id, document_id, embedding)
+             SELECT c.id, $1, $2, v.embedding::real[]
+             FROM c JOIN unnest($4::int[], $7::text[]) AS v(position, embedding) ON v.position = c.position`,
+            [...params, embeddings],
+          );
+        }
       }
       await addTerms(query, doc.space_id, 'document_id', documentId);
       await query(
@@ -431,9 +438,9 @@ export class KnowledgeRepository {
         [spaceId],
       );
       const rows = await query<ChunkVector>(
-        `SELECT c.id::text AS id, c.embedding FROM knowledge_chunks c
-         JOIN knowledge_documents d ON d.id = c.document_id
-         WHERE c.space_id = $1 AND d.embedding_model = $2 AND c.embedding IS NOT NULL`,
+        `SELECT v.chunk_id::text AS id, v.embedding FROM knowledge_vectors v
+         JOIN knowledge_documents d ON d.id = v.document_id
+         WHERE v.space_id = $1 AND d.embedding_model = $2`,
         [spaceId, model],
       );
       return { version: space?.version ?? '0', rows };
