@@ -85,7 +85,7 @@ const isUniqueViolation = (e: unknown) => pgError(e)?.code === PgCode.UniqueViol
 /** A chunk's vector with its id, as a space's vectors are read for the vector ranking. */
 export interface ChunkVector {
   id: string;
-  embedding: number[];
+  embedding: ArrayLike<number>;
 }
 
 /** The vectors of a document's chunks and the embedding model they came from. */
@@ -437,13 +437,17 @@ export class KnowledgeRepository {
         `SELECT vectors_version::text AS version FROM knowledge_spaces WHERE id = $1`,
         [spaceId],
       );
-      const rows = await query<ChunkVector>(
-        `SELECT v.chunk_id::text AS id, v.embedding FROM knowledge_vectors v
+      // Postgres's binary form of the arrays: decoding it costs a tenth of parsing their text.
+      const rows = await query<{ id: string; embedding: Buffer }>(
+        `SELECT v.chunk_id::text AS id, array_send(v.embedding) AS embedding FROM knowledge_vectors v
          JOIN knowledge_documents d ON d.id = v.document_id
          WHERE v.space_id = $1 AND d.embedding_model = $2`,
         [spaceId, model],
       );
-      return { version: space?.version ?? '0', rows };
+      return {
+        version: space?.version ?? '0',
+        rows: rows.map((r) => ({ id: r.id, embedding: float4Array(r.embedding) })),
+      };
     });
   }
 
@@ -493,4 +497,25 @@ async function subtractTerms(query: Query, spaceId: number, documentId: number):
 /** Marks a change of the space's chunk vectors (processes holding them read them again). */
 async function bumpVectors(query: Query, spaceId: number): Promise<void> {
   await query(`UPDATE knowledge_spaces SET vectors_version = vectors_version + 1 WHERE id = $1`, [spaceId]);
+}
+
+/**
+ * A one-dimensional `real[]` from its binary form (`array_send`): the number
+ * of dimensions, a nulls flag, the element type, each dimension's size and
+ * lower bound, then each element as its length and its big-endian float (a
+ * null, length -1, reads as 0).
+ */
+export function float4Array(bytes: Buffer): Float32Array {
+  const ndim = bytes.readInt32BE(0);
+  if (ndim === 0) return new Float32Array(0);
+  const out = new Float32Array(bytes.readInt32BE(12));
+  let offset = 12 + 8 * ndim;
+  for (let i = 0; i < out.length; i++) {
+    const length = bytes.readInt32BE(offset);
+    offset += 4;
+    if (length < 0) continue;
+    out[i] = bytes.readFloatBE(offset);
+    offset += length;
+  }
+  return out;
 }

@@ -1,3 +1,4 @@
+import { float4Array } from './knowledge.repository';
 import { nearest, packVectors, unitVector, VectorCache } from './vector-index';
 
 describe('vector index', () => {
@@ -49,5 +50,18 @@ describe('vector index', () => {
     await cache.get(1, 'other', '2');
     expect(loads.at(-1)).toBe('1:other');
     expect(loads).toHaveLength(6);
+  });
+
+  it("decodes Postgres's binary real[] (array_send)", () => {
+    // SELECT array_send('{1.5,-2,0.25}'::real[]): 1 dimension, no nulls, element type 700, 3 elements from 1.
+    const header = [1, 0, 700, 3, 1];
+    const bytes = Buffer.alloc(20 + 3 * 8);
+    header.forEach((v, i) => bytes.writeInt32BE(v, i * 4));
+    [1.5, -2, 0.25].forEach((v, i) => {
+      bytes.writeInt32BE(4, 20 + i * 8);
+      bytes.writeFloatBE(v, 24 + i * 8);
+    });
+    expect(Array.from(float4Array(bytes))).toEqual([1.5, -2, 0.25]);
+    expect(float4Array(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 188]))).toHaveLength(0);
   });
 });
