@@ -77,6 +77,9 @@ const RARE_TERM_ROWS = 1000;
 /** Key of the advisory locks around a space's term counts (with the space id). */
 const TERMS_LOCK = 0x6b6e;
 
+/** Vectors read per statement (whole documents at a time) when a space's vectors are loaded. */
+const VECTORS_PER_READ = 20_000;
+
 /** Chunks inserted per statement. */
 const INSERT_BATCH = 1000;
 
@@ -437,16 +440,29 @@ export class KnowledgeRepository {
         `SELECT vectors_version::text AS version FROM knowledge_spaces WHERE id = $1`,
         [spaceId],
       );
-      // Postgres's binary form of the arrays: decoding it costs a tenth of parsing their text.
-      const rows = await query<{ id: string; embedding: Buffer }>(
-        `SELECT v.chunk_id::text AS id, array_send(v.embedding) AS embedding FROM knowledge_vectors v
-         JOIN knowledge_documents d ON d.id = v.document_id
-         WHERE v.space_id = $1 AND d.embedding_model = $2`,
+      // Read a few documents at a time (each statement well within the statement timeout, whatever the
+      // space's size), in Postgres's binary form of the arrays: decoding it costs far less than their text.
+      const docs = await query<{ id: number; chunk_count: number }>(
+        `SELECT id, chunk_count FROM knowledge_documents WHERE space_id = $1 AND embedding_model = $2 ORDER BY id`,
         [spaceId, model],
       );
+      const rows: ChunkVector[] = [];
+      for (let i = 0; i < docs.length; ) {
+        const batch: number[] = [];
+        for (let n = 0; i < docs.length && (batch.length === 0 || n + docs[i].chunk_count <= VECTORS_PER_READ); i++) {
+          batch.push(docs[i].id);
+          n += docs[i].chunk_count;
+        }
+        const read = await query<{ id: string; embedding: Buffer }>(
+          `SELECT chunk_id::text AS id, array_send(embedding) AS embedding FROM knowledge_vectors
+           WHERE space_id = $1 AND document_id = ANY($2::int[])`,
+          [spaceId, batch],
+        );
+        for (const r of read) rows.push({ id: r.id, embedding: float4Array(r.embedding) });
+      }
       return {
         version: space?.version ?? '0',
-        rows: rows.map((r) => ({ id: r.id, embedding: float4Array(r.embedding) })),
+        rows,
       };
     });
   }
