@@ -43,6 +43,8 @@ const RRF_K = 60;
  * (its sync was cut short by a restart); a newer one is refused (409).
  */
 const SYNC_STALE_SECONDS = 15 * 60;
+/** Longest a retrieval waits for its query's embedding (retries included) before it goes on by text only. */
+const QUERY_EMBED_TIMEOUT_MS = 10_000;
 /** Word-similarity threshold of the trigram path. */
 const TRIGRAM_THRESHOLD = 0.2;
 /** Scripts written without spaces between words: full-text search cannot split them. */
@@ -509,8 +511,9 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
   /**
    * The vector ranking: the query's embedding against every vector of the
    * space (in memory, exact cosine). Empty without an embedding model, when
-   * the space has no vectors of it, or when embedding the query fails (then
-   * retrieval is lexical only, and the failure is logged).
+   * the space has no vectors of it, or when embedding the query fails or
+   * takes longer than `QUERY_EMBED_TIMEOUT_MS` (then retrieval is lexical
+   * only, and the failure is logged).
    */
   private async searchVectors(space: SpaceRow, query: string, limit: number): Promise<ChunkHit[]> {
     const model = this.embeddings.embeddingModel;
@@ -519,7 +522,8 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
     if (!vectors.ids.length) return [];
     let queryVector: Float32Array;
     try {
-      queryVector = unitVector((await this.embeddings.embed({ input: [query] })).embeddings[0]);
+      const signal = AbortSignal.timeout(QUERY_EMBED_TIMEOUT_MS);
+      queryVector = unitVector((await this.embeddings.embed({ input: [query], signal })).embeddings[0]);
     } catch (e) {
       if (!(e instanceof LlmError)) throw e;
       this.logger.warn(`Embedding a query failed, retrieving by text only: ${e.message}`);
