@@ -379,6 +379,15 @@ describe('Knowledge API (real Postgres)', () => {
         .send([{ doc_id: String(idle) }, { doc_id: String(busy) }]);
       expectDualError(refused, 409, 'document_running', '[1].doc_id');
       expect(refused.body.err_msg).toContain(`Document ${busy} is being indexed`);
+      expectDualError(
+        await http
+          .post(`${BASE}/documents/sync`)
+          .set(AUTH)
+          .send([{ doc_id: String(idle) }, { doc_id: String(idle) }]),
+        400,
+        'validation_error',
+        '[1].doc_id',
+      );
       // All or none: the other document of the request was not marked either.
       expect((await http.get(`${BASE}/documents/${idle}`).set(AUTH)).body.data.status).toBe('TODO');
 

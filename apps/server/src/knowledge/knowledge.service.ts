@@ -413,6 +413,13 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
           `[${i}].space_id`,
         );
       }
+      if (jobs.some((j) => j.id === row.id)) {
+        throw ApiError.badRequest(
+          'validation_error',
+          `Document ${row.id} is listed twice; list each document once.`,
+          `[${i}].doc_id`,
+        );
+      }
       jobs.push({ id: row.id, options: chunkOptions(item.chunk_parameters) });
     }
     const { marked, running } = await this.repo.markRunning(
