@@ -453,7 +453,7 @@ export class KnowledgeRepository {
           batch.push(docs[i].id);
           n += docs[i].chunk_count;
         }
-        const read = await query<{ id: string; embedding: Buffer }>(
+        const read = await query<{ id: string; embedding: Uint8Array }>(
           `SELECT chunk_id::text AS id, array_send(embedding) AS embedding FROM knowledge_vectors
            WHERE space_id = $1 AND document_id = ANY($2::int[])`,
           [spaceId, batch],
@@ -521,16 +521,17 @@ async function bumpVectors(query: Query, spaceId: number): Promise<void> {
  * lower bound, then each element as its length and its big-endian float (a
  * null, length -1, reads as 0).
  */
-export function float4Array(bytes: Buffer): Float32Array {
-  const ndim = bytes.readInt32BE(0);
+export function float4Array(bytes: Uint8Array): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ndim = view.getInt32(0);
   if (ndim === 0) return new Float32Array(0);
-  const out = new Float32Array(bytes.readInt32BE(12));
+  const out = new Float32Array(view.getInt32(12));
   let offset = 12 + 8 * ndim;
   for (let i = 0; i < out.length; i++) {
-    const length = bytes.readInt32BE(offset);
+    const length = view.getInt32(offset);
     offset += 4;
     if (length < 0) continue;
-    out[i] = bytes.readFloatBE(offset);
+    out[i] = view.getFloat32(offset);
     offset += length;
   }
   return out;
