@@ -88,7 +88,14 @@ const isUniqueViolation = (e: unknown) => pgError(e)?.code === PgCode.UniqueViol
 /** A chunk's vector with its id, as a space's vectors are read for the vector ranking. */
 export interface ChunkVector {
   id: string;
+  document_id: number;
   embedding: ArrayLike<number>;
+}
+
+/** A document with vectors, and which sync of it they are of (its `last_sync`). */
+export interface VectorDocument {
+  id: number;
+  stamp: string;
 }
 
 /** The vectors of a document's chunks and the embedding model they came from. */
@@ -431,8 +438,16 @@ export class KnowledgeRepository {
     });
   }
 
-  /** The vectors of a space's chunks embedded by `model` (unit length), with the space's vectors version when read. */
-  async spaceVectors(spaceId: number, model: string): Promise<{ version: string; rows: ChunkVector[] }> {
+  /**
+   * The documents of a space whose vectors are of `model`, and the vectors
+   * of those not `known` at the same stamp (all of them without `known`),
+   * with the space's vectors version, all of one snapshot.
+   */
+  async spaceVectors(
+    spaceId: number,
+    model: string,
+    known?: ReadonlyMap<number, { stamp: string }>,
+  ): Promise<{ version: string; docs: VectorDocument[]; rows: ChunkVector[] }> {
     return this.sql.transaction(async (query) => {
       // One snapshot: the version read describes exactly the vectors read.
       await query(`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`);
@@ -440,28 +455,35 @@ export class KnowledgeRepository {
         `SELECT vectors_version::text AS version FROM knowledge_spaces WHERE id = $1`,
         [spaceId],
       );
-      // Read a few documents at a time (each statement well within the statement timeout, whatever the
-      // space's size), in Postgres's binary form of the arrays: decoding it costs far less than their text.
-      const docs = await query<{ id: number; chunk_count: number }>(
-        `SELECT id, chunk_count FROM knowledge_documents WHERE space_id = $1 AND embedding_model = $2 ORDER BY id`,
+      const docs = await query<VectorDocument & { chunk_count: number }>(
+        `SELECT id, last_sync::text AS stamp, chunk_count FROM knowledge_documents
+         WHERE space_id = $1 AND embedding_model = $2 ORDER BY id`,
         [spaceId, model],
       );
+      const wanted = docs.filter((d) => known?.get(d.id)?.stamp !== d.stamp);
+      // Read a few documents at a time (each statement well within the statement timeout, whatever the
+      // space's size), in Postgres's binary form of the arrays: decoding it costs far less than their text.
       const rows: ChunkVector[] = [];
-      for (let i = 0; i < docs.length; ) {
+      for (let i = 0; i < wanted.length; ) {
         const batch: number[] = [];
-        for (let n = 0; i < docs.length && (batch.length === 0 || n + docs[i].chunk_count <= VECTORS_PER_READ); i++) {
-          batch.push(docs[i].id);
-          n += docs[i].chunk_count;
+        for (
+          let n = 0;
+          i < wanted.length && (batch.length === 0 || n + wanted[i].chunk_count <= VECTORS_PER_READ);
+          i++
+        ) {
+          batch.push(wanted[i].id);
+          n += wanted[i].chunk_count;
         }
-        const read = await query<{ id: string; embedding: Uint8Array }>(
-          `SELECT chunk_id::text AS id, array_send(embedding) AS embedding FROM knowledge_vectors
+        const read = await query<{ id: string; document_id: number; embedding: Uint8Array }>(
+          `SELECT chunk_id::text AS id, document_id, array_send(embedding) AS embedding FROM knowledge_vectors
            WHERE space_id = $1 AND document_id = ANY($2::int[])`,
           [spaceId, batch],
         );
-        for (const r of read) rows.push({ id: r.id, embedding: float4Array(r.embedding) });
+        for (const r of read) rows.push({ id: r.id, document_id: r.document_id, embedding: float4Array(r.embedding) });
       }
       return {
         version: space?.version ?? '0',
+        docs: docs.map(({ id, stamp }) => ({ id, stamp })),
         rows,
       };
     });

@@ -156,9 +156,9 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LlmService) private readonly embeddings: EmbeddingPort,
   ) {
-    this.vectors = new VectorCache(async (spaceId, model) => {
-      const { version, rows } = await this.repo.spaceVectors(spaceId, model);
-      return packVectors(model, version, rows);
+    this.vectors = new VectorCache(async (spaceId, model, previous) => {
+      const { version, docs, rows } = await this.repo.spaceVectors(spaceId, model, previous?.docs);
+      return packVectors(model, version, docs, rows, previous);
     });
   }
 

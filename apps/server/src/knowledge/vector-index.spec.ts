@@ -3,14 +3,18 @@ import { nearest, packVectors, unitVector, VectorCache } from './vector-index';
 
 describe('vector index', () => {
   const rows = [
-    { id: '1', embedding: [1, 0, 0] },
-    { id: '2', embedding: [0.6, 0.8, 0] },
-    { id: '3', embedding: [0, 0, 1] },
-    { id: '4', embedding: [1, 0] },
+    { id: '1', document_id: 1, embedding: [1, 0, 0] },
+    { id: '2', document_id: 1, embedding: [0.6, 0.8, 0] },
+    { id: '3', document_id: 2, embedding: [0, 0, 1] },
+    { id: '4', document_id: 2, embedding: [1, 0] },
+  ];
+  const docs = [
+    { id: 1, stamp: 'a' },
+    { id: 2, stamp: 'a' },
   ];
 
   it('packs rows of one length and finds the most similar first (exact cosine)', async () => {
-    const packed = packVectors('m', '7', rows);
+    const packed = packVectors('m', '7', docs, rows);
     expect(packed).toMatchObject({ model: 'm', version: '7', dims: 3, ids: ['1', '2', '3'] });
     const hits = await nearest(packed, unitVector([2, 1, 0]), 2);
     expect(hits.map((h) => h.id)).toEqual(['2', '1']);
@@ -25,9 +29,10 @@ describe('vector index', () => {
     const planted: Record<number, number[]> = { 500: [1, 0.5, 0], 5000: [1, 0, 0], 9500: [1, 0.2, 0] };
     const many = Array.from({ length: 10_000 }, (_, i) => ({
       id: String(i),
+      document_id: 1,
       embedding: Array.from(unitVector(planted[i] ?? [0, 0, 1])),
     }));
-    const hits = await nearest(packVectors('m', '1', many), unitVector([1, 0, 0]), 3);
+    const hits = await nearest(packVectors('m', '1', [{ id: 1, stamp: 'a' }], many), unitVector([1, 0, 0]), 3);
     expect(hits.map((h) => h.id)).toEqual(['5000', '9500', '500']);
   });
 
@@ -36,7 +41,7 @@ describe('vector index', () => {
     let version = '1';
     const cache = new VectorCache(async (space, model) => {
       loads.push(`${space}:${model}`);
-      return packVectors(model, version, rows);
+      return packVectors(model, version, docs, rows);
     }, 2);
     await Promise.all([cache.get(1, 'm', '1'), cache.get(1, 'm', '1')]);
     await cache.get(1, 'm', '1');
@@ -50,6 +55,42 @@ describe('vector index', () => {
     await cache.get(1, 'other', '2');
     expect(loads.at(-1)).toBe('1:other');
     expect(loads).toHaveLength(6);
+  });
+
+  it('refreshes a space from the documents synced since: the others are kept from memory, the deleted dropped', () => {
+    const first = packVectors('m', '1', docs, rows);
+    expect(first.ids).toEqual(['1', '2', '3']);
+    // Document 1 re-synced (new stamp, one new vector), document 2 deleted, document 3 added.
+    const next = packVectors(
+      'm',
+      '2',
+      [
+        { id: 1, stamp: 'b' },
+        { id: 3, stamp: 'a' },
+      ],
+      [
+        { id: '9', document_id: 1, embedding: [0, 1, 0] },
+        { id: '7', document_id: 3, embedding: [0, 0, 1] },
+      ],
+      first,
+    );
+    expect(next.ids).toEqual(['9', '7']);
+    expect(Array.from(next.matrix)).toEqual([0, 1, 0, 0, 0, 1]);
+    // Nothing changed but a new document: the old rows are copied, only the new one comes from `fresh`.
+    const again = packVectors(
+      'm',
+      '3',
+      [
+        { id: 1, stamp: 'b' },
+        { id: 3, stamp: 'a' },
+        { id: 4, stamp: 'a' },
+      ],
+      [{ id: '8', document_id: 4, embedding: [1, 0, 0] }],
+      next,
+    );
+    expect(again.ids).toEqual(['9', '7', '8']);
+    expect(Array.from(again.matrix)).toEqual([0, 1, 0, 0, 0, 1, 1, 0, 0]);
+    expect(again.docs.get(4)).toEqual({ stamp: 'a', start: 2, count: 1 });
   });
 
   it("decodes Postgres's binary real[] (array_send)", () => {

@@ -1,6 +1,6 @@
-import type { ChunkVector } from './knowledge.repository';
+import type { ChunkVector, VectorDocument } from './knowledge.repository';
 
-/** A space's chunk vectors of one embedding model, packed for scanning. */
+/** A space's chunk vectors of one embedding model, packed for scanning, document after document. */
 export interface SpaceVectors {
   model: string;
   /** The space's `vectors_version` these were read at. */
@@ -9,6 +9,8 @@ export interface SpaceVectors {
   ids: string[];
   /** `ids.length` unit vectors of `dims` floats, one after the other. */
   matrix: Float32Array;
+  /** Where each document's vectors are (rows `start` to `start + count`), and the sync they are of. */
+  docs: Map<number, { stamp: string; start: number; count: number }>;
 }
 
 export interface VectorHit {
@@ -27,13 +29,50 @@ export function unitVector(v: ArrayLike<number>): Float32Array {
   return out;
 }
 
-/** Packs rows read from the database; rows whose length differs from the first one's are left out. */
-export function packVectors(model: string, version: string, rows: ChunkVector[]): SpaceVectors {
-  const dims = rows[0]?.embedding.length ?? 0;
-  const kept = rows.filter((r) => r.embedding.length === dims);
-  const matrix = new Float32Array(kept.length * dims);
-  kept.forEach((r, i) => matrix.set(r.embedding, i * dims));
-  return { model, version, dims, ids: kept.map((r) => r.id), matrix };
+/**
+ * Packs a space's vectors: for each of `docs` (in order), its rows from
+ * `previous` when they are of the same sync (`stamp`), else its rows of
+ * `fresh` (read from the database). Rows whose length differs from the
+ * space's are left out.
+ */
+export function packVectors(
+  model: string,
+  version: string,
+  docs: VectorDocument[],
+  fresh: ChunkVector[],
+  previous?: SpaceVectors,
+): SpaceVectors {
+  const byDoc = new Map<number, ChunkVector[]>();
+  for (const r of fresh) byDoc.set(r.document_id, [...(byDoc.get(r.document_id) ?? []), r]);
+  const reuse = (d: VectorDocument) => {
+    const held = previous?.docs.get(d.id);
+    return held && held.stamp === d.stamp ? held : undefined;
+  };
+  const dims =
+    previous && previous.ids.length && docs.some((d) => reuse(d)?.count)
+      ? previous.dims
+      : (fresh[0]?.embedding.length ?? 0);
+  const segments = docs.map((d) => {
+    const held = reuse(d);
+    if (held) return { doc: d, held, rows: [] as ChunkVector[] };
+    return { doc: d, held: undefined, rows: (byDoc.get(d.id) ?? []).filter((r) => r.embedding.length === dims) };
+  });
+  const total = segments.reduce((n, s) => n + (s.held ? s.held.count : s.rows.length), 0);
+  const matrix = new Float32Array(total * dims);
+  const ids: string[] = [];
+  const placed = new Map<number, { stamp: string; start: number; count: number }>();
+  for (const { doc, held, rows } of segments) {
+    const start = ids.length;
+    if (held) {
+      matrix.set(previous!.matrix.subarray(held.start * dims, (held.start + held.count) * dims), start * dims);
+      for (let i = 0; i < held.count; i++) ids.push(previous!.ids[held.start + i]);
+    } else {
+      rows.forEach((r, i) => matrix.set(r.embedding, (start + i) * dims));
+      for (const r of rows) ids.push(r.id);
+    }
+    placed.set(doc.id, { stamp: doc.stamp, start, count: ids.length - start });
+  }
+  return { model, version, dims, ids, matrix, docs: placed };
 }
 
 /** Rows scanned between two yields to the event loop (about a million multiply-adds at 256 dimensions). */
@@ -83,15 +122,16 @@ export async function nearest(vectors: SpaceVectors, query: Float32Array, limit:
  * scans floats instead of reading every vector from Postgres. An entry is
  * used while the space's `vectors_version` (bumped in the transaction that
  * changes its vectors, by any replica) is the one it was read at; otherwise
- * it is read again. At most `maxSpaces` spaces are held (least recently
- * used out first).
+ * it is refreshed (the loader gets the entry held, so it reads only the
+ * documents synced since). At most `maxSpaces` spaces are held (least
+ * recently used out first).
  */
 export class VectorCache {
   private readonly entries = new Map<number, SpaceVectors>();
   private readonly loading = new Map<string, Promise<SpaceVectors>>();
 
   constructor(
-    private readonly load: (spaceId: number, model: string) => Promise<SpaceVectors>,
+    private readonly load: (spaceId: number, model: string, previous?: SpaceVectors) => Promise<SpaceVectors>,
     private readonly maxSpaces = 16,
   ) {}
 
@@ -105,7 +145,8 @@ export class VectorCache {
     const key = `${spaceId}:${model}:${version}`;
     let pending = this.loading.get(key);
     if (!pending) {
-      pending = this.load(spaceId, model).finally(() => this.loading.delete(key));
+      const previous = held?.model === model ? held : undefined;
+      pending = this.load(spaceId, model, previous).finally(() => this.loading.delete(key));
       this.loading.set(key, pending);
     }
     const fresh = await pending;
