@@ -14,6 +14,9 @@
  *   GET  /_stats   {count, open, held, totalMs, durations: [ms…], arrivals: [epoch ms…]} since the last reset
  *   POST /_reset   clears the stats
  *
+ * Embeddings: POST /v1/embeddings answers every input with a deterministic
+ * unit vector (a hashed bag of its words, `dimensions` of the request or 256).
+ *
  * Replies: a request whose messages contain "serial_number" (the Planner's
  * system prompt) gets a JSON plan of `planSteps` steps for the agent
  * "AI Assistant"; any other team call gets `answerTokens` tokens when set;
@@ -188,12 +191,36 @@ async function chat(req, res, body, started) {
   res.end(end);
 }
 
+/** A unit vector for a text: each word adds 1 to the dimension its FNV-1a hash picks. */
+function embedding(text, dims) {
+  const v = new Array(dims).fill(0);
+  for (const w of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) || []) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 0x01000193) >>> 0;
+    v[h % dims] += 1;
+  }
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => Number((x / norm).toFixed(6)));
+}
+
+function embeddings(res, body) {
+  const input = typeof body.input === 'string' ? [body.input] : body.input;
+  const dims = body.dimensions || 256;
+  return json(res, 200, {
+    object: 'list',
+    data: input.map((t, index) => ({ object: 'embedding', index, embedding: embedding(t, dims) })),
+    model: body.model,
+    usage: { prompt_tokens: 0, total_tokens: 0 },
+  });
+}
+
 const server = http.createServer(async (req, res) => {
   const started = process.hrtime.bigint();
   try {
     const path = (req.url || '/').split('?')[0];
     const raw = await readBody(req);
     if (req.method === 'POST' && path === '/v1/chat/completions') return await chat(req, res, JSON.parse(raw), started);
+    if (req.method === 'POST' && path === '/v1/embeddings') return embeddings(res, JSON.parse(raw));
     if (req.method === 'GET' && path === '/v1/models') {
       return json(res, 200, {
         object: 'list',

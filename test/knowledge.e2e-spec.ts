@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import request from 'supertest';
 import { makeDocx } from './support/docx';
+import { makePdf } from './support/pdf';
 import { expectDualError } from './support/expect-error';
 import {
   createSpace as newSpace,
@@ -245,6 +246,46 @@ describe('Knowledge API (real Postgres)', () => {
       });
     });
 
+    it('parses a PDF (a page per paragraph) and refuses a corrupt one with a 400 naming it', async () => {
+      const pdf = await upload(
+        space.id,
+        'atlas.pdf',
+        makePdf([
+          ['Atlas of rivers', 'The Danube flows through ten countries.'],
+          ['Appendix', 'Glaciers (ice) feed the Rhone in summer.'],
+        ]),
+      );
+      expect(pdf.status).toBe(201);
+      expect(pdf.body.data).toMatchObject({
+        doc_name: 'atlas.pdf',
+        doc_type: 'DOCUMENT',
+        format: 'pdf',
+        status: 'TODO',
+      });
+      expect(await syncAndWait(pdf.body.data.id, space.id, { chunk_strategy: 'CHUNK_BY_PARAGRAPH' })).toMatchObject({
+        status: 'FINISHED',
+        chunk_size: 2,
+      });
+      expect((await retrieve(space.id, 'which river crosses ten countries', 1))[0]).toMatchObject({
+        doc_name: 'atlas.pdf',
+        content: 'Atlas of rivers\nThe Danube flows through ten countries.',
+      });
+      expect((await retrieve(space.id, 'glaciers Rhone', 1))[0].content).toBe(
+        'Appendix\nGlaciers (ice) feed the Rhone in summer.',
+      );
+
+      const before = Number((await pg.query(`SELECT count(*) AS n FROM knowledge_documents`)).rows[0].n);
+      const broken = await upload(space.id, 'broken.pdf', Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog'));
+      expectDualError(broken, 400, 'invalid_document', 'doc_file');
+      expect(broken.body.err_msg).toBe('"broken.pdf" is not a readable PDF: it is not a valid PDF.');
+      const truncated = makePdf([['Cut short']]).subarray(0, 60);
+      expectDualError(await upload(space.id, 'cut.pdf', truncated), 400, 'invalid_document', 'doc_file');
+      const blank = await upload(space.id, 'blank.pdf', makePdf([[]]));
+      expectDualError(blank, 400, 'invalid_document', 'doc_file');
+      expect(blank.body.err_msg).toBe('"blank.pdf" has no text to index.');
+      expect(Number((await pg.query(`SELECT count(*) AS n FROM knowledge_documents`)).rows[0].n)).toBe(before);
+    });
+
     it('refuses unknown (415), corrupt (400) and oversized (413) files, naming them; nothing is stored', async () => {
       const before = Number((await pg.query(`SELECT count(*) AS n FROM knowledge_documents`)).rows[0].n);
       expectDualError(
@@ -321,6 +362,38 @@ describe('Knowledge API (real Postgres)', () => {
         'validation_error',
         null,
       );
+    });
+
+    it('refuses to sync a document that is being indexed (409 document_running), nothing marked', async () => {
+      const add = (name: string) =>
+        http
+          .post(`${BASE}/documents`)
+          .query({ doc_name: name, doc_type: 'TEXT', content: `The ${name} text.`, space_id: String(space.id) })
+          .set(AUTH);
+      const busy = (await add('busy.txt')).body.data.id as number;
+      const idle = (await add('idle.txt')).body.data.id as number;
+      await pg.query(`UPDATE knowledge_documents SET status = 'RUNNING' WHERE id = $1`, [busy]);
+      const refused = await http
+        .post(`${BASE}/documents/sync`)
+        .set(AUTH)
+        .send([{ doc_id: String(idle) }, { doc_id: String(busy) }]);
+      expectDualError(refused, 409, 'document_running', '[1].doc_id');
+      expect(refused.body.err_msg).toContain(`Document ${busy} is being indexed`);
+      expectDualError(
+        await http
+          .post(`${BASE}/documents/sync`)
+          .set(AUTH)
+          .send([{ doc_id: String(idle) }, { doc_id: String(idle) }]),
+        400,
+        'validation_error',
+        '[1].doc_id',
+      );
+      // All or none: the other document of the request was not marked either.
+      expect((await http.get(`${BASE}/documents/${idle}`).set(AUTH)).body.data.status).toBe('TODO');
+
+      // A sync cut short by a restart long ago does not block the document for ever.
+      await pg.query(`UPDATE knowledge_documents SET updated_at = now() - interval '1 hour' WHERE id = $1`, [busy]);
+      expect(await syncAndWait(busy, space.id)).toMatchObject({ status: 'FINISHED', chunk_size: 1 });
     });
 
     it('finds a Chinese document by a Chinese query (trigram path)', async () => {

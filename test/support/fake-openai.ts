@@ -10,6 +10,11 @@
  *   ... point a client at fake.url ...
  *   expect(await fake.requests[0].outcome).toBe('closed-early');
  *   await fake.close();
+ *
+ * `POST /v1/embeddings` answers with deterministic vectors (`fakeEmbedding`:
+ * a hashed bag of words in which the words of one concept group, e.g. car /
+ * automobile / vehicle, count as one), so texts with no word in common but
+ * a shared concept are close; `enqueueEmbeddings` scripts failures.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -91,6 +96,59 @@ export type FakeHandler = (
   ctx: FakeRequestContext,
 ) => FakeReply | string | Promise<FakeReply | string>;
 
+/** How the fake answers one embeddings request; by default with `fakeEmbedding` vectors. */
+export interface FakeEmbeddingReply {
+  /** An HTTP status >= 400 answers with an error body instead. */
+  status?: number;
+  /** Extra response headers (e.g. `retry-after`). */
+  headers?: Record<string, string>;
+  /** Answer 200 with a body that is not an embeddings response. */
+  malformed?: boolean;
+  /** Wait before answering. */
+  delayMs?: number;
+}
+
+/** Groups of words `fakeEmbedding` treats as one (the first word of each group stands for it). */
+export const FAKE_CONCEPTS: readonly (readonly string[])[] = [
+  ['car', 'automobile', 'vehicle', 'auto', 'sedan'],
+  ['doctor', 'physician', 'medic', 'clinician'],
+  ['buy', 'purchase', 'acquire', 'procure'],
+  ['big', 'large', 'huge', 'enormous'],
+  ['house', 'home', 'dwelling', 'residence'],
+  ['fix', 'repair', 'mend'],
+  ['ocean', 'sea', 'marine'],
+  ['cat', 'feline', 'kitten'],
+];
+
+/** Words `fakeEmbedding` ignores. */
+const STOP_WORDS = new Set(
+  'a an and are as at be by do does for from how i in is it of on or that the this to what when where which who why with you your'.split(
+    ' ',
+  ),
+);
+
+/** Dimensions of `fakeEmbedding` vectors unless told. */
+export const FAKE_EMBEDDING_DIMENSIONS = 256;
+
+/**
+ * A deterministic unit vector for a text: each word (lower case, a plural
+ * `s` dropped, stop words ignored, concept groups folded to their first
+ * word) adds 1 to the dimension its FNV-1a hash picks.
+ */
+export function fakeEmbedding(text: string, dimensions = FAKE_EMBEDDING_DIMENSIONS): number[] {
+  const vector = new Array<number>(dimensions).fill(0);
+  for (const raw of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+    if (STOP_WORDS.has(raw)) continue;
+    const word = raw.length > 3 && raw.endsWith('s') && !raw.endsWith('ss') ? raw.slice(0, -1) : raw;
+    const concept = FAKE_CONCEPTS.find((group) => group.includes(word))?.[0] ?? word;
+    let hash = 0x811c9dc5;
+    for (const ch of concept) hash = Math.imul(hash ^ ch.codePointAt(0)!, 0x01000193) >>> 0;
+    vector[hash % dimensions] += 1;
+  }
+  const norm = Math.hypot(...vector);
+  return norm ? vector.map((v) => v / norm) : vector.map((_, i) => (i === 0 ? 1 : 0));
+}
+
 export interface FakeOpenAIOptions {
   /** When set, requests must send `Authorization: Bearer <apiKey>` or get OpenAI's 401. */
   apiKey?: string;
@@ -108,6 +166,10 @@ export interface FakeOpenAI {
   readonly requests: RecordedRequest[];
   /** The chat completion requests only. */
   readonly chatRequests: RecordedRequest[];
+  /** The embeddings requests only. */
+  readonly embeddingRequests: RecordedRequest[];
+  /** Queues replies for the next embeddings requests, in order (then `fakeEmbedding` vectors again). */
+  enqueueEmbeddings(...replies: FakeEmbeddingReply[]): void;
   /** Number of requests whose client closed the connection before the response ended. */
   readonly closedEarly: number;
   /** Replaces the handler used once the queue is empty. */
@@ -132,6 +194,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   let queue: Array<FakeReply | string> = [];
   const requests: RecordedRequest[] = [];
   const chatRequests: RecordedRequest[] = [];
+  const embeddingRequests: RecordedRequest[] = [];
+  let embeddingQueue: FakeEmbeddingReply[] = [];
   let closedEarly = 0;
 
   const server = createServer((req, res) => {
@@ -166,6 +230,18 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       }));
       return exchange.json(200, { object: 'list', data });
     }
+    if (req.method === 'POST' && record.path === '/v1/embeddings') {
+      try {
+        record.body = JSON.parse(raw) as ChatRequestBody;
+      } catch {
+        return exchange.json(
+          400,
+          openAIError('We could not parse the JSON body of your request.', 'invalid_request_error', null),
+        );
+      }
+      embeddingRequests.push(record);
+      return embeddingsReply(exchange, record.body, embeddingQueue.shift() ?? {});
+    }
     if (req.method !== 'POST' || record.path !== '/v1/chat/completions') {
       return exchange.json(
         404,
@@ -196,6 +272,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     port,
     requests,
     chatRequests,
+    embeddingRequests,
+    enqueueEmbeddings(...replies) {
+      embeddingQueue.push(...replies);
+    },
     get closedEarly() {
       return closedEarly;
     },
@@ -208,7 +288,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     reset() {
       requests.length = 0;
       chatRequests.length = 0;
+      embeddingRequests.length = 0;
       queue = [];
+      embeddingQueue = [];
       handler = initialHandler;
       closedEarly = 0;
     },
@@ -367,6 +449,32 @@ async function completionReply(exchange: Exchange, body: ChatRequestBody, reply:
     ...(usage ? { usage } : {}),
   };
   exchange.json(200, completion, reply.headers);
+}
+
+async function embeddingsReply(exchange: Exchange, body: ChatRequestBody, reply: FakeEmbeddingReply): Promise<void> {
+  await exchange.wait(reply.delayMs);
+  if (reply.status && reply.status >= 400)
+    return errorReply(exchange, { status: reply.status, headers: reply.headers });
+  if (reply.malformed) return exchange.json(200, { object: 'list', data: 'not a list' }, reply.headers);
+  const input = typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) ? body.input : undefined;
+  if (!input || !input.every((t) => typeof t === 'string')) {
+    return exchange.json(
+      400,
+      openAIError("'input' must be a string or a list of strings.", 'invalid_request_error', null),
+    );
+  }
+  const dimensions = typeof body.dimensions === 'number' ? body.dimensions : FAKE_EMBEDDING_DIMENSIONS;
+  const tokens = input.reduce((sum, t) => sum + countWords(t), 0);
+  exchange.json(
+    200,
+    {
+      object: 'list',
+      data: input.map((text, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(text, dimensions) })),
+      model: body.model ?? 'fake-embedding',
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    },
+    reply.headers,
+  );
 }
 
 async function errorReply(exchange: Exchange, reply: FakeReply): Promise<void> {

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { AUTH } from './server';
 
@@ -63,4 +66,26 @@ export async function syncAndWait(
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`document ${docId} still RUNNING`);
+}
+
+/**
+ * A models file with a chat model and the embedding model `fake-embed`, both
+ * on `upstreamUrl` (a fake OpenAI-compatible server) with the key in `keyEnv`;
+ * returns its path (in a fresh temporary folder).
+ */
+export function embeddingModelsFile(upstreamUrl: string, keyEnv: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ensemble-embed-'));
+  const path = join(dir, 'models.json');
+  const entry = { provider: 'openai', base_url: upstreamUrl, api_key_env: keyEnv };
+  writeFileSync(
+    path,
+    JSON.stringify({
+      default: 'fake-gpt',
+      models: [
+        { name: 'fake-gpt', model: 'gpt-4o-mini', ...entry },
+        { name: 'fake-embed', type: 'embedding', model: 'text-embedding-3-small', batch_size: 8, ...entry },
+      ],
+    }),
+  );
+  return path;
 }

@@ -2,7 +2,14 @@ export * from './port';
 export { LLM_ERROR_CODES, LlmError, retryAfterMs, scrubSecrets, toLlmError } from './errors';
 export type { LlmErrorCode, LlmErrorDetails, ToLlmErrorContext } from './errors';
 export { loadModelsConfig, ModelsConfigError, parseModelsConfig, PROVIDER_NAMES } from './models-config';
-export type { ModelConfig, ModelsConfig, OfflineModelConfig, OpenAIModelConfig, ProviderName } from './models-config';
+export type {
+  EmbeddingModelConfig,
+  ModelConfig,
+  ModelsConfig,
+  OfflineModelConfig,
+  OpenAIModelConfig,
+  ProviderName,
+} from './models-config';
 export { ENV_NAME, HEADER_NAME, isHttpUrl, unknownKeys } from './util/config-file';
 export type { Env } from './util/config-file';
 export { ModelRegistry } from './registry';
@@ -15,6 +22,8 @@ export { LLM_MODULE_OPTIONS, LLM_PORT, LlmModule } from './llm.module';
 export type { LlmModuleAsyncOptions, LlmModuleOptions } from './llm.module';
 export { DEFAULT_TIMEOUT_MS, OpenAICompatibleModel } from './providers/openai-compatible';
 export type { GenerationDefaults, OpenAICompatibleModelConfig } from './providers/openai-compatible';
+export { DEFAULT_EMBEDDING_BATCH_SIZE, OpenAIEmbeddingModel } from './providers/openai-embeddings';
+export type { OpenAIEmbeddingModelConfig } from './providers/openai-embeddings';
 export {
   createOfflineModel,
   createScriptedModel,

@@ -82,5 +82,7 @@ function createRegistry(options: LlmModuleOptions): ModelRegistry {
     const models = registry.list().map((m) => `${m.name} (${m.provider}: ${m.model})`);
     logger.log(`Models: ${models.join(', ')}; default ${registry.defaultModelName}`);
   }
+  const embedding = registry.embeddingModel;
+  if (embedding) logger.log(`Embedding model: ${embedding.name} (${embedding.provider}: ${embedding.modelId})`);
   return registry;
 }

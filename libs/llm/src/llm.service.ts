@@ -5,7 +5,17 @@
  */
 import { Logger, type LoggerService } from '@nestjs/common';
 import { LlmError, toLlmError } from './errors';
-import type { GenerateResult, LanguageModel, LlmCallOptions, LlmPort, LlmRequest, StreamPart } from './port';
+import type {
+  EmbeddingPort,
+  EmbedOptions,
+  EmbedResult,
+  GenerateResult,
+  LanguageModel,
+  LlmCallOptions,
+  LlmPort,
+  LlmRequest,
+  StreamPart,
+} from './port';
 import type { ModelRegistry } from './registry';
 import { DEFAULT_STRATEGY_OPTIONS, onFailure, resolveCandidates, type StrategyOptions } from './strategy';
 import { batchedStream, partBatches, type PartBatch } from './util/batches';
@@ -20,7 +30,7 @@ export interface LlmServiceOptions extends Partial<StrategyOptions> {
 /** How one attempt on one model ended. */
 type AttemptOutcome = { answered: true } | { answered: false; error: LlmError };
 
-export class LlmService implements LlmPort {
+export class LlmService implements LlmPort, EmbeddingPort {
   private readonly strategy: StrategyOptions;
   private readonly logger: Pick<LoggerService, 'warn'>;
 
@@ -47,6 +57,37 @@ export class LlmService implements LlmPort {
   /** `stream()` collected; throws the `LlmError` the stream ends with. */
   generate(request: LlmRequest): Promise<GenerateResult> {
     return collectStream(this.stream(request), request.model ?? this.registry.defaultModelName);
+  }
+
+  get embeddingModel(): string | undefined {
+    return this.registry.embeddingModel?.name;
+  }
+
+  get embeddingBatchSize(): number {
+    return this.registry.embeddingModel?.batchSize ?? 1;
+  }
+
+  /**
+   * Embeds the texts with the configured embedding model (one request;
+   * callers batch by `embeddingBatchSize`). A retryable failure is retried
+   * as a chat model's is (same rules and backoff); there is no fallback
+   * model, as vectors of another model are not comparable.
+   */
+  async embed(options: EmbedOptions): Promise<EmbedResult> {
+    const model = this.registry.embeddingModel;
+    if (!model) throw new LlmError('unknown_model', 'no embedding model is configured in the models file');
+    for (let attempt = 0; ; attempt++) {
+      if (options.signal?.aborted) throw new LlmError('aborted', 'the request was aborted', { model: model.name });
+      try {
+        return await model.embed(options);
+      } catch (err) {
+        const error = toLlmError(err, { model: model.name });
+        const decision = onFailure(error, attempt, this.strategy);
+        if (decision.action !== 'retry') throw error;
+        this.logger.warn(`${error.message}; retrying in ${decision.delayMs} ms`);
+        await sleep(decision.delayMs, options.signal);
+      }
+    }
   }
 
   private async *run(request: LlmRequest): AsyncGenerator<PartBatch> {

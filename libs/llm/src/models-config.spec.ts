@@ -157,8 +157,8 @@ describe('parseModelsConfig', () => {
 
   it('rejects unknown keys, so typos do not pass silently', () => {
     expect(problemsOf({ models: [openai({ baseUrl: 'x' })], extra: 1 })).toEqual([
-      'the top level: unknown key "extra" (allowed: default, models)',
-      'models[0] ("chatgpt_proxyllm"): unknown key "baseUrl" (allowed: name, provider, model, base_url, api_key_env, headers, timeout_ms, defaults)',
+      'the top level: unknown key "extra" (allowed: default, models, embedding)',
+      'models[0] ("chatgpt_proxyllm"): unknown key "baseUrl" (allowed: name, provider, type, model, base_url, api_key_env, headers, timeout_ms, defaults)',
     ]);
   });
 
@@ -192,6 +192,56 @@ describe('parseModelsConfig', () => {
   it('requires a non-empty models list', () => {
     expect(problemsOf({ models: [] })).toEqual(['"models" must be a non-empty list']);
     expect(problemsOf([])).toEqual(['the top level must be a JSON object']);
+  });
+});
+
+describe('parseModelsConfig: embedding models', () => {
+  const embed = (over: Record<string, unknown> = {}) =>
+    openai({ name: 'embed', type: 'embedding', model: 'text-embedding-3-small', ...over });
+
+  it('reads an embedding entry apart from the chat models; the default stays a chat model', () => {
+    const config = parseModelsConfig(
+      { models: [embed({ dimensions: 256, batch_size: 16, timeout_ms: 5000 }), openai()] },
+      env,
+      'models.json',
+    );
+    expect(config.defaultModel).toBe('chatgpt_proxyllm');
+    expect(config.models.map((m) => m.name)).toEqual(['chatgpt_proxyllm']);
+    expect(config.embedding).toEqual({
+      provider: 'openai',
+      name: 'embed',
+      model: 'text-embedding-3-small',
+      baseUrl: 'https://api.openai.com/v1',
+      apiKeyEnv: 'OPENAI_API_KEY',
+      apiKey: 'sk-openai',
+      headers: {},
+      timeoutMs: 5000,
+      dimensions: 256,
+      batchSize: 16,
+    });
+  });
+
+  it('picks the embedding model the top-level "embedding" names; only embeddings: the offline default', () => {
+    const config = parseModelsConfig({ embedding: 'second', models: [embed(), embed({ name: 'second' })] }, env);
+    expect(config.embedding?.name).toBe('second');
+    expect(config.defaultModel).toBe('ensemble-offline');
+    expect(config.models).toEqual([]);
+  });
+
+  it('reports a bad type, chat-only keys, an embedding default and a wrong "embedding"', () => {
+    expect(problemsOf({ models: [openai({ type: 'vision' })] })).toEqual([
+      'models[0] ("chatgpt_proxyllm"): type must be one of chat, embedding (default chat)',
+    ]);
+    expect(problemsOf({ models: [embed({ defaults: { temperature: 1 }, dimensions: 0 })] })).toEqual([
+      'models[0] ("embed"): unknown key "defaults" (allowed: name, provider, type, model, base_url, api_key_env, headers, timeout_ms, dimensions, batch_size)',
+      'models[0] ("embed"): dimensions must be an integer of at least 1',
+    ]);
+    expect(problemsOf({ default: 'embed', models: [embed(), openai()] })).toEqual([
+      '"default" names "embed", an embedding model (the default must be a chat model)',
+    ]);
+    expect(problemsOf({ embedding: 'chatgpt_proxyllm', models: [embed(), openai()] })).toEqual([
+      '"embedding" names "chatgpt_proxyllm", which is not an entry of "models" with "type": "embedding"',
+    ]);
   });
 });
 

@@ -38,11 +38,34 @@ export interface OfflineModelConfig {
 
 export type ModelConfig = OpenAIModelConfig | OfflineModelConfig;
 
+/**
+ * An embedding model (`"type": "embedding"`) served by an OpenAI-compatible
+ * `/embeddings` endpoint. Not a chat model: clients cannot name it as `model`.
+ */
+export interface EmbeddingModelConfig {
+  provider: 'openai';
+  name: string;
+  /** Upstream model id, e.g. `text-embedding-3-small`. */
+  model: string;
+  baseUrl: string;
+  apiKeyEnv?: string;
+  /** The key read from `apiKeyEnv` at load time. Never log it. */
+  apiKey?: string;
+  headers: Record<string, string>;
+  timeoutMs?: number;
+  /** Sent as `dimensions` (models that can shorten their vectors); unset: the model's own size. */
+  dimensions?: number;
+  /** Texts sent per request. Default 64. */
+  batchSize?: number;
+}
+
 export interface ModelsConfig {
   /** Name of the model used by the `default` strategy. */
   defaultModel: string;
-  /** The configured models; the built-in offline model is not listed here. */
+  /** The configured chat models; the built-in offline model is not listed here. */
   models: ModelConfig[];
+  /** The embedding model (the top-level `embedding`, else the first `"type": "embedding"` entry); none configured: undefined. */
+  embedding?: EmbeddingModelConfig;
   /** Path of the models file; undefined when none was given. */
   source?: string;
 }
@@ -80,8 +103,31 @@ export function loadModelsConfig(path: string | undefined, env: Env = process.en
   return parseModelsConfig(raw, env, path);
 }
 
-const TOP_LEVEL_KEYS = ['default', 'models'];
-const OPENAI_KEYS = ['name', 'provider', 'model', 'base_url', 'api_key_env', 'headers', 'timeout_ms', 'defaults'];
+const TOP_LEVEL_KEYS = ['default', 'models', 'embedding'];
+const OPENAI_KEYS = [
+  'name',
+  'provider',
+  'type',
+  'model',
+  'base_url',
+  'api_key_env',
+  'headers',
+  'timeout_ms',
+  'defaults',
+];
+const EMBEDDING_KEYS = [
+  'name',
+  'provider',
+  'type',
+  'model',
+  'base_url',
+  'api_key_env',
+  'headers',
+  'timeout_ms',
+  'dimensions',
+  'batch_size',
+];
+const MODEL_TYPES = ['chat', 'embedding'];
 const OFFLINE_KEYS = ['name', 'provider', 'token_delay_ms'];
 const DEFAULTS_KEYS = ['temperature', 'max_tokens', 'top_p'];
 
@@ -95,6 +141,8 @@ export function parseModelsConfig(raw: unknown, env: Env = process.env, source =
   }
 
   const models: ModelConfig[] = [];
+  const embeddings: EmbeddingModelConfig[] = [];
+  const embeddingNames = new Set<string>();
   // Every entry with a usable name counts, valid or not: its own problems are reported once, not as a missing default.
   const firstIndexOf = new Map<string, number>();
   raw.models.forEach((entry: unknown, index: number) => {
@@ -107,12 +155,17 @@ export function parseModelsConfig(raw: unknown, env: Env = process.env, source =
       return;
     }
     firstIndexOf.set(checked.name, index);
+    if (checked.embedding) embeddingNames.add(checked.name);
     if (checked.model) models.push(checked.model);
+    if (checked.embedding && checked.embedding !== true) embeddings.push(checked.embedding);
   });
 
-  const defaultModel = raw.default ?? firstIndexOf.keys().next().value;
+  const chatNames = [...firstIndexOf.keys()].filter((name) => !embeddingNames.has(name));
+  const defaultModel = raw.default ?? chatNames[0] ?? OFFLINE_MODEL_NAME;
   if (raw.default !== undefined && typeof raw.default !== 'string') {
     problems.push('"default" must be a model name');
+  } else if (typeof defaultModel === 'string' && embeddingNames.has(defaultModel)) {
+    problems.push(`"default" names "${defaultModel}", an embedding model (the default must be a chat model)`);
   } else if (
     typeof defaultModel === 'string' &&
     defaultModel !== OFFLINE_MODEL_NAME &&
@@ -121,15 +174,25 @@ export function parseModelsConfig(raw: unknown, env: Env = process.env, source =
     problems.push(`"default" names "${defaultModel}", which is not in "models"`);
   }
 
+  let embedding: EmbeddingModelConfig | undefined = embeddings[0];
+  if (raw.embedding !== undefined) {
+    if (typeof raw.embedding !== 'string') problems.push('"embedding" must name an embedding model');
+    else if (!embeddingNames.has(raw.embedding))
+      problems.push(`"embedding" names "${raw.embedding}", which is not an entry of "models" with "type": "embedding"`);
+    else embedding = embeddings.find((e) => e.name === raw.embedding);
+  }
+
   if (problems.length > 0) throw new ModelsConfigError(source, problems);
-  return { defaultModel: defaultModel as string, models, source };
+  return { defaultModel: defaultModel as string, models, source, ...(embedding && { embedding }) };
 }
 
 interface CheckedEntry {
   /** The entry's name when it is a valid one, even if the rest of the entry is not. */
   name?: string;
-  /** The entry, when it has no problem. */
+  /** The entry, when it is a chat model with no problem. */
   model?: ModelConfig;
+  /** An embedding entry: the entry when it has no problem, else `true`. */
+  embedding?: EmbeddingModelConfig | true;
   problems: string[];
 }
 
@@ -156,6 +219,9 @@ function checkEntry(entry: unknown, index: number, env: Env): CheckedEntry {
     fail(`provider must be one of ${PROVIDER_NAMES.join(', ')}`);
     return { name, problems };
   }
+  if (entry.type !== undefined && !MODEL_TYPES.includes(entry.type as string))
+    fail(`type must be one of ${MODEL_TYPES.join(', ')} (default chat)`);
+  if (entry.type === 'embedding') return checkEmbeddingEntry(entry, name, where, env, problems);
 
   problems.push(...unknownKeys(entry, OPENAI_KEYS, where));
   if (typeof entry.model !== 'string' || entry.model.trim() === '')
@@ -178,6 +244,41 @@ function checkEntry(entry: unknown, index: number, env: Env): CheckedEntry {
       headers,
       timeoutMs,
       defaults,
+    },
+  };
+}
+
+function checkEmbeddingEntry(
+  entry: Record<string, unknown>,
+  name: string | undefined,
+  where: string,
+  env: Env,
+  problems: string[],
+): CheckedEntry {
+  const fail = (message: string) => problems.push(`${where}: ${message}`);
+  problems.push(...unknownKeys(entry, EMBEDDING_KEYS, where));
+  if (typeof entry.model !== 'string' || entry.model.trim() === '')
+    fail('model (the upstream model id) must be a non-empty string');
+  if (typeof entry.base_url !== 'string' || !isHttpUrl(entry.base_url)) fail('base_url must be an http(s) URL');
+  const apiKey = checkApiKeyEnv(entry.api_key_env, env, fail);
+  const headers = checkHeaders(entry.headers, fail);
+  const timeoutMs = optionalInteger(entry, 'timeout_ms', 1, fail);
+  const dimensions = optionalInteger(entry, 'dimensions', 1, fail);
+  const batchSize = optionalInteger(entry, 'batch_size', 1, fail);
+  if (problems.length > 0 || name === undefined) return { name, problems, embedding: true };
+  return {
+    name,
+    problems,
+    embedding: {
+      provider: 'openai',
+      name,
+      model: entry.model as string,
+      baseUrl: entry.base_url as string,
+      ...(apiKey !== undefined && { apiKeyEnv: entry.api_key_env as string, apiKey }),
+      headers,
+      timeoutMs,
+      dimensions,
+      batchSize,
     },
   };
 }

@@ -88,3 +88,43 @@ export interface LlmPort {
   stream(request: LlmRequest): AsyncIterable<StreamPart>;
   generate(request: LlmRequest): Promise<GenerateResult>;
 }
+
+/** One call to an embedding model: the texts to embed, in order. */
+export interface EmbedOptions {
+  input: string[];
+  /** Aborting closes the upstream connection at once. */
+  signal?: AbortSignal;
+}
+
+export interface EmbedResult {
+  /** Registry name of the embedding model. */
+  model: string;
+  /** One vector per input, in the inputs' order. */
+  embeddings: number[][];
+  /** Tokens the upstream counted, when it reports them. */
+  inputTokens?: number;
+}
+
+/** One configured embedding model (an OpenAI-compatible `/embeddings` endpoint). */
+export interface EmbeddingModel {
+  readonly name: string;
+  readonly provider: string;
+  readonly modelId: string;
+  /** Texts it takes per request; callers split longer lists. */
+  readonly batchSize: number;
+  /** One request; failures are thrown as `LlmError`s; never retries. */
+  embed(options: EmbedOptions): Promise<EmbedResult>;
+}
+
+/**
+ * Embeddings as the knowledge module sees them: the configured embedding
+ * model (if any), called with the same retry rules as chat models.
+ */
+export interface EmbeddingPort {
+  /** The configured embedding model's name; undefined when there is none. */
+  readonly embeddingModel: string | undefined;
+  /** The configured model's texts per request (see `EmbeddingModel.batchSize`). */
+  readonly embeddingBatchSize: number;
+  /** Throws `LlmError` (`unknown_model` when no embedding model is configured). */
+  embed(options: EmbedOptions): Promise<EmbedResult>;
+}

@@ -3,10 +3,11 @@
  * the built-in offline model, with one default.
  */
 import { LlmError } from './errors';
-import { loadModelsConfig, type ModelConfig, type ModelsConfig } from './models-config';
+import { type EmbeddingModelConfig, loadModelsConfig, type ModelConfig, type ModelsConfig } from './models-config';
 import { createOfflineModel, OFFLINE_MODEL_NAME } from './providers/offline';
 import { OpenAICompatibleModel } from './providers/openai-compatible';
-import type { LanguageModel } from './port';
+import { OpenAIEmbeddingModel } from './providers/openai-embeddings';
+import type { EmbeddingModel, LanguageModel } from './port';
 
 /** One configured model as listed to clients (`GET /api/v2/models`). */
 export interface ModelInfo {
@@ -27,6 +28,8 @@ export class ModelRegistry {
     models: readonly LanguageModel[],
     /** Name of the model used by the `default` strategy. */
     readonly defaultModelName: string,
+    /** The embedding model (knowledge spaces' vectors); undefined when none is configured. */
+    readonly embeddingModel?: EmbeddingModel,
   ) {
     const byName = new Map<string, LanguageModel>();
     for (const model of models) {
@@ -47,12 +50,16 @@ export class ModelRegistry {
   static fromConfig(config: ModelsConfig): ModelRegistry {
     const models = config.models.map(createModel);
     if (!config.models.some((m) => m.name === OFFLINE_MODEL_NAME)) models.push(createOfflineModel());
-    return new ModelRegistry(models, config.defaultModel);
+    return new ModelRegistry(models, config.defaultModel, config.embedding && createEmbeddingModel(config.embedding));
   }
 
   /** A registry of exactly these models (for tests); the default is the first unless named. */
-  static fromModels(models: readonly LanguageModel[], defaultName = models[0]?.name ?? ''): ModelRegistry {
-    return new ModelRegistry(models, defaultName);
+  static fromModels(
+    models: readonly LanguageModel[],
+    defaultName = models[0]?.name ?? '',
+    embeddingModel?: EmbeddingModel,
+  ): ModelRegistry {
+    return new ModelRegistry(models, defaultName, embeddingModel);
   }
 
   /** The model called `name`; throws `LlmError('unknown_model')` naming it. */
@@ -104,5 +111,18 @@ function createModel(config: ModelConfig): LanguageModel {
     headers: config.headers,
     timeoutMs: config.timeoutMs,
     defaults: config.defaults,
+  });
+}
+
+function createEmbeddingModel(config: EmbeddingModelConfig): EmbeddingModel {
+  return new OpenAIEmbeddingModel({
+    name: config.name,
+    model: config.model,
+    baseUrl: config.baseUrl,
+    apiKey: config.apiKey,
+    headers: config.headers,
+    timeoutMs: config.timeoutMs,
+    dimensions: config.dimensions,
+    batchSize: config.batchSize,
   });
 }

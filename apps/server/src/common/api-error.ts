@@ -45,7 +45,10 @@ export type ErrorCode =
   | 'space_name_conflict'
   | 'document_not_found'
   | 'unsupported_document_type'
-  | 'invalid_document';
+  | 'invalid_document'
+  | 'document_running'
+  | 'url_not_allowed'
+  | 'url_fetch_failed';
 
 export function errorTypeFor(status: number): ErrorType {
   if (status === 401 || status === 403) return 'authentication_error';

@@ -43,6 +43,10 @@ export interface AppConfig {
   historyMaxChars: number;
   /** Largest document (file or TEXT content) a knowledge space accepts, in bytes. */
   knowledgeMaxFileBytes: number;
+  /** Host patterns URL documents may be fetched from; empty: URL documents are refused. */
+  knowledgeUrlAllowlist: string[];
+  /** Longest a URL document's fetch may take. */
+  knowledgeUrlTimeoutMs: number;
   /** Key of datasource passwords at rest (32 bytes); unset: passwords cannot be stored. */
   secretsKey?: Buffer;
   /** The only folder `sqlite` datasources may point into. */
@@ -125,6 +129,11 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     runSweepIntervalMs: vars.RUN_SWEEP_INTERVAL_MS ?? 60000,
     historyMaxChars: vars.HISTORY_MAX_CHARS ?? 200000,
     knowledgeMaxFileBytes: vars.KNOWLEDGE_MAX_FILE_SIZE ?? 10 * 1024 * 1024,
+    knowledgeUrlAllowlist: (vars.KNOWLEDGE_URL_ALLOWLIST ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+    knowledgeUrlTimeoutMs: vars.KNOWLEDGE_URL_TIMEOUT_MS ?? 15000,
     secretsKey: vars.SECRETS_KEY ? Buffer.from(vars.SECRETS_KEY, 'base64') : undefined,
     datasourceFilesDir: resolve(vars.DATASOURCE_FILES_DIR ?? join(resolve(vars.DATA_DIR ?? '.data'), 'datasources')),
     datasourceQueryTimeoutMs: vars.DATASOURCE_QUERY_TIMEOUT_MS ?? 10000,

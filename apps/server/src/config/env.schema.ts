@@ -180,6 +180,25 @@ export class EnvironmentVariables {
   @IsInt()
   KNOWLEDGE_MAX_FILE_SIZE?: number;
 
+  /**
+   * Hosts `URL` documents may be fetched from, comma-separated: `docs.example.com`,
+   * `*.example.com` (its subdomains), an IP address; each optionally `:port`. Unset: URL documents are refused.
+   */
+  @IsOptional()
+  @Matches(/^\s*(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?\s*(,\s*(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?\s*)*$/, {
+    message:
+      'KNOWLEDGE_URL_ALLOWLIST must be a comma-separated list of hosts (example.com, *.example.com, 10.0.0.5:8080)',
+  })
+  KNOWLEDGE_URL_ALLOWLIST?: string;
+
+  /** Longest a URL document's fetch may take, in milliseconds. */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(100)
+  @Max(600000)
+  @IsInt()
+  KNOWLEDGE_URL_TIMEOUT_MS?: number;
+
   /** 32 random bytes, base64: encrypts datasource passwords at rest; unset: storing a password is refused. */
   @IsOptional()
   @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'SECRETS_KEY must be 32 bytes in base64 (44 characters)' })

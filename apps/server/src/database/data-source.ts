@@ -8,6 +8,7 @@ import { ConversationOwners1764670000000 } from './migrations/1764670000000-Conv
 import { CreateKnowledge1764615150000 } from './migrations/1764615150000-CreateKnowledge';
 import { SharedLimits1764680000000 } from './migrations/1764680000000-SharedLimits';
 import { CreateRunFrames1764690000000 } from './migrations/1764690000000-CreateRunFrames';
+import { KnowledgeEmbeddings1764700000000 } from './migrations/1764700000000-KnowledgeEmbeddings';
 import { ConversationChatParam1764710000000 } from './migrations/1764710000000-ConversationChatParam';
 import type { PgDriver } from './pg-pool';
 
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   ConversationOwners1764670000000,
   SharedLimits1764680000000,
   CreateRunFrames1764690000000,
+  KnowledgeEmbeddings1764700000000,
   ConversationChatParam1764710000000,
 ];
 

@@ -124,7 +124,7 @@ export class KnowledgeController {
   @ApiBody({ type: DocumentFormDto })
   @ApiOperation({
     summary:
-      'Add a document: TEXT (content) or DOCUMENT (doc_file: text, Markdown, HTML, CSV); fields as form or query; 201',
+      'Add a document: TEXT (content), DOCUMENT (doc_file: text, Markdown, HTML, CSV, Word .docx, PDF) or URL (content: an http(s) URL of an allowed host); fields as form or query; 201',
   })
   @ApiCreatedResponse({ schema: resultSchema(DOCUMENT) })
   @ApiErrors(400, 404, 413, 415)
@@ -147,9 +147,12 @@ export class KnowledgeController {
   @Post('documents/sync')
   @HttpCode(200)
   @ApiBody({ type: SyncDto, isArray: true })
-  @ApiOperation({ summary: 'Chunk and index documents in the background (state RUNNING → FINISHED|FAILED); their ids' })
+  @ApiOperation({
+    summary:
+      'Chunk and index documents in the background (state RUNNING → FINISHED|FAILED); their ids. 409 when one is RUNNING',
+  })
   @ApiOkResponse({ schema: resultSchema({ type: 'array', items: { type: 'integer' } }) })
-  @ApiErrors(400, 404)
+  @ApiErrors(400, 404, 409)
   async sync(@Body(syncList) body: SyncDto[]): Promise<Result<number[]>> {
     return ok(await this.knowledge.sync(body));
   }

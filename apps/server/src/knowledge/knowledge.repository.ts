@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
-import { Query, Sql } from '../database/sql';
+import { PgCode, pgError, Query, Sql } from '../database/sql';
 import type { Chunk } from './chunking';
 
 export interface SpaceRow {
@@ -14,6 +13,8 @@ export interface SpaceRow {
   created_at: Date;
   updated_at: Date;
   document_count: number;
+  /** Bumped whenever the space's chunk vectors change (a string: bigint). */
+  vectors_version: string;
 }
 
 export interface DocumentRow {
@@ -62,7 +63,8 @@ export type SpaceFields = Partial<
 export class SpaceNameTaken extends Error {}
 
 const SPACE_COLUMNS = `s.id, s.name, s.vector_type, s.description, s.owner, s.context, s.language, s.created_at,
-  s.updated_at, (SELECT count(*)::int FROM knowledge_documents d WHERE d.space_id = s.id) AS document_count`;
+  s.updated_at, s.vectors_version::text AS vectors_version,
+  (SELECT count(*)::int FROM knowledge_documents d WHERE d.space_id = s.id) AS document_count`;
 
 const DOCUMENT_COLUMNS = `d.id, d.space_id, s.name AS space_name, d.doc_name, d.doc_type, d.format, d.content, d.status,
   d.result, d.chunk_count, d.last_sync, d.created_at, d.updated_at`;
@@ -73,38 +75,55 @@ const RARE_TERM_ROWS = 1000;
 /** Key of the advisory locks around a space's term counts (with the space id). */
 const TERMS_LOCK = 0x6b6e;
 
+/** Vectors read per statement (whole documents at a time) when a space's vectors are loaded. */
+const VECTORS_PER_READ = 20_000;
+
 /** Chunks inserted per statement. */
 const INSERT_BATCH = 1000;
 
-const isUniqueViolation = (e: unknown) =>
-  e instanceof QueryFailedError && (e.driverError as { code?: string }).code === '23505';
+const isUniqueViolation = (e: unknown) => pgError(e)?.code === PgCode.UniqueViolation;
+
+/** A chunk's vector with its id, as a space's vectors are read for the vector ranking. */
+export interface ChunkVector {
+  id: string;
+  document_id: number;
+  embedding: ArrayLike<number>;
+}
+
+/** A document with vectors, and which sync of it they are of (its `last_sync`). */
+export interface VectorDocument {
+  id: number;
+  stamp: string;
+}
+
+/** The vectors of a document's chunks and the embedding model they came from. */
+export interface ChunkVectors {
+  model: string;
+  /** One unit-length vector per chunk, in the chunks' order. */
+  vectors: ArrayLike<number>[];
+}
+
+/** What `markRunning` did: the ids it marked, or (marking none) the ids already being indexed. */
+export type MarkRunningResult = { marked: number[]; running?: undefined } | { marked?: undefined; running: number[] };
 
 /** Every SQL statement of the knowledge tables: spaces, documents and chunks. */
 @Injectable()
 export class KnowledgeRepository {
-  /** Single statements on the pool; with a `name`, prepared once per connection. */
-  private readonly rows: (sql: string, params: unknown[], name?: string) => Promise<Record<string, unknown>[]>;
-
-  constructor(private readonly sql: Sql) {
-    this.rows = (text, params, name) =>
-      name
-        ? sql.prepared<Record<string, unknown>>(name, text, params)
-        : sql.query<Record<string, unknown>>(text, params);
-  }
+  constructor(private readonly sql: Sql) {}
 
   /** True when Postgres has a text search configuration of that name. */
   async textSearchConfigExists(name: string): Promise<boolean> {
-    return (await this.rows(`SELECT 1 FROM pg_ts_config WHERE cfgname = $1`, [name])).length > 0;
+    return (await this.sql.query(`SELECT 1 FROM pg_ts_config WHERE cfgname = $1`, [name])).length > 0;
   }
 
   async insertSpace(f: Required<Pick<SpaceFields, 'name'>> & SpaceFields): Promise<SpaceRow> {
     try {
-      const [row] = await this.rows(
+      const [row] = await this.sql.query<{ id: number }>(
         `INSERT INTO knowledge_spaces (name, vector_type, description, owner, context, language)
          VALUES ($1, coalesce($2, 'pg_fts'), coalesce($3, ''), $4, $5, coalesce($6, 'simple')) RETURNING id`,
         [f.name, f.vector_type ?? null, f.description ?? null, f.owner ?? null, f.context ?? null, f.language ?? null],
       );
-      return (await this.findSpace(row.id as number))!;
+      return (await this.findSpace(row.id))!;
     } catch (e) {
       if (isUniqueViolation(e)) throw new SpaceNameTaken(f.name);
       throw e;
@@ -153,15 +172,16 @@ export class KnowledgeRepository {
   }
 
   async findSpaceByName(name: string): Promise<SpaceRow | undefined> {
-    const rows = await this.rows(`SELECT ${SPACE_COLUMNS} FROM knowledge_spaces s WHERE s.name = $1`, [name]);
-    return rows[0] as unknown as SpaceRow | undefined;
+    return (
+      await this.sql.query<SpaceRow>(`SELECT ${SPACE_COLUMNS} FROM knowledge_spaces s WHERE s.name = $1`, [name])
+    )[0];
   }
 
   async listSpaces(offset: number, limit: number): Promise<{ rows: SpaceRow[]; total: number }> {
-    const rows = (await this.rows(
+    const rows = await this.sql.query<SpaceRow & { total: number }>(
       `SELECT ${SPACE_COLUMNS}, count(*) OVER ()::int AS total FROM knowledge_spaces s ORDER BY s.id OFFSET $1 LIMIT $2`,
       [offset, limit],
-    )) as unknown as (SpaceRow & { total: number })[];
+    );
     return { rows, total: rows[0]?.total ?? (await this.count('knowledge_spaces', null)) };
   }
 
@@ -182,12 +202,12 @@ export class KnowledgeRepository {
     content: string | null;
     body: string;
   }): Promise<DocumentRow> {
-    const [row] = await this.rows(
+    const [row] = await this.sql.query<{ id: number }>(
       `INSERT INTO knowledge_documents (space_id, doc_name, doc_type, format, content, body)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
       [d.spaceId, d.docName, d.docType, d.format, d.content, d.body],
     );
-    return (await this.findDocument(row.id as number))!;
+    return (await this.findDocument(row.id))!;
   }
 
   async findDocument(id: number, query: Query = this.sql.query): Promise<DocumentRow | undefined> {
@@ -204,23 +224,23 @@ export class KnowledgeRepository {
     offset: number,
     limit: number,
   ): Promise<{ rows: DocumentRow[]; total: number }> {
-    const rows = (await this.rows(
+    const rows = await this.sql.query<DocumentRow & { total: number }>(
       `SELECT ${DOCUMENT_COLUMNS}, count(*) OVER ()::int AS total
        FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
        WHERE ($1::int IS NULL OR d.space_id = $1) ORDER BY d.id OFFSET $2 LIMIT $3`,
       [spaceId, offset, limit],
-    )) as unknown as (DocumentRow & { total: number })[];
+    );
     return { rows, total: rows[0]?.total ?? (await this.count('knowledge_documents', spaceId)) };
   }
 
   private async count(table: 'knowledge_spaces' | 'knowledge_documents', spaceId: number | null): Promise<number> {
-    const [row] = await this.rows(
+    const [row] = await this.sql.query<{ n: number }>(
       table === 'knowledge_spaces'
         ? `SELECT count(*)::int AS n FROM knowledge_spaces`
         : `SELECT count(*)::int AS n FROM knowledge_documents WHERE ($1::int IS NULL OR space_id = $1)`,
       table === 'knowledge_spaces' ? [] : [spaceId],
     );
-    return row.n as number;
+    return row.n;
   }
 
   /** Deletes a document and its chunks (one statement, foreign key). */
@@ -230,38 +250,60 @@ export class KnowledgeRepository {
       if (row) {
         await lockTerms(query, row.space_id);
         await subtractTerms(query, row.space_id, id);
-        await query(`DELETE FROM knowledge_documents WHERE id = $1`, [id]);
+        const [gone] = await query<{ embedding_model: string | null }>(
+          `DELETE FROM knowledge_documents WHERE id = $1 RETURNING embedding_model`,
+          [id],
+        );
+        if (gone?.embedding_model) await bumpVectors(query, row.space_id);
       }
       return row;
     });
   }
 
-  /** Marks documents `RUNNING`; returns the ids it marked. */
-  async markRunning(ids: number[]): Promise<number[]> {
-    const rows = await this.rows(
-      `UPDATE knowledge_documents SET status = 'RUNNING', result = NULL, updated_at = now()
-       WHERE id = ANY($1::int[]) RETURNING id`,
-      [ids],
-    );
-    return rows.map((r) => r.id as number);
+  /**
+   * Marks documents `RUNNING`, all or none: when one of them is already
+   * `RUNNING` (and was marked less than `staleSeconds` ago: a sync cut
+   * short by a restart does not block its document for ever), marks
+   * nothing and returns those ids. The rows are locked first, so of two
+   * concurrent syncs of a document exactly one marks it.
+   */
+  async markRunning(ids: number[], staleSeconds: number): Promise<MarkRunningResult> {
+    return this.sql.transaction(async (query) => {
+      const rows = await query<{ id: number; busy: boolean }>(
+        `SELECT id, (status = 'RUNNING' AND updated_at > now() - make_interval(secs => $2)) AS busy
+         FROM knowledge_documents WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE`,
+        [ids, staleSeconds],
+      );
+      const running = rows.filter((r) => r.busy).map((r) => r.id);
+      if (running.length) return { running };
+      const marked = await query<{ id: number }>(
+        `UPDATE knowledge_documents SET status = 'RUNNING', result = NULL, updated_at = now()
+         WHERE id = ANY($1::int[]) RETURNING id`,
+        [ids],
+      );
+      return { marked: marked.map((r) => r.id) };
+    });
   }
 
   async documentBody(id: number): Promise<DocumentBody | undefined> {
-    const rows = await this.rows(`SELECT id, space_id, doc_name, format, body FROM knowledge_documents WHERE id = $1`, [
-      id,
-    ]);
-    return rows[0] as unknown as DocumentBody | undefined;
+    const rows = await this.sql.query<DocumentBody>(
+      `SELECT id, space_id, doc_name, format, body FROM knowledge_documents WHERE id = $1`,
+      [id],
+    );
+    return rows[0];
   }
 
   /**
    * Replaces a document's chunks and marks it `FINISHED`, in one transaction:
    * retrieval sees the old chunks or all the new ones, never a part. The
-   * full-text vector uses the space's configuration.
+   * full-text vector uses the space's configuration. With `vectors`, each
+   * chunk keeps its vector and the document the model's name.
    */
-  async replaceChunks(documentId: number, chunks: Chunk[], embeddings?: (number[] | null)[]): Promise<boolean> {
+  async replaceChunks(documentId: number, chunks: Chunk[], vectors?: ChunkVectors): Promise<boolean> {
     return this.sql.transaction(async (query) => {
-      const [doc] = await query<{ space_id: number; language: string }>(
-        `SELECT d.space_id, s.language FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
+      const [doc] = await query<{ space_id: number; language: string; embedding_model: string | null }>(
+        `SELECT d.space_id, s.language, d.embedding_model
+         FROM knowledge_documents d JOIN knowledge_spaces s ON s.id = d.space_id
          WHERE d.id = $1 FOR UPDATE OF d`,
         [documentId],
       );
@@ -271,38 +313,48 @@ export class KnowledgeRepository {
       await query(`DELETE FROM knowledge_chunks WHERE document_id = $1`, [documentId]);
       for (let i = 0; i < chunks.length; i += INSERT_BATCH) {
         const batch = chunks.slice(i, i + INSERT_BATCH);
-        const vectors = embeddings?.slice(i, i + INSERT_BATCH).map((v) => (v ? `{${v.join(',')}}` : null));
-        await query(
-          `INSERT INTO knowledge_chunks (space_id, document_id, position, content, metadata, tsv, embedding)
-           SELECT $1, $2, c.position, c.content, c.metadata::jsonb, to_tsvector($3::regconfig, c.content),
-                  c.embedding::real[]
-           FROM unnest($4::int[], $5::text[], $6::text[], $7::text[]) AS c(position, content, metadata, embedding)`,
-          [
-            doc.space_id,
-            documentId,
-            doc.language,
-            batch.map((c) => c.position),
-            batch.map((c) => c.content),
-            batch.map((c) => JSON.stringify(c.metadata)),
-            vectors ?? batch.map(() => null),
-          ],
-        );
+        const embeddings = vectors?.vectors
+          .slice(i, i + INSERT_BATCH)
+          .map((v) => `{${Array.prototype.join.call(v, ',')}}`);
+        const params = [
+          doc.space_id,
+          documentId,
+          doc.language,
+          batch.map((c) => c.position),
+          batch.map((c) => c.content),
+          batch.map((c) => JSON.stringify(c.metadata)),
+        ];
+        const insertChunks = `INSERT INTO knowledge_chunks (space_id, document_id, position, content, metadata, tsv)
+           SELECT $1, $2, c.position, c.content, c.metadata::jsonb, to_tsvector($3::regconfig, c.content)
+           FROM unnest($4::int[], $5::text[], $6::text[]) AS c(position, content, metadata)`;
+        if (!embeddings) await query(insertChunks, params);
+        else {
+          // Each vector goes with its chunk by position (unique in a document).
+          await query(
+            `WITH c AS (${insertChunks} RETURNING id, position)
+             INSERT INTO knowledge_vectors (chunk_id, space_id, document_id, embedding)
+             SELECT c.id, $1, $2, v.embedding::real[]
+             FROM c JOIN unnest($4::int[], $7::text[]) AS v(position, embedding) ON v.position = c.position`,
+            [...params, embeddings],
+          );
+        }
       }
       await addTerms(query, doc.space_id, 'document_id', documentId);
       await query(
         `UPDATE knowledge_documents SET status = 'FINISHED', result = NULL, chunk_count = $2, last_sync = now(),
-         updated_at = now() WHERE id = $1`,
-        [documentId, chunks.length],
+         embedding_model = $3, updated_at = now() WHERE id = $1`,
+        [documentId, chunks.length, vectors?.model ?? null],
       );
+      if (vectors || doc.embedding_model) await bumpVectors(query, doc.space_id);
       return true;
     });
   }
 
   async markFailed(documentId: number, reason: string): Promise<void> {
-    await this.rows(`UPDATE knowledge_documents SET status = 'FAILED', result = $2, updated_at = now() WHERE id = $1`, [
-      documentId,
-      reason,
-    ]);
+    await this.sql.query(
+      `UPDATE knowledge_documents SET status = 'FAILED', result = $2, updated_at = now() WHERE id = $1`,
+      [documentId, reason],
+    );
   }
 
   /**
@@ -319,7 +371,8 @@ export class KnowledgeRepository {
    * never a bitmap of every chunk of the space.)
    */
   async searchFullText(spaceId: number, language: string, query: string, limit: number): Promise<ChunkHit[]> {
-    const rows = await this.rows(
+    const rows = await this.sql.prepared<Record<string, unknown>>(
+      'knowledge_full_text',
       `WITH terms AS (
          SELECT DISTINCT t.lexeme, plainto_tsquery('simple', t.lexeme) AS tq
          FROM unnest(tsvector_to_array(to_tsvector($2::regconfig, $3))) AS t(lexeme)
@@ -355,7 +408,6 @@ export class KnowledgeRepository {
        FROM scored s JOIN knowledge_chunks c ON c.id = s.id JOIN knowledge_documents d ON d.id = c.document_id
        ORDER BY s.score DESC, c.id`,
       [spaceId, language, query, limit, RARE_TERM_ROWS],
-      'knowledge_full_text',
     );
     return ranked(rows);
   }
@@ -366,9 +418,9 @@ export class KnowledgeRepository {
    * similar first.
    */
   async searchTrigram(spaceId: number, query: string, limit: number, threshold: number): Promise<ChunkHit[]> {
-    return this.sql.transaction(async (tx) => {
-      await tx(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [String(threshold)]);
-      const rows = await tx<Record<string, unknown>>(
+    return this.sql.transaction(async (q) => {
+      await q(`SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`, [String(threshold)]);
+      const rows = await q<Record<string, unknown>>(
         `SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata,
                 word_similarity($2, c.content) AS score
          FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
@@ -378,6 +430,67 @@ export class KnowledgeRepository {
       );
       return ranked(rows);
     });
+  }
+
+  /**
+   * The documents of a space whose vectors are of `model`, and the vectors
+   * of those not `known` at the same stamp (all of them without `known`),
+   * with the space's vectors version, all of one snapshot.
+   */
+  async spaceVectors(
+    spaceId: number,
+    model: string,
+    known?: ReadonlyMap<number, { stamp: string }>,
+  ): Promise<{ version: string; docs: VectorDocument[]; rows: ChunkVector[] }> {
+    return this.sql.transaction(async (query) => {
+      // One snapshot: the version read describes exactly the vectors read.
+      await query(`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`);
+      const [space] = await query<{ version: string }>(
+        `SELECT vectors_version::text AS version FROM knowledge_spaces WHERE id = $1`,
+        [spaceId],
+      );
+      const docs = await query<VectorDocument & { chunk_count: number }>(
+        `SELECT id, last_sync::text AS stamp, chunk_count FROM knowledge_documents
+         WHERE space_id = $1 AND embedding_model = $2 ORDER BY id`,
+        [spaceId, model],
+      );
+      const wanted = docs.filter((d) => known?.get(d.id)?.stamp !== d.stamp);
+      // Read a few documents at a time (each statement well within the statement timeout, whatever the
+      // space's size), in Postgres's binary form of the arrays: decoding it costs far less than their text.
+      const rows: ChunkVector[] = [];
+      for (let i = 0; i < wanted.length; ) {
+        const batch: number[] = [];
+        for (
+          let n = 0;
+          i < wanted.length && (batch.length === 0 || n + wanted[i].chunk_count <= VECTORS_PER_READ);
+          i++
+        ) {
+          batch.push(wanted[i].id);
+          n += wanted[i].chunk_count;
+        }
+        const read = await query<{ id: string; document_id: number; embedding: Uint8Array }>(
+          `SELECT chunk_id::text AS id, document_id, array_send(embedding) AS embedding FROM knowledge_vectors
+           WHERE space_id = $1 AND document_id = ANY($2::int[])`,
+          [spaceId, batch],
+        );
+        for (const r of read) rows.push({ id: r.id, document_id: r.document_id, embedding: float4Array(r.embedding) });
+      }
+      return {
+        version: space?.version ?? '0',
+        docs: docs.map(({ id, stamp }) => ({ id, stamp })),
+        rows,
+      };
+    });
+  }
+
+  /** The chunks of these ids (with their document's name), in no particular order; ids that are gone are left out. */
+  async chunksByIds(ids: string[]): Promise<Omit<ChunkHit, 'rank' | 'score'>[]> {
+    return this.sql.query(
+      `SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata
+       FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
+       WHERE c.id = ANY($1::bigint[])`,
+      [ids],
+    );
   }
 }
 
@@ -411,4 +524,31 @@ async function subtractTerms(query: Query, spaceId: number, documentId: number):
      WHERE t.space_id = $1 AND t.lexeme = s.word`,
     [spaceId, documentId],
   );
+}
+
+/** Marks a change of the space's chunk vectors (processes holding them read them again). */
+async function bumpVectors(query: Query, spaceId: number): Promise<void> {
+  await query(`UPDATE knowledge_spaces SET vectors_version = vectors_version + 1 WHERE id = $1`, [spaceId]);
+}
+
+/**
+ * A one-dimensional `real[]` from its binary form (`array_send`): the number
+ * of dimensions, a nulls flag, the element type, each dimension's size and
+ * lower bound, then each element as its length and its big-endian float (a
+ * null, length -1, reads as 0).
+ */
+export function float4Array(bytes: Uint8Array): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ndim = view.getInt32(0);
+  if (ndim === 0) return new Float32Array(0);
+  const out = new Float32Array(view.getInt32(12));
+  let offset = 12 + 8 * ndim;
+  for (let i = 0; i < out.length; i++) {
+    const length = view.getInt32(offset);
+    offset += 4;
+    if (length < 0) continue;
+    out[i] = view.getFloat32(offset);
+    offset += length;
+  }
+  return out;
 }

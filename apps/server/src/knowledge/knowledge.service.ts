@@ -1,6 +1,8 @@
 import { HttpStatus, Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import { parseKnowledgeResource, type KnowledgePort, type KnowledgeReference } from '@ensemble/agents';
+import { LlmError, LlmService, type EmbeddingPort } from '@ensemble/llm';
+import { llmErrorToApi } from '../chat/llm-errors';
 import { ApiError } from '../common/api-error';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { chunkDocument, ChunkOptions, ChunkStrategy, DEFAULT_CHUNK_OPTIONS } from './chunking';
@@ -12,10 +14,19 @@ import {
   SpaceDto,
   SyncDto,
 } from './dto/knowledge.dto';
-import { ChunkHit, DocumentRow, KnowledgeRepository, SpaceNameTaken, SpaceRow } from './knowledge.repository';
+import {
+  ChunkHit,
+  ChunkVectors,
+  DocumentRow,
+  KnowledgeRepository,
+  SpaceNameTaken,
+  SpaceRow,
+} from './knowledge.repository';
 import { KNOWLEDGE_CHAT_TOP_K, knowledgeChatTurn, KnowledgeChatTurn } from './knowledge-chat';
 import type { DocumentView, Page, RetrievedChunk, SpaceView } from './knowledge.types';
 import { detectFormat, DocumentError, DocumentFormat, extractText } from './parse-document';
+import { fetchUrlDocument, UrlDocumentError } from './url-fetch';
+import { nearest, packVectors, unitVector, VectorCache } from './vector-index';
 
 /** An uploaded file as the multipart parser hands it over. */
 export interface UploadedDocument {
@@ -27,6 +38,13 @@ export interface UploadedDocument {
 
 /** Reciprocal-rank fusion constant (the usual 60). */
 const RRF_K = 60;
+/**
+ * A document marked `RUNNING` longer ago than this may be synced again
+ * (its sync was cut short by a restart); a newer one is refused (409).
+ */
+const SYNC_STALE_SECONDS = 15 * 60;
+/** Longest a retrieval waits for its query's embedding (retries included) before it goes on by text only. */
+const QUERY_EMBED_TIMEOUT_MS = 10_000;
 /** Word-similarity threshold of the trigram path. */
 const TRIGRAM_THRESHOLD = 0.2;
 /** Scripts written without spaces between words: full-text search cannot split them. */
@@ -120,7 +138,8 @@ export function fuseRankings(rankings: ChunkHit[][], topK: number): RetrievedChu
 /**
  * Knowledge spaces, their documents (parsed at upload, chunked and indexed
  * on sync in the background) and retrieval: full-text search in the space's
- * language plus trigram similarity for unspaced scripts, fused by
+ * language plus trigram similarity for unspaced scripts and, with an
+ * embedding model in the models file, vector similarity, fused by
  * reciprocal rank.
  */
 @Injectable()
@@ -129,10 +148,19 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
   /** Indexing jobs in flight; shutdown waits for them. */
   private readonly jobs = new Set<Promise<void>>();
 
+  /** The spaces' chunk vectors, held in memory for the vector ranking. */
+  private readonly vectors: VectorCache;
+
   constructor(
     private readonly repo: KnowledgeRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Inject(LlmService) private readonly embeddings: EmbeddingPort,
+  ) {
+    this.vectors = new VectorCache(async (spaceId, model, previous) => {
+      const { version, docs, rows } = await this.repo.spaceVectors(spaceId, model, previous?.docs);
+      return packVectors(model, version, docs, rows, previous);
+    });
+  }
 
   async onModuleDestroy(): Promise<void> {
     await Promise.allSettled([...this.jobs]);
@@ -217,6 +245,7 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
   async deleteSpace(id: string): Promise<SpaceView> {
     const row = await this.repo.deleteSpace(pathId(id, spaceNotFound));
     if (!row) throw spaceNotFound(id);
+    this.vectors.drop(row.id);
     return spaceView(row);
   }
 
@@ -253,35 +282,81 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
         if (!file)
           throw ApiError.badRequest('validation_error', 'doc_file is required for doc_type DOCUMENT.', 'doc_file');
         docName ??= file.originalname;
-        const detected = detectFormat(file.originalname, file.mimetype);
-        if (!detected) {
-          throw new ApiError(
-            HttpStatus.UNSUPPORTED_MEDIA_TYPE,
-            'unsupported_document_type',
-            `${JSON.stringify(file.originalname)} is not a supported document (text, Markdown, HTML, CSV or Word .docx).`,
-            'doc_file',
-          );
-        }
-        format = detected;
-        try {
-          body = await extractText(file.buffer, format, file.originalname);
-        } catch (e) {
-          if (e instanceof DocumentError) throw ApiError.badRequest('invalid_document', e.message, 'doc_file');
-          throw e;
-        }
+        ({ format, body } = await this.parseFile(file.buffer, file.originalname, file.mimetype, 'doc_file'));
         break;
       }
-      case 'URL':
-        throw ApiError.badRequest(
-          'validation_error',
-          'doc_type URL is not enabled on this server; upload the page as a DOCUMENT instead.',
-          'doc_type',
-        );
+      case 'URL': {
+        if (!this.config.knowledgeUrlAllowlist.length) {
+          throw ApiError.badRequest(
+            'validation_error',
+            'doc_type URL is not enabled on this server (KNOWLEDGE_URL_ALLOWLIST is empty); upload the page as a DOCUMENT instead.',
+            'doc_type',
+          );
+        }
+        if (!form.content?.trim())
+          throw ApiError.badRequest('validation_error', 'content (the URL) is required for doc_type URL.', 'content');
+        if (!(await this.repo.findSpace(spaceId))) throw spaceNotFound(form.space_id, 'space_id');
+        const fetched = await this.fetchUrl(form.content);
+        content = fetched.url.href;
+        docName ??= content.slice(0, 255);
+        const name = fetched.url.pathname.split('/').pop() || fetched.url.hostname;
+        ({ format, body } = await this.parseFile(fetched.bytes, name, fetched.contentType, 'content', true));
+        break;
+      }
       default:
         throw ApiError.badRequest('validation_error', 'doc_type must be one of: TEXT, DOCUMENT, URL.', 'doc_type');
     }
     if (!(await this.repo.findSpace(spaceId))) throw spaceNotFound(form.space_id, 'space_id');
     return documentView(await this.repo.insertDocument({ spaceId, docName, docType, format, content, body }));
+  }
+
+  /**
+   * A file's format and text: 415 for an unknown kind, 400 for a broken
+   * file, naming it. `byType`: the media type decides before the name (a
+   * fetched page).
+   */
+  private async parseFile(
+    bytes: Buffer,
+    name: string,
+    mimeType: string,
+    param: string,
+    byType = false,
+  ): Promise<{ format: DocumentFormat; body: string }> {
+    const format = byType ? (detectFormat('', mimeType) ?? detectFormat(name)) : detectFormat(name, mimeType);
+    if (!format) {
+      throw new ApiError(
+        HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+        'unsupported_document_type',
+        `${JSON.stringify(name)}${byType && mimeType ? ` (${mimeType})` : ''} is not a supported document (text, Markdown, HTML, CSV, Word .docx or PDF).`,
+        param,
+      );
+    }
+    try {
+      return { format, body: await extractText(bytes, format, name) };
+    } catch (e) {
+      if (e instanceof DocumentError) throw ApiError.badRequest('invalid_document', e.message, param);
+      throw e;
+    }
+  }
+
+  /** Fetches a URL document from an allowed host; 400/413 naming what went wrong. */
+  private async fetchUrl(url: string) {
+    try {
+      return await fetchUrlDocument(url, {
+        allowlist: this.config.knowledgeUrlAllowlist,
+        maxBytes: this.config.knowledgeMaxFileBytes,
+        timeoutMs: this.config.knowledgeUrlTimeoutMs,
+      });
+    } catch (e) {
+      if (!(e instanceof UrlDocumentError)) throw e;
+      if (e.kind === 'too_large')
+        throw new ApiError(HttpStatus.PAYLOAD_TOO_LARGE, 'payload_too_large', e.message, 'content');
+      throw ApiError.badRequest(
+        e.kind === 'not_allowed' ? 'url_not_allowed' : 'url_fetch_failed',
+        e.message,
+        'content',
+      );
+    }
   }
 
   tooLarge(param: string, name?: string): ApiError {
@@ -338,11 +413,29 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
           `[${i}].space_id`,
         );
       }
+      if (jobs.some((j) => j.id === row.id)) {
+        throw ApiError.badRequest(
+          'validation_error',
+          `Document ${row.id} is listed twice; list each document once.`,
+          `[${i}].doc_id`,
+        );
+      }
       jobs.push({ id: row.id, options: chunkOptions(item.chunk_parameters) });
     }
-    const ids = await this.repo.markRunning(jobs.map((j) => j.id));
+    const { marked, running } = await this.repo.markRunning(
+      jobs.map((j) => j.id),
+      SYNC_STALE_SECONDS,
+    );
+    if (running) {
+      const i = items.findIndex((item) => Number(item.doc_id) === running[0]);
+      throw ApiError.conflict(
+        'document_running',
+        `Document ${running[0]} is being indexed (status RUNNING); sync it again once it is FINISHED or FAILED.`,
+        `[${i}].doc_id`,
+      );
+    }
     for (const job of jobs) this.track(this.index(job.id, job.options));
-    return ids;
+    return marked;
   }
 
   private track(job: Promise<void>): void {
@@ -361,11 +454,35 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
         await this.repo.markFailed(id, 'The document has no text to index.');
         return;
       }
-      await this.repo.replaceChunks(id, chunks);
+      let vectors: ChunkVectors | undefined;
+      if (this.embeddings.embeddingModel) {
+        try {
+          vectors = await this.embedChunks(chunks.map((c) => c.content));
+        } catch (e) {
+          if (!(e instanceof LlmError)) throw e;
+          this.logger.warn(`Embedding the chunks of document ${id} failed: ${e.message}`);
+          await this.repo.markFailed(id, `Embedding the chunks failed: ${llmErrorToApi(e).message}`);
+          return;
+        }
+      }
+      await this.repo.replaceChunks(id, chunks, vectors);
     } catch (e) {
       this.logger.error(`Indexing document ${id} failed: ${(e as Error).stack ?? String(e)}`);
       await this.repo.markFailed(id, 'Indexing failed; see the server log.').catch(() => undefined);
     }
+  }
+
+  /** Unit vectors of the texts, in order, by the configured embedding model (requests of its batch size, one at a time). */
+  private async embedChunks(texts: string[]): Promise<ChunkVectors> {
+    const size = this.embeddings.embeddingBatchSize;
+    const vectors: Float32Array[] = [];
+    let model = this.embeddings.embeddingModel!;
+    for (let i = 0; i < texts.length; i += size) {
+      const result = await this.embeddings.embed({ input: texts.slice(i, i + size) });
+      model = result.model;
+      for (const v of result.embeddings) vectors.push(unitVector(v));
+    }
+    return { model, vectors };
   }
 
   /** Waits until no indexing job is running (tests and shutdown). */
@@ -382,14 +499,47 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
     return dto.score_threshold != null ? chunks.filter((c) => c.score >= dto.score_threshold!) : chunks;
   }
 
-  /** The `topK` best chunks of a space: full-text and (for unspaced scripts) trigram rankings, fused. */
+  /**
+   * The `topK` best chunks of a space: full-text, (for unspaced scripts)
+   * trigram and (when an embedding model is configured and the space has
+   * vectors of it) vector rankings, fused.
+   */
   async search(space: SpaceRow, query: string, topK: number): Promise<RetrievedChunk[]> {
     const candidates = Math.max(topK * 4, 20);
     const rankings = [await this.repo.searchFullText(space.id, space.language, query, candidates)];
     if (UNSPACED_SCRIPT.test(query)) {
       rankings.push(await this.repo.searchTrigram(space.id, query, candidates, TRIGRAM_THRESHOLD));
     }
+    const byVector = await this.searchVectors(space, query, candidates);
+    if (byVector.length) rankings.push(byVector);
     return fuseRankings(rankings, topK);
+  }
+
+  /**
+   * The vector ranking: the query's embedding against every vector of the
+   * space (in memory, exact cosine). Empty without an embedding model, when
+   * the space has no vectors of it, or when embedding the query fails or
+   * takes longer than `QUERY_EMBED_TIMEOUT_MS` (then retrieval is lexical
+   * only, and the failure is logged).
+   */
+  private async searchVectors(space: SpaceRow, query: string, limit: number): Promise<ChunkHit[]> {
+    const model = this.embeddings.embeddingModel;
+    if (!model) return [];
+    const vectors = await this.vectors.get(space.id, model, space.vectors_version);
+    if (!vectors.ids.length) return [];
+    let queryVector: Float32Array;
+    try {
+      const signal = AbortSignal.timeout(QUERY_EMBED_TIMEOUT_MS);
+      queryVector = unitVector((await this.embeddings.embed({ input: [query], signal })).embeddings[0]);
+    } catch (e) {
+      if (!(e instanceof LlmError)) throw e;
+      this.logger.warn(`Embedding a query failed, retrieving by text only: ${e.message}`);
+      return [];
+    }
+    // A similarity of 0 or less is no match (a query sharing nothing with the space).
+    const hits = (await nearest(vectors, queryVector, limit)).filter((h) => h.score > 0);
+    const rows = new Map((await this.repo.chunksByIds(hits.map((h) => h.id))).map((r) => [r.chunk_id, r]));
+    return hits.filter((h) => rows.has(h.id)).map((h, i) => ({ ...rows.get(h.id)!, score: h.score, rank: i + 1 }));
   }
 
   /** The knowledge port of a run: retrieval by space name. */

@@ -2,9 +2,10 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { Parser } from 'htmlparser2';
 import mammoth from 'mammoth';
 import { extname } from 'node:path';
+import { pdfPages, PdfError } from './pdf-text';
 
 /** The formats a document's file may have. */
-export const DOCUMENT_FORMATS = ['text', 'markdown', 'html', 'csv', 'docx'] as const;
+export const DOCUMENT_FORMATS = ['text', 'markdown', 'html', 'csv', 'docx', 'pdf'] as const;
 export type DocumentFormat = (typeof DOCUMENT_FORMATS)[number];
 
 const BY_EXTENSION: Record<string, DocumentFormat> = {
@@ -17,6 +18,7 @@ const BY_EXTENSION: Record<string, DocumentFormat> = {
   '.htm': 'html',
   '.csv': 'csv',
   '.docx': 'docx',
+  '.pdf': 'pdf',
 };
 
 const BY_MIME: Record<string, DocumentFormat> = {
@@ -26,6 +28,7 @@ const BY_MIME: Record<string, DocumentFormat> = {
   'text/html': 'html',
   'text/csv': 'csv',
   'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
+  'application/pdf': 'pdf',
 };
 
 /** Why a file cannot be indexed: its kind is not supported (415) or its content is broken (400). */
@@ -133,10 +136,23 @@ async function docxToText(bytes: Buffer, fileName: string): Promise<string> {
   }
 }
 
+/** The text of a PDF, a paragraph per page; a file that is not one (or cannot be read) is corrupt. */
+async function pdfToText(bytes: Buffer, fileName: string): Promise<string> {
+  try {
+    return (await pdfPages(bytes))
+      .map((page) => page.replace(/[ \t]+\n/g, '\n').trim())
+      .filter(Boolean)
+      .join('\n\n');
+  } catch (e) {
+    if (!(e instanceof PdfError)) throw e;
+    throw new DocumentError('corrupt', `${JSON.stringify(fileName)} is not a readable PDF: ${e.message}.`);
+  }
+}
+
 /**
  * The text of a document file in its format: Markdown and plain text as they
  * are, HTML as readable text, CSV as one paragraph per row, Word through
- * mammoth. Empty content is corrupt: there is nothing to index.
+ * mammoth, PDF through unpdf (pdf.js) in a worker thread. Empty content is corrupt: there is nothing to index.
  */
 export async function extractText(bytes: Buffer, format: DocumentFormat, fileName: string): Promise<string> {
   let text: string;
@@ -153,6 +169,9 @@ export async function extractText(bytes: Buffer, format: DocumentFormat, fileNam
       break;
     case 'docx':
       text = await docxToText(bytes, fileName);
+      break;
+    case 'pdf':
+      text = await pdfToText(bytes, fileName);
       break;
   }
   if (!text.trim()) throw new DocumentError('corrupt', `${JSON.stringify(fileName)} has no text to index.`);

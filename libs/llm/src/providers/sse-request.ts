@@ -19,14 +19,19 @@ export interface SseTarget {
   errors: ToLlmErrorContext;
 }
 
-/** Without an `apiKey` no Authorization header is sent (servers that take no key, such as Ollama). */
+/**
+ * Without an `apiKey` no Authorization header is sent (servers that take no
+ * key, such as Ollama). `endpoint` is the path under the base URL (chat
+ * completions unless told).
+ */
 export function sseTarget(
   baseUrl: string,
   apiKey: string | undefined,
   extra: Record<string, string> = {},
   errors: ToLlmErrorContext = {},
+  endpoint = 'chat/completions',
 ): SseTarget {
-  const url = new URL(`${baseUrl.replace(/\/+$/, '')}/chat/completions`);
+  const url = new URL(`${baseUrl.replace(/\/+$/, '')}/${endpoint}`);
   const agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   return {
     url,
@@ -155,4 +160,20 @@ export function sseEvents(res: IncomingMessage): () => Promise<EventSourceMessag
       if (pending.length > 0 || ended || failure !== undefined) settle();
       else res.resume();
     });
+}
+
+/** The whole body of a 2xx response as text (a JSON answer, e.g. embeddings); rejects if the connection is lost first. */
+export function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    res.on('data', (c: string) => (text += c));
+    res.on('end', () => resolve(text));
+    res.on('error', reject);
+    res.on('close', () => {
+      if (!res.complete)
+        reject(
+          Object.assign(new Error('the upstream connection closed before the response ended'), { code: 'ECONNRESET' }),
+        );
+    });
+  });
 }

@@ -102,7 +102,9 @@ export class DocumentFormDto {
   @IsString()
   doc_type?: string;
 
-  @ApiPropertyOptional({ description: 'The text, for doc_type TEXT' })
+  @ApiPropertyOptional({
+    description: 'The text, for doc_type TEXT; the http(s) URL, for doc_type URL (KNOWLEDGE_URL_ALLOWLIST)',
+  })
   @IsOptional()
   @Transform(emptyToUndefined)
   @IsString()
