@@ -153,7 +153,14 @@ describe('database outages', () => {
     await expectUnavailable(await fetch(`${a.origin}${CHAT}/nobody/cancel`, { method: 'POST', headers: AUTH }));
 
     const inside = await ending.done;
-    expect(contents(inside.body).join('')).toBe(Array.from({ length: 10 }, (_, i) => `t${i} `).join(''));
+    // The whole answer, then a failure frame saying it could not be stored, and no [DONE].
+    const insideContents = contents(inside.body);
+    expect(insideContents.slice(0, -1).join('')).toBe(Array.from({ length: 10 }, (_, i) => `t${i} `).join(''));
+    expect(insideContents.at(-1)).toContain('could not be stored');
+    expect(JSON.parse(dataLines(inside.body).pop()!).error).toMatchObject({
+      code: 'database_unavailable',
+      type: 'server_error',
+    });
     expect(inside.body).not.toContain('[DONE]');
     await sleep(Math.max(0, 6000 - (Date.now() - started)));
     proxy.restore();

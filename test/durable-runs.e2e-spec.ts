@@ -156,6 +156,19 @@ describe('durable runs (two replicas, one Postgres)', () => {
     expect(frames.length).toBeGreaterThan(20);
   }, 60_000);
 
+  it('a client that leaves as soon as the headers came resumes on the other replica at once (the stream is stored first)', async () => {
+    env.fake.setHandler((b) => ({ ...scripted(b), firstTokenDelayMs: 300 }));
+    const first = post(a, body('dur-early'));
+    await waitFor(async () => (first.status() ? true : undefined));
+    first.hangUp();
+    await first.done;
+    const resumed = resume(b, 'dur-early');
+    const got = withoutPings(await resumed.done);
+    expect(resumed.status()).toBe(200);
+    expect(got.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(sseFrames(got)[0]).toMatch(/^id: 1\n/);
+  }, 30_000);
+
   it('does the same for incremental: false (every chunk the whole vis view)', async () => {
     const whole = await reference('dur-ref-views', { incremental: false });
     const joined = await interrupted('dur-cut-views', { incremental: false });

@@ -66,6 +66,10 @@ type DeltaOutput = Extract<ChatOutput, { type: 'delta' }>;
 
 const viewOf = (o: { full: string | (() => string) }): string => (typeof o.full === 'string' ? o.full : o.full());
 
+/** What a stream whose answer was sent but not stored ends with (its run is marked failed once the database is back). */
+const LOST_ROWS_MESSAGE =
+  'The answer above could not be stored: the database is unavailable. The run will be marked failed; ask again for a stored answer.';
+
 /** incremental: false: characters of whole views sent in one tick before only the latest is. */
 const BURST_VIEW_CHARS = 64 * 1024;
 
@@ -263,8 +267,9 @@ export class ChatService {
         created: frames.created,
         incremental: request.incremental,
       });
-      // Answered before any frame: the stream is stored first, so a resume on any replica finds it.
-      if (!request.stream) await opened;
+      // Stored before the first byte of the answer (the 202, or the stream's headers): a client that leaves at once
+      // and resumes on another replica finds it.
+      await opened;
       release = this.runs.add(convUid, controller);
       timer = this.metrics.startRun(request.chatMode);
       const llm = meteredLlm(this.llm, timer);
@@ -415,7 +420,16 @@ export class ChatService {
               subscriber.next(DONE_FRAME);
               subscriber.complete();
             },
-            (e: unknown) => subscriber.error(e),
+            (e: unknown) => {
+              if (!sent) return subscriber.error(e);
+              if (subscriber.closed) return;
+              // The answer went out but its rows did not land: a failure frame says so, and no [DONE] (SPEC §11).
+              this.logger.warn(`run conv_uid=${ctx.convUid} answered but not stored: ${String(e)}`);
+              const note = `\n\n${LOST_ROWS_MESSAGE}`;
+              const error = new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'database_unavailable', LOST_ROWS_MESSAGE);
+              subscriber.next(frames.failure(incremental ? note : (lastView ?? '') + note, error.body()));
+              subscriber.complete();
+            },
           );
         },
       });
