@@ -1,5 +1,5 @@
 import { Controller, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { principalOf, viewerOf } from '../auth/principal';
 import { RequireScope } from '../auth/scope.decorator';
@@ -7,7 +7,7 @@ import { AppCodesGuard } from '../keys/app-codes.guard';
 import { ApiErrors, resultSchema } from '../common/api-docs';
 import { ok } from '../common/result';
 import { ChatService } from './chat.service';
-import { CHAT_REQUEST_SCHEMA } from './chat.schema';
+import { CHAT_COMPLETION_SCHEMA, CHAT_REQUEST_SCHEMA, SSE_STREAM_SCHEMA } from './chat.schema';
 
 /** The endpoint internal services call (OpenAI chunk format over SSE, or one JSON answer). */
 @ApiTags('chat')
@@ -21,8 +21,13 @@ export class ChatController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Chat with a model (chat_normal) or run an app (chat_app); SSE when stream is true' })
   @ApiBody({ schema: CHAT_REQUEST_SCHEMA })
-  @ApiProduces('text/event-stream', 'application/json')
-  @ApiOkResponse({ description: 'SSE of chat.completion.chunk objects then [DONE], or one chat.completion' })
+  @ApiOkResponse({
+    description: 'SSE of chat.completion.chunk objects then [DONE] (stream: true), or one chat.completion',
+    content: {
+      'text/event-stream': { schema: SSE_STREAM_SCHEMA },
+      'application/json': { schema: CHAT_COMPLETION_SCHEMA },
+    },
+  })
   @ApiAcceptedResponse({
     description: 'background: true without stream: the run goes on; its state at once',
     schema: resultSchema({

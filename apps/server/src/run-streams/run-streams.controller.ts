@@ -1,5 +1,5 @@
 import { Controller, Get, Headers, Inject, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import type { Request, Response } from 'express';
@@ -9,6 +9,7 @@ import { ApiErrors, resultSchema } from '../common/api-docs';
 import { ApiError } from '../common/api-error';
 import { ok } from '../common/result';
 import { APP_CONFIG, AppConfig } from '../config/config';
+import { SSE_STREAM_SCHEMA } from '../chat/chat.schema';
 import { writeFollower } from './write-follower';
 import { RunStreamsService } from './run-streams.service';
 
@@ -90,8 +91,10 @@ export class RunStreamsController {
       'live to `[DONE]`; a finished run replays and ends. Frames carry `id:` lines.',
   })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The `id:` of the last frame received.' })
-  @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: 'SSE: `id: n` + `data: <chat.completion.chunk>` frames, then `[DONE]`' })
+  @ApiOkResponse({
+    description: 'SSE: `id: n` + `data: <chat.completion.chunk>` frames, then `[DONE]`',
+    content: { 'text/event-stream': { schema: SSE_STREAM_SCHEMA } },
+  })
   @ApiErrors(400, 404)
   resume(
     @Param('conv_uid') convUid: string,
