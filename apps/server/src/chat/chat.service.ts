@@ -7,7 +7,7 @@ import { ChatMessage, LLM_PORT, LlmPort, ModelRegistry, PartBatch, partBatches, 
 import { AppsService } from '../apps/apps.service';
 import { ApiError } from '../common/api-error';
 import { APP_CONFIG, AppConfig } from '../config/config';
-import { ConversationsService, Viewer } from '../conversations/conversations.service';
+import { conversationNotFound, ConversationsService, Viewer } from '../conversations/conversations.service';
 import { principalOf, viewerOf } from '../auth/principal';
 import { RunRecorder } from '../conversations/run-recorder';
 import { LimitSubject, limitSubject, ReleaseRun, RunLimiter } from '../limits';
@@ -330,12 +330,7 @@ export class ChatService {
   async cancel(convUid: string, viewer: Viewer): Promise<{ conv_uid: string; cancelled: boolean }> {
     const state = await this.conversations.state(convUid, viewer);
     if (state && this.runs.abortLocal(convUid, 'cancelled by request')) return { conv_uid: convUid, cancelled: true };
-    if (!state)
-      throw ApiError.notFound(
-        'conversation_not_found',
-        `Conversation ${JSON.stringify(convUid)} was not found.`,
-        'conv_uid',
-      );
+    if (!state) throw conversationNotFound(convUid);
     if (state !== 'running') return { conv_uid: convUid, cancelled: false };
     await this.bus.publish(convUid);
     return { conv_uid: convUid, cancelled: true };

@@ -38,7 +38,8 @@ export interface ConversationListQuery {
 /** The latest run of a conversation (the run status route). */
 export type LatestRun = LatestRunRow;
 
-const notFound = (convUid: string) =>
+/** 404 `conversation_not_found`: the one answer for a conversation that does not exist or is another key's. */
+export const conversationNotFound = (convUid: string) =>
   ApiError.notFound('conversation_not_found', `Conversation ${JSON.stringify(convUid)} was not found.`, 'conv_uid');
 
 /** How often runs whose rows the database lost are retried to be marked failed. */
@@ -113,10 +114,10 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
     const run = this.newRun(s);
     if (!(await this.runs.startRun(run))) {
       const conv = await this.runs.find(s.convUid);
-      if (!conv) throw notFound(s.convUid);
+      if (!conv) throw conversationNotFound(s.convUid);
       if (conv.ownerKey !== s.ownerKey) {
         // Another key's conversation does not exist for a non-admin key; an admin reads it but cannot continue it.
-        if (!viewer.admin) throw notFound(s.convUid);
+        if (!viewer.admin) throw conversationNotFound(s.convUid);
         throw ApiError.conflict(
           'conversation_conflict',
           `Conversation ${JSON.stringify(s.convUid)} was started with another key; use another conv_uid.`,
@@ -179,7 +180,7 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
   /** A conversation with every turn, its messages and plan steps. */
   async get(convUid: string, viewer: Viewer): Promise<ConversationView> {
     const conv = await this.runs.find(convUid);
-    if (!conv || !sees(viewer, conv.ownerKey)) throw notFound(convUid);
+    if (!conv || !sees(viewer, conv.ownerKey)) throw conversationNotFound(convUid);
     const { runs, messages, steps } = await this.runs.turns(convUid);
     return {
       ...conversationView(conv),
@@ -204,7 +205,7 @@ export class ConversationsService implements OnApplicationBootstrap, OnApplicati
 
   async remove(convUid: string, viewer: Viewer): Promise<void> {
     const conv = await this.runs.find(convUid);
-    if (!conv || !sees(viewer, conv.ownerKey)) throw notFound(convUid);
+    if (!conv || !sees(viewer, conv.ownerKey)) throw conversationNotFound(convUid);
     if (conv.state === 'running' && conv.turns > 0) {
       throw ApiError.conflict(
         'conversation_busy',

@@ -5,7 +5,7 @@ import { failureNote } from '../chat/dbgpt-compat';
 import type { FlowGate } from '../chat/flow-gate';
 import { ApiError } from '../common/api-error';
 import { APP_CONFIG, type ResolvedConfig } from '../config/config';
-import { ConversationsService, Viewer } from '../conversations/conversations.service';
+import { conversationNotFound, ConversationsService, Viewer } from '../conversations/conversations.service';
 import { isDatabaseUnavailable } from '../database/db-errors';
 import { PersistentSession } from '../database/persistent-session';
 import { FramesWriter } from './frames-writer';
@@ -257,12 +257,7 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
    */
   async resume(convUid: string, viewer: Viewer, after: number, signal: AbortSignal, gate: FlowGate) {
     const run = await this.conversations.latestRun(convUid, viewer);
-    if (!run)
-      throw ApiError.notFound(
-        'conversation_not_found',
-        `Conversation ${JSON.stringify(convUid)} was not found.`,
-        'conv_uid',
-      );
+    if (!run) throw conversationNotFound(convUid);
     if (!this.local.has(run.run_id) && !(await this.repo.position(run.run_id)))
       throw ApiError.notFound(
         'run_stream_not_found',
@@ -276,12 +271,7 @@ export class RunStreamsService implements OnModuleInit, OnApplicationShutdown {
   /** The latest run of a conversation: state, times, usage and (when ended) content; 404 as `resume`. */
   async status(convUid: string, viewer: Viewer): Promise<RunStatus> {
     const run = await this.conversations.latestRun(convUid, viewer);
-    if (!run)
-      throw ApiError.notFound(
-        'conversation_not_found',
-        `Conversation ${JSON.stringify(convUid)} was not found.`,
-        'conv_uid',
-      );
+    if (!run) throw conversationNotFound(convUid);
     const local = this.local.get(run.run_id);
     const position = local ? { lastSeq: local.committed } : await this.repo.position(run.run_id);
     return {
