@@ -42,17 +42,7 @@ export type ModelConfig = OpenAIModelConfig | OfflineModelConfig;
  * An embedding model (`"type": "embedding"`) served by an OpenAI-compatible
  * `/embeddings` endpoint. Not a chat model: clients cannot name it as `model`.
  */
-export interface EmbeddingModelConfig {
-  provider: 'openai';
-  name: string;
-  /** Upstream model id, e.g. `text-embedding-3-small`. */
-  model: string;
-  baseUrl: string;
-  apiKeyEnv?: string;
-  /** The key read from `apiKeyEnv` at load time. Never log it. */
-  apiKey?: string;
-  headers: Record<string, string>;
-  timeoutMs?: number;
+export interface EmbeddingModelConfig extends Omit<OpenAIModelConfig, 'defaults'> {
   /** Sent as `dimensions` (models that can shorten their vectors); unset: the model's own size. */
   dimensions?: number;
   /** Texts sent per request. Default 64. */

@@ -8,20 +8,12 @@
 import { type LlmError, llmError, toLlmError } from '../errors';
 import type { EmbeddingModel, EmbedOptions, EmbedResult } from '../port';
 import { isRecord } from '../util/is-record';
-import { DEFAULT_TIMEOUT_MS } from './openai-compatible';
+import { DEFAULT_TIMEOUT_MS, type OpenAICompatibleModelConfig } from './openai-compatible';
 import { postForStream, readBody, type SseTarget, sseTarget } from './sse-request';
 import { UpstreamCall } from './upstream-call';
 
-export interface OpenAIEmbeddingModelConfig {
-  /** Registry name. */
-  name: string;
-  /** Upstream model id, e.g. `text-embedding-3-small`. */
-  model: string;
-  baseUrl: string;
-  apiKey?: string;
-  headers?: Record<string, string>;
-  /** Longest wait for the upstream's response, and then for its body. Default 60 s. */
-  timeoutMs?: number;
+/** The connection as for chat models (`OpenAICompatibleModelConfig`, timeouts included), plus the embedding options. */
+export interface OpenAIEmbeddingModelConfig extends Omit<OpenAICompatibleModelConfig, 'defaults'> {
   /** Sent as `dimensions` when set. */
   dimensions?: number;
   /** Texts per request. Default 64. */
