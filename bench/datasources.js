@@ -159,7 +159,7 @@ async function main() {
       ],
       ['schema from the cache', `${fmt(pct(cachedRead, 50) * 1000)} µs p50`, '–', '–'],
       [
-        'prompt schema text from the cache (12,000-char budget)',
+        'prompt schema text from the cache (3,000-token budget)',
         `${fmt(pct(prompt, 50))} ms p50, ${fmt(pct(prompt, 99))} ms p99 (${promptChars} chars)`,
         '≤ 5 ms p50',
         bar(pct(prompt, 50) <= 5),
