@@ -75,7 +75,7 @@ describe('loadConfig', () => {
     });
 
     it('reads RUN_RETENTION as a duration with a unit, and the sweep interval, with their defaults', () => {
-      expect(loadConfig(KEY)).toMatchObject({ runRetentionMs: 24 * 3_600_000, runSweepIntervalMs: 60000 });
+      expect(loadConfig(KEY)).toMatchObject({ runRetentionMs: 24 * 3_600_000, runSweepIntervalMs: 10000 });
       expect(loadConfig({ ...KEY, RUN_RETENTION: '30m', RUN_SWEEP_INTERVAL_MS: '500' })).toMatchObject({
         runRetentionMs: 1_800_000,
         runSweepIntervalMs: 500,

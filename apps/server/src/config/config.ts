@@ -126,7 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS ?? 10000,
     sseStallTimeoutMs: vars.SSE_STALL_TIMEOUT_MS ?? 60000,
     runRetentionMs: durationMs(vars.RUN_RETENTION ?? '24h'),
-    runSweepIntervalMs: vars.RUN_SWEEP_INTERVAL_MS ?? 60000,
+    runSweepIntervalMs: vars.RUN_SWEEP_INTERVAL_MS ?? 10000,
     historyMaxChars: vars.HISTORY_MAX_CHARS ?? 200000,
     knowledgeMaxFileBytes: vars.KNOWLEDGE_MAX_FILE_SIZE ?? 10 * 1024 * 1024,
     knowledgeUrlAllowlist: (vars.KNOWLEDGE_URL_ALLOWLIST ?? '')
