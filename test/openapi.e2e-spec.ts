@@ -18,6 +18,7 @@ import { createTestDatabase, TestDatabase } from './support/database';
 import { PgProxy } from './support/pg-proxy';
 import { AUTH, startTestServer, TestServer } from './support/server';
 import { createSqliteTarget } from './support/target-databases';
+import { KNOWLEDGE, spaceModel, syncAndWait, uploadDocument } from './support/knowledge';
 
 type Schema = Record<string, unknown>;
 interface Operation {
@@ -358,6 +359,39 @@ describe('OpenAPI document against real answers', () => {
     expect(revoked.body.data.key).toBeUndefined();
   });
 
+  it('knowledge: spaces, a document uploaded, synced and retrieved, deletes', async () => {
+    const space = await http.post(`${KNOWLEDGE}/spaces`).set(AUTH).send(spaceModel('docs-space'));
+    expectDocumented('post', `${KNOWLEDGE}/spaces`, space, 201);
+    const id = space.body.data.id as number;
+    expectDocumented('get', `${KNOWLEDGE}/spaces/{id}`, await http.get(`${KNOWLEDGE}/spaces/${id}`).set(AUTH), 200);
+    expectDocumented('get', `${KNOWLEDGE}/spaces`, await http.get(`${KNOWLEDGE}/spaces`).set(AUTH), 200);
+    const updated = await http
+      .put(`${KNOWLEDGE}/spaces`)
+      .set(AUTH)
+      .send(spaceModel('docs-space', { id, desc: 'updated' }));
+    expectDocumented('put', `${KNOWLEDGE}/spaces`, updated, 200);
+    const doc = await uploadDocument(http, id, 'notes.md', '# Notes\n\nThe code word is periwinkle.\n');
+    expectDocumented('post', `${KNOWLEDGE}/documents`, doc, 201);
+    const docId = doc.body.data.id as number;
+    const sync = await http
+      .post(`${KNOWLEDGE}/documents/sync`)
+      .set(AUTH)
+      .send([{ doc_id: String(docId), space_id: String(id), model_name: null, chunk_parameters: null }]);
+    expectDocumented('post', `${KNOWLEDGE}/documents/sync`, sync, 200);
+    expect((await syncAndWait(http, docId, id)).status).toBe('FINISHED');
+    const got = await http.get(`${KNOWLEDGE}/documents/${docId}`).set(AUTH);
+    expectDocumented('get', `${KNOWLEDGE}/documents/{id}`, got, 200);
+    const listed = await http.get(`${KNOWLEDGE}/documents?space_id=${id}`).set(AUTH);
+    expectDocumented('get', `${KNOWLEDGE}/documents`, listed, 200);
+    const hits = await http.post(`${KNOWLEDGE}/spaces/${id}/retrieve`).set(AUTH).send({ query: 'code word', top_k: 3 });
+    expectDocumented('post', `${KNOWLEDGE}/spaces/{id}/retrieve`, hits, 200);
+    expect(hits.body.data[0].content).toContain('periwinkle');
+    const removedDoc = await http.delete(`${KNOWLEDGE}/documents/${docId}`).set(AUTH);
+    expectDocumented('delete', `${KNOWLEDGE}/documents/{id}`, removedDoc, 200);
+    const removed = await http.delete(`${KNOWLEDGE}/spaces/${id}`).set(AUTH);
+    expectDocumented('delete', `${KNOWLEDGE}/spaces/{id}`, removed, 200);
+  });
+
   it('chat completions: a non-stream answer and the latest run status', async () => {
     const CHAT = '/api/v2/chat/completions';
     const answer = await http
@@ -405,7 +439,9 @@ describe('OpenAPI document against real answers', () => {
           .filter(([, op]) => op.tags?.includes(tag))
           .map(([method]) => `${method.toUpperCase()} ${path}`),
       );
-    const routes = ['apps', 'conversations', 'datasources', 'audit', 'tools', 'health', 'keys'].flatMap(covered);
+    const routes = ['apps', 'conversations', 'datasources', 'audit', 'tools', 'health', 'keys', 'knowledge'].flatMap(
+      covered,
+    );
     routes.push('GET /api/v2/models');
     const seen = [...answers.checked].map((k) => k.replace(/ \d+$/, ''));
     expect(routes.filter((r) => !seen.includes(r))).toEqual([]);

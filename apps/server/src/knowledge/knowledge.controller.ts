@@ -12,48 +12,23 @@ import {
   Req,
   UseInterceptors,
 } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { ApiErrors, resultSchema } from '../common/api-docs';
+import { ApiErrors, ApiResult, resultSchema } from '../common/api-docs';
 import { PageQuery } from '../common/page.query';
 import { ok, Result } from '../common/result';
 import { createValidationPipe } from '../common/validation';
 import { DocumentUploadInterceptor } from './document-upload.interceptor';
 import { DocumentFormDto, ListDocumentsQuery, RetrieveDto, SpaceDto, SyncDto } from './dto/knowledge.dto';
+import {
+  DocumentPageResponse,
+  DocumentResponse,
+  RetrievedChunkResponse,
+  SpacePageResponse,
+  SpaceResponse,
+} from './dto/knowledge.response';
 import { KnowledgeService, UploadedDocument } from './knowledge.service';
 import type { DocumentView, Page, RetrievedChunk, SpaceView } from './knowledge.types';
-
-const SPACE = {
-  type: 'object',
-  description: 'Space: id, name, vector_type, desc, owner, context, language, docs, gmt_created, gmt_modified',
-};
-const DOCUMENT = {
-  type: 'object',
-  description:
-    'Document: id, doc_name, doc_type, content, space_id, space, format, status (TODO|RUNNING|FINISHED|FAILED), result, chunk_size, last_sync',
-};
-const CHUNK = {
-  type: 'object',
-  properties: {
-    chunk_id: { type: 'string' },
-    doc_id: { type: 'integer' },
-    doc_name: { type: 'string' },
-    position: { type: 'integer' },
-    content: { type: 'string' },
-    metadata: { type: 'object' },
-    score: { type: 'number' },
-  },
-};
-const page = (items: Record<string, unknown>) => ({
-  type: 'object',
-  properties: {
-    items: { type: 'array', items },
-    total_count: { type: 'integer' },
-    total_pages: { type: 'integer' },
-    page: { type: 'integer' },
-    page_size: { type: 'integer' },
-  },
-});
 
 /** The sync body: a list of SyncModel, checked by the same rules as every other body. */
 const syncList = new ParseArrayPipe({
@@ -71,7 +46,7 @@ export class KnowledgeController {
 
   @Post('spaces')
   @ApiOperation({ summary: 'Create a knowledge space; 201' })
-  @ApiCreatedResponse({ schema: resultSchema(SPACE) })
+  @ApiResult(SpaceResponse, { status: 201 })
   @ApiErrors(400, 409)
   async createSpace(@Body() body: SpaceDto): Promise<Result<SpaceView>> {
     return ok(await this.knowledge.createSpace(body));
@@ -79,7 +54,7 @@ export class KnowledgeController {
 
   @Put('spaces')
   @ApiOperation({ summary: 'Update the space the body names by `id`' })
-  @ApiOkResponse({ schema: resultSchema(SPACE) })
+  @ApiResult(SpaceResponse)
   @ApiErrors(400, 404, 409)
   async updateSpace(@Body() body: SpaceDto): Promise<Result<SpaceView>> {
     return ok(await this.knowledge.updateSpace(body));
@@ -87,7 +62,7 @@ export class KnowledgeController {
 
   @Get('spaces')
   @ApiOperation({ summary: 'List spaces (paged)' })
-  @ApiOkResponse({ schema: resultSchema(page(SPACE)) })
+  @ApiResult(SpacePageResponse)
   @ApiErrors(400)
   async listSpaces(@Query() query: PageQuery): Promise<Result<Page<SpaceView>>> {
     return ok(await this.knowledge.listSpaces(query.page, query.page_size));
@@ -95,7 +70,7 @@ export class KnowledgeController {
 
   @Get('spaces/:id')
   @ApiOperation({ summary: 'Get one space' })
-  @ApiOkResponse({ schema: resultSchema(SPACE) })
+  @ApiResult(SpaceResponse)
   @ApiErrors(404)
   async getSpace(@Param('id') id: string): Promise<Result<SpaceView>> {
     return ok(await this.knowledge.getSpace(id));
@@ -103,7 +78,7 @@ export class KnowledgeController {
 
   @Delete('spaces/:id')
   @ApiOperation({ summary: 'Delete a space with its documents and chunks (one transaction)' })
-  @ApiOkResponse({ schema: resultSchema(SPACE) })
+  @ApiResult(SpaceResponse)
   @ApiErrors(404)
   async deleteSpace(@Param('id') id: string): Promise<Result<SpaceView>> {
     return ok(await this.knowledge.deleteSpace(id));
@@ -112,7 +87,7 @@ export class KnowledgeController {
   @Post('spaces/:id/retrieve')
   @HttpCode(200)
   @ApiOperation({ summary: 'The best chunks of the space for a query (full-text + trigram, fused by rank)' })
-  @ApiOkResponse({ schema: resultSchema({ type: 'array', items: CHUNK }) })
+  @ApiResult(RetrievedChunkResponse, { isArray: true })
   @ApiErrors(400, 404)
   async retrieve(@Param('id') id: string, @Body() body: RetrieveDto): Promise<Result<RetrievedChunk[]>> {
     return ok(await this.knowledge.retrieveInSpace(id, body));
@@ -126,7 +101,7 @@ export class KnowledgeController {
     summary:
       'Add a document: TEXT (content), DOCUMENT (doc_file: text, Markdown, HTML, CSV, Word .docx, PDF) or URL (content: an http(s) URL of an allowed host); fields as form or query; 201',
   })
-  @ApiCreatedResponse({ schema: resultSchema(DOCUMENT) })
+  @ApiResult(DocumentResponse, { status: 201 })
   @ApiErrors(400, 404, 413, 415)
   async createDocument(
     @Query() query: DocumentFormDto,
@@ -138,7 +113,7 @@ export class KnowledgeController {
 
   @Get('documents')
   @ApiOperation({ summary: 'List documents (paged; `space_id` filters)' })
-  @ApiOkResponse({ schema: resultSchema(page(DOCUMENT)) })
+  @ApiResult(DocumentPageResponse)
   @ApiErrors(400)
   async listDocuments(@Query() query: ListDocumentsQuery): Promise<Result<Page<DocumentView>>> {
     return ok(await this.knowledge.listDocuments(query));
@@ -159,7 +134,7 @@ export class KnowledgeController {
 
   @Get('documents/:id')
   @ApiOperation({ summary: 'Get one document with its indexing state' })
-  @ApiOkResponse({ schema: resultSchema(DOCUMENT) })
+  @ApiResult(DocumentResponse)
   @ApiErrors(404)
   async getDocument(@Param('id') id: string): Promise<Result<DocumentView>> {
     return ok(await this.knowledge.getDocument(id));
@@ -167,7 +142,7 @@ export class KnowledgeController {
 
   @Delete('documents/:id')
   @ApiOperation({ summary: 'Delete a document and its chunks (one transaction)' })
-  @ApiOkResponse({ schema: resultSchema(DOCUMENT) })
+  @ApiResult(DocumentResponse)
   @ApiErrors(404)
   async deleteDocument(@Param('id') id: string): Promise<Result<DocumentView>> {
     return ok(await this.knowledge.deleteDocument(id));
