@@ -214,27 +214,26 @@ function checkEntry(entry: unknown, index: number, env: Env): CheckedEntry {
   if (entry.type === 'embedding') return checkEmbeddingEntry(entry, name, where, env, problems);
 
   problems.push(...unknownKeys(entry, OPENAI_KEYS, where));
+  const connection = checkConnection(entry, env, fail);
+  const defaults = checkDefaults(entry.defaults, fail);
+  if (problems.length > 0 || name === undefined) return { name, problems };
+  return { name, problems, model: { provider: 'openai', name, ...connection, defaults } };
+}
+
+/** The fields every OpenAI-compatible entry (chat or embedding) connects with, checked. */
+function checkConnection(entry: Record<string, unknown>, env: Env, fail: (message: string) => void) {
   if (typeof entry.model !== 'string' || entry.model.trim() === '')
     fail('model (the upstream model id) must be a non-empty string');
   if (typeof entry.base_url !== 'string' || !isHttpUrl(entry.base_url)) fail('base_url must be an http(s) URL');
   const apiKey = checkApiKeyEnv(entry.api_key_env, env, fail);
   const headers = checkHeaders(entry.headers, fail);
   const timeoutMs = optionalInteger(entry, 'timeout_ms', 1, fail);
-  const defaults = checkDefaults(entry.defaults, fail);
-  if (problems.length > 0 || name === undefined) return { name, problems };
   return {
-    name,
-    problems,
-    model: {
-      provider: 'openai',
-      name,
-      model: entry.model as string,
-      baseUrl: entry.base_url as string,
-      ...(apiKey !== undefined && { apiKeyEnv: entry.api_key_env as string, apiKey }),
-      headers,
-      timeoutMs,
-      defaults,
-    },
+    model: entry.model as string,
+    baseUrl: entry.base_url as string,
+    ...(apiKey !== undefined && { apiKeyEnv: entry.api_key_env as string, apiKey }),
+    headers,
+    timeoutMs,
   };
 }
 
@@ -247,30 +246,11 @@ function checkEmbeddingEntry(
 ): CheckedEntry {
   const fail = (message: string) => problems.push(`${where}: ${message}`);
   problems.push(...unknownKeys(entry, EMBEDDING_KEYS, where));
-  if (typeof entry.model !== 'string' || entry.model.trim() === '')
-    fail('model (the upstream model id) must be a non-empty string');
-  if (typeof entry.base_url !== 'string' || !isHttpUrl(entry.base_url)) fail('base_url must be an http(s) URL');
-  const apiKey = checkApiKeyEnv(entry.api_key_env, env, fail);
-  const headers = checkHeaders(entry.headers, fail);
-  const timeoutMs = optionalInteger(entry, 'timeout_ms', 1, fail);
+  const connection = checkConnection(entry, env, fail);
   const dimensions = optionalInteger(entry, 'dimensions', 1, fail);
   const batchSize = optionalInteger(entry, 'batch_size', 1, fail);
   if (problems.length > 0 || name === undefined) return { name, problems, embedding: true };
-  return {
-    name,
-    problems,
-    embedding: {
-      provider: 'openai',
-      name,
-      model: entry.model as string,
-      baseUrl: entry.base_url as string,
-      ...(apiKey !== undefined && { apiKeyEnv: entry.api_key_env as string, apiKey }),
-      headers,
-      timeoutMs,
-      dimensions,
-      batchSize,
-    },
-  };
+  return { name, problems, embedding: { provider: 'openai', name, ...connection, dimensions, batchSize } };
 }
 
 /** The key named by `api_key_env`; none when the entry has no `api_key_env` (a server that takes no key). */
