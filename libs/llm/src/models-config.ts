@@ -94,29 +94,10 @@ export function loadModelsConfig(path: string | undefined, env: Env = process.en
 }
 
 const TOP_LEVEL_KEYS = ['default', 'models', 'embedding'];
-const OPENAI_KEYS = [
-  'name',
-  'provider',
-  'type',
-  'model',
-  'base_url',
-  'api_key_env',
-  'headers',
-  'timeout_ms',
-  'defaults',
-];
-const EMBEDDING_KEYS = [
-  'name',
-  'provider',
-  'type',
-  'model',
-  'base_url',
-  'api_key_env',
-  'headers',
-  'timeout_ms',
-  'dimensions',
-  'batch_size',
-];
+/** Keys of every OpenAI-compatible entry, chat or embedding (`checkConnection` and the entry's own). */
+const CONNECTION_KEYS = ['name', 'provider', 'type', 'model', 'base_url', 'api_key_env', 'headers', 'timeout_ms'];
+const OPENAI_KEYS = [...CONNECTION_KEYS, 'defaults'];
+const EMBEDDING_KEYS = [...CONNECTION_KEYS, 'dimensions', 'batch_size'];
 const MODEL_TYPES = ['chat', 'embedding'];
 const OFFLINE_KEYS = ['name', 'provider', 'token_delay_ms'];
 const DEFAULTS_KEYS = ['temperature', 'max_tokens', 'top_p'];
