@@ -205,23 +205,50 @@ export class ChatService {
       }
     } finally {
       res.off('close', onClose);
-      try {
-        if (!recorder.hasEnded) {
-          controller.abort('The request ended before the run did.');
-          recorder.end({ state: 'cancelled', error: abortReason(controller.signal) });
-        }
-        // Rows the database lost are marked failed later; the slot is freed either way.
-        await recorder.flush().catch(() => undefined);
-      } finally {
+      await this.endRun({ request, convUid, recorder, app, controller, started, timer, background: false }, () => {
         release?.();
-        await releaseSlot();
         streamClosed?.();
-        timer?.finish(recorder.state);
-        this.logger.log(
-          `run conv_uid=${convUid} mode=${request.chatMode}${app ? ` app=${app.appCode} team=${app.teamMode}` : ` model=${request.model}`} ` +
-            `stream=${request.stream} state=${recorder.state} ${Date.now() - started}ms`,
+        return releaseSlot();
+      });
+    }
+  }
+
+  /**
+   * The end of every run, foreground or background: a run still going is
+   * aborted and stored `cancelled` with the reason, its rows flushed (rows
+   * the database lost are marked failed later), then `free` gives back its
+   * registration and slot whatever happened, and the run is counted and
+   * logged.
+   */
+  private async endRun(
+    run: {
+      request: ChatRequest;
+      convUid: string;
+      recorder: RunRecorder;
+      app: AppDefinition | undefined;
+      controller: AbortController;
+      started: number;
+      timer: RunTimer | undefined;
+      background: boolean;
+    },
+    free: () => Promise<void>,
+  ): Promise<void> {
+    const { request, convUid, recorder, app, controller } = run;
+    try {
+      if (!recorder.hasEnded) {
+        controller.abort(
+          run.background ? 'The run ended before it finished.' : 'The request ended before the run did.',
         );
+        recorder.end({ state: 'cancelled', error: abortReason(controller.signal) });
       }
+      await recorder.flush().catch(() => undefined);
+    } finally {
+      await free();
+      run.timer?.finish(recorder.state);
+      this.logger.log(
+        `run conv_uid=${convUid} mode=${request.chatMode}${app ? ` app=${app.appCode} team=${app.teamMode}` : ` model=${request.model}`} ` +
+          `${run.background ? 'background ' : ''}stream=${request.stream} state=${recorder.state} ${Date.now() - run.started}ms`,
+      );
     }
   }
 
@@ -240,23 +267,11 @@ export class ChatService {
     const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
     let release: (() => void) | undefined;
     let timer: RunTimer | undefined;
-    const finish = async () => {
-      try {
-        if (!recorder.hasEnded) {
-          controller.abort('The run ended before it finished.');
-          recorder.end({ state: 'cancelled', error: abortReason(controller.signal) });
-        }
-        await recorder.flush().catch(() => undefined);
-      } finally {
+    const finish = () =>
+      this.endRun({ request, convUid, recorder, app, controller, started, timer, background: true }, () => {
         release?.();
-        await releaseSlot();
-        timer?.finish(recorder.state);
-        this.logger.log(
-          `run conv_uid=${convUid} mode=${request.chatMode}${app ? ` app=${app.appCode} team=${app.teamMode}` : ` model=${request.model}`} ` +
-            `background stream=${request.stream} state=${recorder.state} ${Date.now() - started}ms`,
-        );
-      }
-    };
+        return releaseSlot();
+      });
     let published: Promise<void>;
     try {
       const opened = this.streams.open({
