@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { ResolvedConfig } from '../config/config';
 import { dataSourceOptions, runMigrations } from './data-source';
+import { DatabaseHealth } from './database-health';
 import { PgPool } from './pg-pool';
 import { Sql } from './sql';
 
@@ -35,11 +36,8 @@ export class DatabaseModule {
           },
         }),
       ],
-      providers: [
-        { provide: PgPool, useValue: pg },
-        { provide: Sql, useFactory: () => new Sql(pg) },
-      ],
-      exports: [Sql],
+      providers: [{ provide: PgPool, useValue: pg }, { provide: Sql, useFactory: () => new Sql(pg) }, DatabaseHealth],
+      exports: [Sql, DatabaseHealth],
     };
   }
 }
