@@ -48,7 +48,7 @@ const REPAIR_INTERVAL_MS = 1000;
 /** Most turns of a chat_normal conversation replayed as history. */
 const MAX_HISTORY_TURNS = 100;
 
-/** Stored runs (the stored-runs contract (README, Conversations)): starting a turn, recording it, reading history, recovering after a crash. */
+/** Stored runs (README, "Conversations"): starting a turn, recording it, reading history, recovering after a crash. */
 @Injectable()
 export class ConversationsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Conversations');

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RunState } from '../conversations/runs.repository';
 
-/** How a chat run ended (the stored conversation states). */
-export type RunOutcome = 'complete' | 'failed' | 'cancelled';
+/** How a chat run ended: a stored run state other than `running`. */
+export type RunOutcome = Exclude<RunState, 'running'>;
 
 /** How one LLM call ended. */
 export type LlmCallOutcome = 'ok' | 'error' | 'cancelled';
