@@ -78,6 +78,9 @@ describe('database outages', () => {
     b = await startTestServer(env, { db });
   }, 60_000);
 
+  // A test that fails mid-outage leaves the database reachable for the next one.
+  afterEach(() => proxy?.restore());
+
   afterAll(async () => {
     proxy?.restore();
     await a?.close();
@@ -228,7 +231,7 @@ describe('database outages', () => {
       }),
     });
     const appCode = ((await created.json()) as { data: { app_code: string } }).data.app_code;
-    const running = rawPost(a.origin, CHAT, {
+    const running = streamPost(a.origin, CHAT, {
       model: 'fake-gpt',
       messages: 'plan it',
       chat_mode: 'chat_app',
@@ -236,10 +239,11 @@ describe('database outages', () => {
       conv_uid: 'outage-plan',
       stream: true,
     });
-    await waitFor(async () => ((await runState('outage-plan'))?.state === 'running' ? true : undefined));
+    // A team stream's headers go out once its run is recorded, holds its slot and is under way.
+    await running.responded;
     // The plan arrives a second after the start, while the database is away; the steps run on.
     await restart();
-    const res = await running;
+    const res = await running.done;
     expect(res.status).toBe(200);
     expect(res.body).not.toContain('[DONE]');
     await sleep(6000 - 300);

@@ -106,6 +106,8 @@ export function contents(body: string): string[] {
 }
 
 export interface OpenStream {
+  /** Resolves once the response's status line and headers have arrived. */
+  responded: Promise<void>;
   /** Resolves once the first chunk with content has arrived. */
   firstContent: Promise<void>;
   /** Resolves with the whole response when it ends (rejects if the connection fails). */
@@ -124,12 +126,15 @@ export function streamPost(
   let arrived!: () => void;
   let hungUp = false;
   const firstContent = new Promise<void>((r) => (arrived = r));
+  let answered!: () => void;
+  const responded = new Promise<void>((r) => (answered = r));
   const req = httpRequest(`${origin}${path}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...headers },
   });
   const done = new Promise<RawResponse>((resolve, reject) => {
     req.on('response', (res) => {
+      answered();
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
@@ -145,6 +150,7 @@ export function streamPost(
   });
   req.end(JSON.stringify(body));
   return {
+    responded,
     firstContent,
     done,
     hangUp: () => {
