@@ -1,6 +1,6 @@
 import { Injectable, PipeTransform } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
-import { ValidationError, validateSync, ValidatorOptions } from 'class-validator';
+import { getMetadataStorage, ValidationError, validateSync, ValidatorOptions } from 'class-validator';
 import { ApiError } from '../common/api-error';
 import { isRecord } from '../common/is-record';
 import { flattenValidationErrors } from '../common/validation';
@@ -25,13 +25,16 @@ const DBGPT_FIELDS = [
 
 /** Every check at once: a valid request (the usual case) is read in one pass. */
 const ALL_CHECKS: ValidatorOptions = { forbidUnknownValues: false };
-/** One step's checks, the first failing one only. */
-const stepChecks = (step: string): ValidatorOptions => ({
-  groups: [step],
-  stopAtFirstError: true,
-  forbidUnknownValues: false,
-});
-const STEP_CHECKS = CHAT_REQUEST_STEPS.map(stepChecks);
+
+/** Each step: its validation options (the first failing check only) and the fields it checks. */
+const STEPS = CHAT_REQUEST_STEPS.map((step) => ({
+  options: { groups: [step], stopAtFirstError: true, forbidUnknownValues: false } satisfies ValidatorOptions,
+  fields: new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(ChatRequestDto, '', false, false, [step])
+      .map((m) => m.propertyName),
+  ),
+}));
 
 /**
  * Validates the chat request body against `ChatRequestDto` and returns the
@@ -44,16 +47,22 @@ export class ChatRequestPipe implements PipeTransform<unknown, ChatRequest> {
   transform(body: unknown): ChatRequest {
     if (!isRecord(body)) throw ApiError.badRequest('invalid_messages', 'The body must be a JSON object.', 'messages');
     const dto = plainToInstance(ChatRequestDto, body);
+    dto.messages = body.messages as ChatRequestDto['messages'];
     const errors = validateSync(dto, ALL_CHECKS);
     if (errors.length > 0) throw firstFailure(dto, errors);
     return toChatRequest(dto, body);
   }
 }
 
-/** The error of the first step that fails (every check belongs to one; `errors` are all the failures). */
+/**
+ * The error of the first step that fails. `errors` are all the failures: a
+ * step none of whose fields failed cannot fail, and is skipped.
+ */
 function firstFailure(dto: ChatRequestDto, errors: ValidationError[]): ApiError {
-  for (const options of STEP_CHECKS) {
-    const [first] = flattenValidationErrors(validateSync(dto, options));
+  const failed = new Set(errors.map((e) => e.property));
+  for (const step of STEPS) {
+    if (![...step.fields].some((f) => failed.has(f))) continue;
+    const [first] = flattenValidationErrors(validateSync(dto, step.options));
     if (first) return ApiError.badRequest(first.code ?? 'validation_error', first.message, first.path);
   }
   const [first] = flattenValidationErrors(errors);

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Exclude, Type } from 'class-transformer';
 import { IsObject, IsOptional, ValidateNested, ValidationArguments } from 'class-validator';
 import type { ErrorCode } from '../../common/api-error';
 import { fieldCheck } from '../../common/validation';
@@ -52,7 +52,12 @@ const Check = (
   validate: (value: unknown, args: ValidationArguments) => boolean,
   message: (args: ValidationArguments) => string,
   name: string = step,
-) => fieldCheck(name, validate, message, { groups: [step], context: { code } });
+) =>
+  // A context costs every validation a lookup per check: only the contract's own codes carry one.
+  fieldCheck(name, validate, message, {
+    groups: [step],
+    ...(code === 'validation_error' ? {} : { context: { code } }),
+  });
 
 /**
  * An optional field checked in its own step (`validation_error`): `problem`
@@ -173,6 +178,8 @@ export class ChatRequestDto {
     (v) => messagesProblem(v) !== undefined || (lastUserText(v) ?? '').trim() !== '',
     () => 'messages must contain a non-empty user message.',
   )
+  // Checked where it lies, never copied: class-transformer would clone every message of every request.
+  @Exclude({ toClassOnly: true })
   messages: string | (string | { role: string; content: string | { type: 'text'; text: string }[] })[];
 
   @ApiPropertyOptional({
