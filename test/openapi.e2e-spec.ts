@@ -98,7 +98,7 @@ const isPlanner = (body: ChatRequestBody) =>
 
 /** Checks answers against the served document: the schema it declares for their route and status. */
 class DocumentedAnswers {
-  private readonly ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
+  readonly ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
   private readonly validators = new Map<string, ValidateFunction>();
   /** `METHOD /path status` of every answer validated. */
   readonly checked = new Set<string>();
@@ -408,6 +408,42 @@ describe('OpenAPI document against real answers', () => {
     const status = await http.get(`${CHAT}/docs-chat`).set(AUTH);
     expectDocumented('get', `${CHAT}/{conv_uid}`, status, 200);
     expect(status.body.data).toMatchObject({ state: 'complete', content: 'A stored answer.' });
+  });
+
+  it('chat completions: the request body is documented from the class that validates it', async () => {
+    const operation = doc.paths[CHAT].post as Operation & {
+      requestBody: { content: Record<string, { schema: Schema }> };
+    };
+    const validate = answers.ajv.compile({
+      ...(toJsonSchema(operation.requestBody.content['application/json'].schema) as Schema),
+      definitions: toJsonSchema(doc.components.schemas) as Schema,
+    });
+    const accepted = [
+      { model: 'fake-gpt', messages: 'hello', stream: false },
+      { model: 'fake-gpt', messages: ['one', 'two'], stream_options: { include_usage: true }, stop: ['x'] },
+      {
+        model: 'fake-gpt',
+        messages: [
+          { role: 'developer', content: 'Be brief.' },
+          { role: 'user', content: [{ type: 'text', text: 'hello' }] },
+        ],
+        conv_uid: 'docs-request',
+        max_new_tokens: 20,
+        user_name: null,
+      },
+    ];
+    for (const body of accepted) {
+      expect((await http.post(CHAT).set(AUTH).send(body)).status).toBe(200);
+      expect({ body, errors: validate(body) ? [] : validate.errors }).toEqual({ body, errors: [] });
+    }
+    for (const refused of [
+      { messages: 'hello' },
+      { model: 'fake-gpt', messages: [{ role: 'tool', content: 'x' }] },
+      { model: 'fake-gpt', messages: 'hello', conv_uid: 'not a uid' },
+    ]) {
+      expect((await http.post(CHAT).set(AUTH).send(refused)).status).toBe(400);
+      expect(validate(refused)).toBe(false);
+    }
   });
 
   it('audit, models, tools, health and readiness', async () => {

@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { principalOf, viewerOf } from '../auth/principal';
@@ -7,7 +7,10 @@ import { AppCodesGuard } from '../keys/app-codes.guard';
 import { ApiErrors, resultSchema } from '../common/api-docs';
 import { ok } from '../common/result';
 import { ChatService } from './chat.service';
-import { CHAT_COMPLETION_SCHEMA, CHAT_REQUEST_SCHEMA, SSE_STREAM_SCHEMA } from './chat.schema';
+import { CHAT_COMPLETION_SCHEMA, SSE_STREAM_SCHEMA } from './chat.schema';
+import type { ChatRequest } from './chat-request';
+import { ChatRequestPipe } from './chat-request.pipe';
+import { ChatRequestDto } from './dto/chat-request.dto';
 
 /** The endpoint internal services call (OpenAI chunk format over SSE, or one JSON answer). */
 @ApiTags('chat')
@@ -20,7 +23,7 @@ export class ChatController {
   @UseGuards(AppCodesGuard)
   @HttpCode(200)
   @ApiOperation({ summary: 'Chat with a model (chat_normal) or run an app (chat_app); SSE when stream is true' })
-  @ApiBody({ schema: CHAT_REQUEST_SCHEMA })
+  @ApiBody({ type: ChatRequestDto })
   @ApiOkResponse({
     description: 'SSE of chat.completion.chunk objects then [DONE] (stream: true), or one chat.completion',
     content: {
@@ -36,8 +39,8 @@ export class ChatController {
     }),
   })
   @ApiErrors(400, 404, 409, 413, 429, 503)
-  completions(@Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.chat.complete(req.body, req, res);
+  completions(@Body(ChatRequestPipe) request: ChatRequest, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.chat.complete(request, req, res);
   }
 
   @Post(':conv_uid/cancel')

@@ -13,7 +13,7 @@ import { RunRecorder } from '../conversations/run-recorder';
 import { LimitSubject, limitSubject, ReleaseRun, RunLimiter } from '../limits';
 import { MetricsService, RunTimer } from '../observability/metrics.service';
 import { ToolsService } from '../tools/tools.service';
-import { ChatRequest, parseChatRequest } from './chat-request';
+import { ChatRequest } from './chat-request';
 import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './chunks';
 import { clientFinishReason, failureNote } from './dbgpt-compat';
 import { llmErrorToApi } from './llm-errors';
@@ -109,8 +109,7 @@ export class ChatService {
    * so a request that fails before its stream costs no upstream call. One
    * `finally` releases the slot and the registration on every path.
    */
-  async complete(body: unknown, req: Request, res: Response): Promise<void> {
-    const request = parseChatRequest(body);
+  async complete(request: ChatRequest, req: Request, res: Response): Promise<void> {
     // chat_data / chat_db_qa run as a one-step team over the datasource, on the request's model.
     const data = isDataChatMode(request.chatMode) ? await this.dataChat.prepare(request) : undefined;
     const app = request.chatMode === 'chat_app' ? await this.apps.definition(request.chatParam!) : data?.app;

@@ -1,26 +1,11 @@
-import { registerDecorator, ValidationArguments, ValidationOptions } from 'class-validator';
+import { ValidationOptions } from 'class-validator';
 import { assignableRoleNames, isAssignableRole } from '@ensemble/agents';
 import { isRecord } from '../../common/is-record';
-
-function decorator(
-  name: string,
-  validate: (value: unknown) => boolean,
-  message: (args: ValidationArguments) => string,
-  options?: ValidationOptions,
-) {
-  return (object: object, propertyName: string) =>
-    registerDecorator({
-      name,
-      target: object.constructor,
-      propertyName,
-      options: { message, ...options },
-      validator: { validate },
-    });
-}
+import { fieldCheck } from '../../common/validation';
 
 /** `agent_name` must name an assignable role of the Agents library's registry. */
 export const IsKnownRole = (options?: ValidationOptions) =>
-  decorator(
+  fieldCheck(
     'isKnownRole',
     (v) => typeof v === 'string' && isAssignableRole(v),
     (a) => `${a.property} must be one of: ${assignableRoleNames().join(', ')} (got ${JSON.stringify(a.value)})`,
@@ -29,7 +14,7 @@ export const IsKnownRole = (options?: ValidationOptions) =>
 
 /** A string, or a plain object, whose JSON is at most `maxLength` characters. */
 export const IsStringOrObject = ({ maxLength }: { maxLength: number }, options?: ValidationOptions) =>
-  decorator(
+  fieldCheck(
     'isStringOrObject',
     (v) => (typeof v === 'string' || isRecord(v)) && JSON.stringify(v).length <= maxLength,
     (a) => `${a.property} must be a string or an object of at most ${maxLength} characters`,
@@ -38,7 +23,7 @@ export const IsStringOrObject = ({ maxLength }: { maxLength: number }, options?:
 
 /** A comma-separated string or an array of strings. */
 export const IsStringOrStringArray = ({ maxLength }: { maxLength: number }, options?: ValidationOptions) =>
-  decorator(
+  fieldCheck(
     'isStringOrStringArray',
     (v) =>
       (typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string'))) &&
@@ -49,7 +34,7 @@ export const IsStringOrStringArray = ({ maxLength }: { maxLength: number }, opti
 
 /** Every item a string or a plain object. */
 export const IsStringArrayOrObjectArray = (options?: ValidationOptions) =>
-  decorator(
+  fieldCheck(
     'isStringArrayOrObjectArray',
     (v) =>
       Array.isArray(v) && v.every((i) => typeof i === 'string' || isRecord(i)) && JSON.stringify(v).length <= 65536,
