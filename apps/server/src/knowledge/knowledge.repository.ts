@@ -539,32 +539,28 @@ export class KnowledgeRepository {
    * embedded by `model`) nearest to `vector` by cosine distance, computed in
    * Postgres; score = cosine similarity (1 - distance), best first. An exact
    * scan of the space's vectors, written against `vector(<dims>)` so that a
-   * partial HNSW index of that dimension (see the README) serves it when an
-   * operator adds one; the iterative index scan then keeps looking past
-   * other spaces' vectors until it has `limit` of this one.
+   * partial HNSW index of that dimension serves it when an operator adds one
+   * (see the README).
    */
   async nearestChunks(spaceId: number, model: string, vector: ArrayLike<number>, limit: number): Promise<ChunkHit[]> {
     const dims = vector.length;
     if (!Number.isInteger(dims) || dims < 1) return [];
     const typed = `vector(${dims})`;
-    return this.sql.transaction(async (q) => {
-      await q(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)`);
-      const rows = await q<Record<string, unknown>>(
-        `WITH near AS MATERIALIZED (
-           SELECT v.chunk_id, v.embedding::${typed} <=> $2::${typed} AS distance
-           FROM knowledge_vectors v
-           WHERE v.space_id = $1 AND vector_dims(v.embedding) = ${dims}
-             AND v.document_id IN (SELECT id FROM knowledge_documents WHERE space_id = $1 AND embedding_model = $3)
-           ORDER BY distance LIMIT $4
-         )
-         SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata,
-                1 - n.distance AS score
-         FROM near n JOIN knowledge_chunks c ON c.id = n.chunk_id JOIN knowledge_documents d ON d.id = c.document_id
-         ORDER BY n.distance, c.id`,
-        [spaceId, `[${Array.prototype.join.call(vector, ',')}]`, model, limit],
-      );
-      return ranked(rows);
-    });
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `WITH near AS MATERIALIZED (
+         SELECT v.chunk_id, v.embedding::${typed} <=> $2::${typed} AS distance
+         FROM knowledge_vectors v
+         WHERE v.space_id = $1 AND vector_dims(v.embedding) = ${dims}
+           AND v.document_id IN (SELECT id FROM knowledge_documents WHERE space_id = $1 AND embedding_model = $3)
+         ORDER BY distance LIMIT $4
+       )
+       SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata,
+              1 - n.distance AS score
+       FROM near n JOIN knowledge_chunks c ON c.id = n.chunk_id JOIN knowledge_documents d ON d.id = c.document_id
+       ORDER BY n.distance, c.id`,
+      [spaceId, `[${Array.prototype.join.call(vector, ',')}]`, model, limit],
+    );
+    return ranked(rows);
   }
 
   /** The chunks of these ids (with their document's name), in no particular order; ids that are gone are left out. */
