@@ -6,7 +6,7 @@
 const Sequencer = require('@jest/test-sequencer').default;
 
 const LAST =
-  /[\\/]test[\\/](embedded|shutdown|startup|readme|models-file|reliability-chat|tools-compiled|durable-compiled)\.e2e-spec\.ts$/;
+  /[\\/]test[\\/](embedded|shutdown|startup|readme|models-file|reliability-chat|tools-compiled|durable-compiled|knowledge-pgvector)\.e2e-spec\.ts$/;
 
 class EnsembleSequencer extends Sequencer {
   sort(tests) {

@@ -1,5 +1,7 @@
 import { Client } from 'pg';
 import request from 'supertest';
+import { KnowledgeRepository } from '../apps/server/src/knowledge/knowledge.repository';
+import { KnowledgeService } from '../apps/server/src/knowledge/knowledge.service';
 import { FAKE_EMBEDDING_DIMENSIONS, startFakeOpenAI, type FakeOpenAI } from './support/fake-openai';
 import { createSpace, embeddingModelsFile, KNOWLEDGE, syncAndWait } from './support/knowledge';
 import { AUTH, startTestServer, TestServer } from './support/server';
@@ -96,6 +98,30 @@ describe('Hybrid retrieval with an embedding model (real Postgres, fake upstream
     expect(await retrieve(withModel, space.id, 'feline')).toEqual(['pets.txt']);
     expect((await http(withModel).delete(`${KNOWLEDGE}/documents/${second}`).set(AUTH)).status).toBe(200);
     expect(await retrieve(withModel, space.id, 'feline')).toEqual([]);
+  });
+
+  it("takes a synced document's vectors in at sync time: the first query after a sync reads no vectors back", async () => {
+    // A spy that calls through: it only counts the reads of a space's vectors from the database.
+    const reads = jest.spyOn(withModel.app.get(KnowledgeRepository), 'spaceVectors');
+    const synced = async (spaceId: number, name: keyof typeof DOCS) => {
+      const id = await addText(withModel, spaceId, name, DOCS[name]);
+      expect(await syncAndWait(http(withModel), id, spaceId)).toMatchObject({ status: 'FINISHED' });
+      await withModel.app.get(KnowledgeService).idle();
+    };
+    try {
+      const space = await createSpace(http(withModel), 'warm');
+      // A space not held yet is loaded by the sync (one read: the space's only document)...
+      await synced(space.id, 'clinic.txt');
+      expect(reads).toHaveBeenCalledTimes(1);
+      reads.mockClear();
+      // ...so neither its first query nor the first query after the next sync reads any.
+      expect((await retrieve(withModel, space.id, 'doctor'))[0]).toBe('clinic.txt');
+      await synced(space.id, 'garage.txt');
+      expect((await retrieve(withModel, space.id, 'sedan'))[0]).toBe('garage.txt');
+      expect(reads).not.toHaveBeenCalled();
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it('marks the document FAILED with the reason when the embedding upstream fails during sync (after one retry)', async () => {

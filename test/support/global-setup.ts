@@ -15,6 +15,7 @@ const COMPILED_SERVER_SPECS = [
   'reliability-chat.e2e-spec.ts',
   'tools-compiled.e2e-spec.ts',
   'durable-compiled.e2e-spec.ts',
+  'knowledge-pgvector.e2e-spec.ts',
 ].map((f) => join(REPO_ROOT, 'test', f));
 
 /**

@@ -10,6 +10,7 @@ import { SharedLimits1764680000000 } from './migrations/1764680000000-SharedLimi
 import { CreateRunFrames1764690000000 } from './migrations/1764690000000-CreateRunFrames';
 import { KnowledgeEmbeddings1764700000000 } from './migrations/1764700000000-KnowledgeEmbeddings';
 import { ConversationChatParam1764710000000 } from './migrations/1764710000000-ConversationChatParam';
+import { KnowledgePgvector1764720000000 } from './migrations/1764720000000-KnowledgePgvector';
 import type { PgDriver } from './pg-pool';
 
 /** Migrations in order. */
@@ -24,6 +25,7 @@ export const MIGRATIONS = [
   CreateRunFrames1764690000000,
   KnowledgeEmbeddings1764700000000,
   ConversationChatParam1764710000000,
+  KnowledgePgvector1764720000000,
 ];
 
 /** Connect and statement timeouts of a connection; unset: none (the migration CLI, tests' setup). */

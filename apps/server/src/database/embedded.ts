@@ -28,7 +28,9 @@ export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDa
   // (A subpath export, which this project's module resolution does not type: the type is named here.)
   const trgm = '@electric-sql/pglite/contrib/pg_trgm';
   const { pg_trgm } = (await import(trgm)) as { pg_trgm: Extension };
-  const db = await PGlite.create(dir, { extensions: { pg_trgm } });
+  // pgvector: knowledge vectors in a `vector` column, ranked by cosine distance in SQL (the migration creates it).
+  const { vector } = await import('@electric-sql/pglite-pgvector');
+  const db = await PGlite.create(dir, { extensions: { pg_trgm, vector } });
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 100 });
   await server.start();
   const url = `postgres://postgres@${server.getServerConn()}/postgres`;

@@ -26,12 +26,26 @@ export class Sql {
       this.run<T>(this.pg.pool, sql, params);
   }
 
+  /** False once the database has refused a statement name another connection prepared (one shared session). */
+  private named = true;
+
   /**
    * `query` as a named prepared statement: planned once per connection and
    * reused, for a hot query whose planning costs as much as its execution.
+   * The embedded database (PGlite behind its socket server) runs every
+   * connection in one session, where a second connection preparing the same
+   * name is refused (42P05): from then on statements go unnamed.
    */
   async prepared<T extends object>(name: string, sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.run<T>(this.pg.pool, sql, params, name);
+    if (this.named) {
+      try {
+        return await this.run<T>(this.pg.pool, sql, params, name);
+      } catch (e) {
+        if (pgError(e)?.code !== PgCode.DuplicatePreparedStatement) throw e;
+        this.named = false;
+      }
+    }
+    return this.run<T>(this.pg.pool, sql, params);
   }
 
   async transaction<R>(work: (query: Query) => Promise<R>): Promise<R> {
@@ -91,4 +105,6 @@ export const PgCode = {
   CharacterNotInRepertoire: '22021',
   /** NUL in jsonb (`untranslatable_character`). */
   UntranslatableCharacter: '22P05',
+  /** A prepared statement of that name exists in the session. */
+  DuplicatePreparedStatement: '42P05',
 } as const;

@@ -103,6 +103,22 @@ export interface ChunkVectors {
   vectors: ArrayLike<number>[];
 }
 
+/** A document's chunks as just written by `replaceChunks`: its sync, and the ids of the chunks' vectors. */
+export interface ReplacedChunks {
+  spaceId: number;
+  /** The document's `last_sync` (the stamp of its vectors). */
+  stamp: string;
+  /** With vectors: the space's `vectors_version` after this change, and each chunk's id in the chunks' order. */
+  vectors?: { version: string; chunkIds: string[] };
+}
+
+/**
+ * Where chunk vectors live: a pgvector `vector` column (ranked by cosine
+ * distance in SQL), or `real[]` (ranked in the process) on a database
+ * without pgvector.
+ */
+export type VectorStorage = { kind: 'pgvector'; version: string } | { kind: 'array' };
+
 /** What `markRunning` did: the ids it marked, or (marking none) the ids already being indexed. */
 export type MarkRunningResult = { marked: number[]; running?: undefined } | { marked?: undefined; running: number[] };
 
@@ -110,6 +126,16 @@ export type MarkRunningResult = { marked: number[]; running?: undefined } | { ma
 @Injectable()
 export class KnowledgeRepository {
   constructor(private readonly sql: Sql) {}
+
+  /** How `knowledge_vectors.embedding` is stored (the migration made it `vector` when pgvector was there). */
+  async vectorStorage(): Promise<VectorStorage> {
+    const [row] = await this.sql.query<{ typname: string; extversion: string | null }>(
+      `SELECT t.typname, (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS extversion
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+       WHERE a.attrelid = 'knowledge_vectors'::regclass AND a.attname = 'embedding'`,
+    );
+    return row?.typname === 'vector' ? { kind: 'pgvector', version: row.extversion ?? '' } : { kind: 'array' };
+  }
 
   /** True when Postgres has a text search configuration of that name. */
   async textSearchConfigExists(name: string): Promise<boolean> {
@@ -297,9 +323,15 @@ export class KnowledgeRepository {
    * Replaces a document's chunks and marks it `FINISHED`, in one transaction:
    * retrieval sees the old chunks or all the new ones, never a part. The
    * full-text vector uses the space's configuration. With `vectors`, each
-   * chunk keeps its vector and the document the model's name.
+   * chunk keeps its vector (a `real[]`, or a pgvector `vector` by the
+   * column's assignment cast) and the document the model's name. Undefined
+   * when the document is gone.
    */
-  async replaceChunks(documentId: number, chunks: Chunk[], vectors?: ChunkVectors): Promise<boolean> {
+  async replaceChunks(
+    documentId: number,
+    chunks: Chunk[],
+    vectors?: ChunkVectors,
+  ): Promise<ReplacedChunks | undefined> {
     return this.sql.transaction(async (query) => {
       const [doc] = await query<{ space_id: number; language: string; embedding_model: string | null }>(
         `SELECT d.space_id, s.language, d.embedding_model
@@ -307,7 +339,8 @@ export class KnowledgeRepository {
          WHERE d.id = $1 FOR UPDATE OF d`,
         [documentId],
       );
-      if (!doc) return false;
+      if (!doc) return undefined;
+      const chunkIds: string[] = [];
       await lockTerms(query, doc.space_id);
       await subtractTerms(query, doc.space_id, documentId);
       await query(`DELETE FROM knowledge_chunks WHERE document_id = $1`, [documentId]);
@@ -330,23 +363,32 @@ export class KnowledgeRepository {
         if (!embeddings) await query(insertChunks, params);
         else {
           // Each vector goes with its chunk by position (unique in a document).
-          await query(
-            `WITH c AS (${insertChunks} RETURNING id, position)
-             INSERT INTO knowledge_vectors (chunk_id, space_id, document_id, embedding)
-             SELECT c.id, $1, $2, v.embedding::real[]
-             FROM c JOIN unnest($4::int[], $7::text[]) AS v(position, embedding) ON v.position = c.position`,
+          const inserted = await query<{ id: string; position: number }>(
+            `WITH c AS (${insertChunks} RETURNING id, position),
+             vec AS (
+               INSERT INTO knowledge_vectors (chunk_id, space_id, document_id, embedding)
+               SELECT c.id, $1, $2, v.embedding::real[]
+               FROM c JOIN unnest($4::int[], $7::text[]) AS v(position, embedding) ON v.position = c.position
+             )
+             SELECT c.id::text AS id, c.position FROM c`,
             [...params, embeddings],
           );
+          const byPosition = new Map(inserted.map((r) => [r.position, r.id]));
+          for (const c of batch) chunkIds.push(byPosition.get(c.position)!);
         }
       }
       await addTerms(query, doc.space_id, 'document_id', documentId);
-      await query(
+      const [synced] = await query<{ stamp: string }>(
         `UPDATE knowledge_documents SET status = 'FINISHED', result = NULL, chunk_count = $2, last_sync = now(),
-         embedding_model = $3, updated_at = now() WHERE id = $1`,
+         embedding_model = $3, updated_at = now() WHERE id = $1 RETURNING last_sync::text AS stamp`,
         [documentId, chunks.length, vectors?.model ?? null],
       );
-      if (vectors || doc.embedding_model) await bumpVectors(query, doc.space_id);
-      return true;
+      const version = vectors || doc.embedding_model ? await bumpVectors(query, doc.space_id) : undefined;
+      return {
+        spaceId: doc.space_id,
+        stamp: synced.stamp,
+        ...(vectors && { vectors: { version: version!, chunkIds } }),
+      };
     });
   }
 
@@ -483,6 +525,44 @@ export class KnowledgeRepository {
     });
   }
 
+  /** True when some document of the space has vectors of `model` (pgvector path: before embedding a query). */
+  async hasVectors(spaceId: number, model: string): Promise<boolean> {
+    const rows = await this.sql.query(
+      `SELECT 1 FROM knowledge_documents WHERE space_id = $1 AND embedding_model = $2 AND chunk_count > 0 LIMIT 1`,
+      [spaceId, model],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Vector ranking on pgvector: the `limit` chunks of the space (of documents
+   * embedded by `model`) nearest to `vector` by cosine distance, computed in
+   * Postgres; score = cosine similarity (1 - distance), best first. An exact
+   * scan of the space's vectors, written against `vector(<dims>)` so that a
+   * partial HNSW index of that dimension serves it when an operator adds one
+   * (see the README).
+   */
+  async nearestChunks(spaceId: number, model: string, vector: ArrayLike<number>, limit: number): Promise<ChunkHit[]> {
+    const dims = vector.length;
+    if (!Number.isInteger(dims) || dims < 1) return [];
+    const typed = `vector(${dims})`;
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `WITH near AS MATERIALIZED (
+         SELECT v.chunk_id, v.embedding::${typed} <=> $2::${typed} AS distance
+         FROM knowledge_vectors v
+         WHERE v.space_id = $1 AND vector_dims(v.embedding) = ${dims}
+           AND v.document_id IN (SELECT id FROM knowledge_documents WHERE space_id = $1 AND embedding_model = $3)
+         ORDER BY distance LIMIT $4
+       )
+       SELECT c.id::text AS chunk_id, c.document_id, d.doc_name, c.position, c.content, c.metadata,
+              1 - n.distance AS score
+       FROM near n JOIN knowledge_chunks c ON c.id = n.chunk_id JOIN knowledge_documents d ON d.id = c.document_id
+       ORDER BY n.distance, c.id`,
+      [spaceId, `[${Array.prototype.join.call(vector, ',')}]`, model, limit],
+    );
+    return ranked(rows);
+  }
+
   /** The chunks of these ids (with their document's name), in no particular order; ids that are gone are left out. */
   async chunksByIds(ids: string[]): Promise<Omit<ChunkHit, 'rank' | 'score'>[]> {
     return this.sql.query(
@@ -526,9 +606,13 @@ async function subtractTerms(query: Query, spaceId: number, documentId: number):
   );
 }
 
-/** Marks a change of the space's chunk vectors (processes holding them read them again). */
-async function bumpVectors(query: Query, spaceId: number): Promise<void> {
-  await query(`UPDATE knowledge_spaces SET vectors_version = vectors_version + 1 WHERE id = $1`, [spaceId]);
+/** Marks a change of the space's chunk vectors (processes holding them read them again); the new version. */
+async function bumpVectors(query: Query, spaceId: number): Promise<string> {
+  const [row] = await query<{ version: string }>(
+    `UPDATE knowledge_spaces SET vectors_version = vectors_version + 1 WHERE id = $1 RETURNING vectors_version::text AS version`,
+    [spaceId],
+  );
+  return row.version;
 }
 
 /**

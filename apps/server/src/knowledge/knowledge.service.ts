@@ -1,4 +1,4 @@
-import { HttpStatus, Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import { parseKnowledgeResource, type KnowledgePort, type KnowledgeReference } from '@ensemble/agents';
 import { LlmError, LlmService, type EmbeddingPort } from '@ensemble/llm';
@@ -19,8 +19,10 @@ import {
   ChunkVectors,
   DocumentRow,
   KnowledgeRepository,
+  ReplacedChunks,
   SpaceNameTaken,
   SpaceRow,
+  VectorStorage,
 } from './knowledge.repository';
 import { KNOWLEDGE_CHAT_TOP_K, knowledgeChatTurn, KnowledgeChatTurn } from './knowledge-chat';
 import type { DocumentView, Page, RetrievedChunk, SpaceView } from './knowledge.types';
@@ -140,16 +142,20 @@ export function fuseRankings(rankings: ChunkHit[][], topK: number): RetrievedChu
  * on sync in the background) and retrieval: full-text search in the space's
  * language plus trigram similarity for unspaced scripts and, with an
  * embedding model in the models file, vector similarity, fused by
- * reciprocal rank.
+ * reciprocal rank. Vector similarity runs in Postgres on pgvector when the
+ * database has it, else in the process over the space's vectors held in
+ * memory.
  */
 @Injectable()
-export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
+export class KnowledgeService implements KnowledgePort, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Knowledge');
   /** Indexing jobs in flight; shutdown waits for them. */
   private readonly jobs = new Set<Promise<void>>();
 
-  /** The spaces' chunk vectors, held in memory for the vector ranking. */
+  /** The spaces' chunk vectors, held in memory for the vector ranking (without pgvector). */
   private readonly vectors: VectorCache;
+  /** Where chunk vectors are stored and ranked; read at start. */
+  private storage: VectorStorage = { kind: 'array' };
 
   constructor(
     private readonly repo: KnowledgeRepository,
@@ -160,6 +166,15 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
       const { version, docs, rows } = await this.repo.spaceVectors(spaceId, model, previous?.docs);
       return packVectors(model, version, docs, rows, previous);
     });
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.storage = await this.repo.vectorStorage();
+    this.logger.log(
+      this.storage.kind === 'pgvector'
+        ? `Knowledge vectors: pgvector ${this.storage.version} (cosine distance in SQL)`
+        : 'Knowledge vectors: real[] with cosine in the process (the database has no pgvector)',
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -465,10 +480,30 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
           return;
         }
       }
-      await this.repo.replaceChunks(id, chunks, vectors);
+      const replaced = await this.repo.replaceChunks(id, chunks, vectors);
+      if (replaced && vectors) await this.holdVectors(id, replaced, vectors);
     } catch (e) {
       this.logger.error(`Indexing document ${id} failed: ${(e as Error).stack ?? String(e)}`);
       await this.repo.markFailed(id, 'Indexing failed; see the server log.').catch(() => undefined);
+    }
+  }
+
+  /**
+   * Without pgvector: puts a synced document's vectors into the space's
+   * entry of the in-memory cache, or (when the space is not held yet) loads
+   * the space now, so the first query after a sync reads no vectors from
+   * the database. A failure here leaves the sync done: the next query loads.
+   */
+  private async holdVectors(documentId: number, replaced: ReplacedChunks, vectors: ChunkVectors): Promise<void> {
+    if (this.storage.kind === 'pgvector' || !replaced.vectors) return;
+    const { spaceId, stamp } = replaced;
+    const { version, chunkIds } = replaced.vectors;
+    const rows = chunkIds.map((id, i) => ({ id, document_id: documentId, embedding: vectors.vectors[i] }));
+    if (this.vectors.apply(spaceId, vectors.model, version, { id: documentId, stamp }, rows)) return;
+    try {
+      await this.vectors.get(spaceId, vectors.model, version);
+    } catch (e) {
+      this.logger.warn(`Loading the vectors of space ${spaceId} after a sync failed: ${(e as Error).message}`);
     }
   }
 
@@ -517,16 +552,18 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
 
   /**
    * The vector ranking: the query's embedding against every vector of the
-   * space (in memory, exact cosine). Empty without an embedding model, when
-   * the space has no vectors of it, or when embedding the query fails or
-   * takes longer than `QUERY_EMBED_TIMEOUT_MS` (then retrieval is lexical
-   * only, and the failure is logged).
+   * space (exact cosine: in Postgres on pgvector, else in memory). Empty
+   * without an embedding model, when the space has no vectors of it, or
+   * when embedding the query fails or takes longer than
+   * `QUERY_EMBED_TIMEOUT_MS` (then retrieval is lexical only, and the
+   * failure is logged).
    */
   private async searchVectors(space: SpaceRow, query: string, limit: number): Promise<ChunkHit[]> {
     const model = this.embeddings.embeddingModel;
     if (!model) return [];
-    const vectors = await this.vectors.get(space.id, model, space.vectors_version);
-    if (!vectors.ids.length) return [];
+    const pgvector = this.storage.kind === 'pgvector';
+    const held = pgvector ? undefined : await this.vectors.get(space.id, model, space.vectors_version);
+    if (pgvector ? !(await this.repo.hasVectors(space.id, model)) : !held!.ids.length) return [];
     let queryVector: Float32Array;
     try {
       const signal = AbortSignal.timeout(QUERY_EMBED_TIMEOUT_MS);
@@ -536,10 +573,15 @@ export class KnowledgeService implements KnowledgePort, OnModuleDestroy {
       this.logger.warn(`Embedding a query failed, retrieving by text only: ${e.message}`);
       return [];
     }
+    let hits: Omit<ChunkHit, 'rank'>[];
+    if (pgvector) hits = await this.repo.nearestChunks(space.id, model, queryVector, limit);
+    else {
+      const near = await nearest(held!, queryVector, limit);
+      const rows = new Map((await this.repo.chunksByIds(near.map((h) => h.id))).map((r) => [r.chunk_id, r]));
+      hits = near.filter((h) => rows.has(h.id)).map((h) => ({ ...rows.get(h.id)!, score: h.score }));
+    }
     // A similarity of 0 or less is no match (a query sharing nothing with the space).
-    const hits = (await nearest(vectors, queryVector, limit)).filter((h) => h.score > 0);
-    const rows = new Map((await this.repo.chunksByIds(hits.map((h) => h.id))).map((r) => [r.chunk_id, r]));
-    return hits.filter((h) => rows.has(h.id)).map((h, i) => ({ ...rows.get(h.id)!, score: h.score, rank: i + 1 }));
+    return hits.filter((h) => h.score > 0).map((h, i) => ({ ...h, rank: i + 1 }));
   }
 
   /** The knowledge port of a run: retrieval by space name. */

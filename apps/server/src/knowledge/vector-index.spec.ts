@@ -93,6 +93,36 @@ describe('vector index', () => {
     expect(again.docs.get(4)).toEqual({ stamp: 'a', start: 2, count: 1 });
   });
 
+  it("takes a sync's vectors into a held space without reading it again; the version moves only past that one change", async () => {
+    let loads = 0;
+    let version = '1';
+    const cache = new VectorCache(async (_space, model) => {
+      loads++;
+      return packVectors(model, version, docs, rows);
+    });
+    // Not held: nothing to update.
+    expect(cache.apply(1, 'm', '2', { id: 4, stamp: 'a' }, [])).toBe(false);
+    await cache.get(1, 'm', '1');
+    // Document 1 re-synced (version 2): its rows replaced in memory, the space now at version 2.
+    expect(cache.apply(1, 'm', '2', { id: 1, stamp: 'b' }, [{ id: '9', document_id: 1, embedding: [0, 1, 0] }])).toBe(
+      true,
+    );
+    const held = await cache.get(1, 'm', '2');
+    expect(loads).toBe(1);
+    expect(held.ids).toEqual(['9', '3']);
+    expect(held.docs.get(1)).toEqual({ stamp: 'b', start: 0, count: 1 });
+    // A new document after an unseen change (version 4, not 3): held, but the version stays for the next read.
+    expect(cache.apply(1, 'm', '4', { id: 5, stamp: 'a' }, [{ id: '10', document_id: 5, embedding: [1, 0, 0] }])).toBe(
+      true,
+    );
+    version = '4';
+    const refreshed = await cache.get(1, 'm', '4');
+    expect(loads).toBe(2);
+    expect(refreshed.version).toBe('4');
+    // Another model's vectors are not mixed in.
+    expect(cache.apply(1, 'other', '5', { id: 6, stamp: 'a' }, [])).toBe(false);
+  });
+
   it("decodes Postgres's binary real[] (array_send)", () => {
     // SELECT array_send('{1.5,-2,0.25}'::real[]): 1 dimension, no nulls, element type 700, 3 elements from 1.
     const header = [1, 0, 700, 3, 1];

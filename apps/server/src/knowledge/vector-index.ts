@@ -156,6 +156,25 @@ export class VectorCache {
     return fresh;
   }
 
+  /**
+   * Puts one document's new vectors (just written by a sync in this
+   * process) into the space's entry, so the next query does not read them
+   * back from the database. The entry moves to `version` when that is the
+   * very next version after the one it holds (this sync was the only
+   * change); otherwise it keeps its version, and the next query reads
+   * the other changes only (this document's stamp is already current).
+   * False when the space is not held (of this model): nothing to update.
+   */
+  apply(spaceId: number, model: string, version: string, doc: VectorDocument, rows: ChunkVector[]): boolean {
+    const held = this.entries.get(spaceId);
+    if (!held || held.model !== model) return false;
+    const docs = [...held.docs].map(([id, d]) => ({ id, stamp: id === doc.id ? doc.stamp : d.stamp }));
+    if (!held.docs.has(doc.id)) docs.push(doc);
+    const next = BigInt(held.version) + 1n === BigInt(version) ? version : held.version;
+    this.entries.set(spaceId, packVectors(model, next, docs, rows, held));
+    return true;
+  }
+
   /** Forgets a space (deleted). */
   drop(spaceId: number): void {
     this.entries.delete(spaceId);
