@@ -39,7 +39,10 @@ export async function sendChatRun(
         onStall,
       });
     } else if (answer.type === 'completion') {
-      res.status(200).json(await answer.completion());
+      const completion = await answer.completion();
+      // The run has ended: a client leaving now has nothing left to cancel.
+      res.off('close', onClose);
+      res.status(200).json(completion);
       await delivered(res, stallMs);
     } else {
       res.status(202).json(ok(answer.state));
