@@ -308,6 +308,64 @@ describe('chat reliability (compiled server)', () => {
       expect(again.map((r) => r.status)).toEqual([200, 200, 200]);
     }, 60_000);
 
+    it('holds the slot of a non-stream answer the client does not read until SSE_STALL_TIMEOUT_MS frees it', async () => {
+      const stallMs = 4000;
+      const { server, db } = await start({ SSE_STALL_TIMEOUT_MS: String(stallMs), MAX_CONCURRENT_RUNS_PER_KEY: '1' });
+      // 8 MB of answer: more than the kernel's socket buffers take for a client that reads nothing.
+      const piece = 'x'.repeat(64 * 1024);
+      fake.setHandler(() => ({ tokens: Array<string>(128).fill(piece) }));
+      const { hostname, port } = new URL(server.origin);
+      const body = JSON.stringify({
+        model: 'fake-gpt',
+        messages: 'a long answer',
+        stream: false,
+        conv_uid: 'conv-unread',
+      });
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(
+          `POST ${CHAT} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${API_KEY}\r\n` +
+            `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      });
+      // Nothing is ever read.
+      socket.pause();
+      socket.on('error', () => undefined);
+      let answered = 0;
+      for (const until = Date.now() + 20_000; !answered && Date.now() < until; ) {
+        const rows = await sql<{ state: string }>(db, `SELECT state FROM conversation_runs WHERE state <> 'running'`);
+        if (rows.length) answered = Date.now();
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(answered).toBeGreaterThan(0);
+      // Well after the answer was written to the socket, the key's one slot is still taken by it.
+      await new Promise((r) => setTimeout(r, 1000));
+      fake.setHandler(() => ({ text: 'quick' }));
+      const busy = await chat(server.origin, { conv_uid: 'conv-second', stream: false });
+      expectDualError(busy, 429, 'too_many_runs', null);
+      // The stall timeout gives the unread answer up: the slot is free again.
+      let freed: Awaited<ReturnType<typeof chat>> | undefined;
+      for (const until = Date.now() + stallMs + 10_000; Date.now() < until; ) {
+        const res = await chat(server.origin, { conv_uid: 'conv-second', stream: false });
+        if (res.status === 200) {
+          freed = res;
+          break;
+        }
+        expectDualError(res, 429, 'too_many_runs', null);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(freed).toBeDefined();
+      expect(Date.now() - answered).toBeGreaterThanOrEqual(stallMs - 500);
+      expect(JSON.parse(freed!.body)).toMatchObject({ choices: [{ message: { content: 'quick' } }] });
+      // The answer was produced: its run stays complete, with the whole answer stored.
+      expect(
+        await sql(
+          db,
+          `SELECT conv_uid, state, length(answer) AS chars FROM conversation_runs WHERE conv_uid = 'conv-unread'`,
+        ),
+      ).toEqual([{ conv_uid: 'conv-unread', state: 'complete', chars: 128 * 64 * 1024 }]);
+      socket.destroy();
+    }, 60_000);
+
     it('SIGTERM is not held up by a client that stopped reading: the run is stored cancelled and the process exits', async () => {
       const { server, db } = await start({ SSE_STALL_TIMEOUT_MS: '600000', SHUTDOWN_GRACE_MS: '500' });
       fake.setHandler(() => ({ tokens: words(4000), tokenDelayMs: 1 }));

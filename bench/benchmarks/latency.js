@@ -20,13 +20,17 @@ const CONC = [
 const ROUNDS = 2;
 
 async function run({ log, profile }) {
-  const stack = await startStack('latency', { profile });
+  const stack = await startStack('latency', { profile, baseline: true });
   try {
     await stack.fakeCtl.config(FAKE);
     const targets = streamTargets(stack);
-    const order = [targets.direct, targets.proxy, targets.ensemble];
+    // BENCH_BASELINE_MAIN: a second build, measured in every phase beside this one.
+    const order = [targets.direct, targets.proxy, targets.ensemble, ...(targets.baseline ? [targets.baseline] : [])];
+    const names = order.map((t) => t.name);
+    const relays = names.filter((n) => n !== 'direct');
+    const emptyRes = () => Object.fromEntries(names.map((n) => [n, []]));
     const one = (t, agent) => stream({ port: t.port, path: t.path, headers: t.headers, body: t.body, agent });
-    const pids = { proxy: stack.proxy.pid, ensemble: stack.ensemble.pid };
+    const pids = { proxy: stack.proxy.pid, ensemble: stack.ensemble.pid, baseline: stack.baseline?.pid };
     const cpu = {};
     const addCpu = (mode, name, ms) => {
       cpu[mode] ??= {};
@@ -47,9 +51,9 @@ async function run({ log, profile }) {
     log(`sequential: ${SEQ} streams per target, interleaved`);
     {
       const agents = Object.fromEntries(order.map((t) => [t.name, makeAgent(1)]));
-      const res = { direct: [], proxy: [], ensemble: [] };
+      const res = emptyRes();
       // Each relay works only for its own streams, so its CPU over the phase is theirs.
-      const c0 = { proxy: cpuMs(pids.proxy), ensemble: cpuMs(pids.ensemble) };
+      const c0 = Object.fromEntries(relays.map((n) => [n, cpuMs(pids[n])]));
       for (let i = 0; i < SEQ; i++) {
         // rotate the order so no target always follows another
         for (let k = 0; k < order.length; k++) {
@@ -57,13 +61,13 @@ async function run({ log, profile }) {
           res[t.name].push(await one(t, agents[t.name]));
         }
       }
-      for (const name of ['proxy', 'ensemble']) addCpu('sequential', name, cpuMs(pids[name]) - c0[name]);
+      for (const name of relays) addCpu('sequential', name, cpuMs(pids[name]) - c0[name]);
       Object.values(agents).forEach((a) => a.destroy());
       phases.push({ mode: 'sequential', res });
     }
     for (const { c, perRound } of CONC) {
       log(`${c} concurrent: ${ROUNDS} rounds × ${perRound} streams per target`);
-      const res = { direct: [], proxy: [], ensemble: [] };
+      const res = emptyRes();
       for (let r = 0; r < ROUNDS; r++) {
         const seq = r % 2 === 0 ? order : [...order].reverse();
         for (const t of seq) {
@@ -84,7 +88,7 @@ async function run({ log, profile }) {
     for (const { mode, res } of phases) {
       const s = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, summary(v)]));
       figures[mode] = s;
-      for (const k of ['direct', 'proxy', 'ensemble']) {
+      for (const k of names) {
         rows.push([
           mode,
           k,
@@ -97,14 +101,17 @@ async function run({ log, profile }) {
           cpu[mode]?.[k] ? (cpu[mode][k] / s[k].n).toFixed(2) : '–',
         ]);
       }
-      for (const k of ['proxy', 'ensemble']) {
+      for (const k of relays) {
+        const ttft50 = s[k].ttft50 - s.direct.ttft50;
+        const ttlt50 = s[k].ttlt50 - s.direct.ttlt50;
         added.push([
           mode,
           k,
-          s[k].ttft50 - s.direct.ttft50,
+          ttft50,
           s[k].ttft99 - s.direct.ttft99,
-          s[k].ttlt50 - s.direct.ttlt50,
+          ttlt50,
           s[k].ttlt99 - s.direct.ttlt99,
+          (ttlt50 - ttft50).toFixed(2),
         ]);
       }
     }
@@ -113,9 +120,9 @@ async function run({ log, profile }) {
     const proxyAdded64 = c64.proxy.ttft50 - c64.direct.ttft50;
     const ensAdded64 = c64.ensemble.ttft50 - c64.direct.ttft50;
     const ratio64 = ensAdded64 / proxyAdded64;
-    const errors = Object.values(figures).reduce((s, f) => s + f.direct.errors + f.proxy.errors + f.ensemble.errors, 0);
+    const errors = Object.values(figures).reduce((s, f) => s + names.reduce((e, n) => e + f[n].errors, 0), 0);
     const firstError = Object.values(figures)
-      .flatMap((f) => [f.direct, f.proxy, f.ensemble])
+      .flatMap((f) => names.map((n) => f[n]))
       .find((x) => x.firstError)?.firstError;
 
     const bars = [
@@ -141,13 +148,13 @@ async function run({ log, profile }) {
       '',
       '### Added over direct (ms)',
       '',
-      table(['mode', 'path', '+TTFT p50', '+TTFT p99', '+TTLT p50', '+TTLT p99'], added),
+      table(['mode', 'path', '+TTFT p50', '+TTFT p99', '+TTLT p50', '+TTLT p99', '+TTLT − +TTFT p50'], added),
       '',
       '### Bars',
       '',
       table(['bar', 'figure', 'result'], bars),
     ].join('\n');
-    const method = `Method: fake upstream replies ${FAKE.tokens} tokens, ${FAKE.firstTokenDelayMs} ms before the first, ${FAKE.tokenDelayMs} ms between tokens (timer-driven, so direct TTLT includes timer granularity). Requests: chat_normal, \`stream: true\`, \`stream_options.include_usage\`, one user message; Ensemble gets \`model: fake-gpt\` and an API key, a new conversation per request (its default). Warm-up 30 sequential + 128 at 64 concurrent per target, not recorded. Sequential: ${SEQ} streams per target, interleaved one by one (rotating order). Concurrent: ${ROUNDS} rounds per level (order direct→proxy→Ensemble, then reversed), ${CONC.map((x) => `${x.perRound} streams at ${x.c}`).join(', ')} per round and target; keep-alive agent with as many sockets as streams.`;
+    const method = `Method: fake upstream replies ${FAKE.tokens} tokens, ${FAKE.firstTokenDelayMs} ms before the first, ${FAKE.tokenDelayMs} ms between tokens (timer-driven, so direct TTLT includes timer granularity). Requests: chat_normal, \`stream: true\`, \`stream_options.include_usage\`, one user message; Ensemble gets \`model: fake-gpt\` and an API key, a new conversation per request (its default). Warm-up 30 sequential + 128 at 64 concurrent per target, not recorded. Sequential: ${SEQ} streams per target, interleaved one by one (rotating order). Concurrent: ${ROUNDS} rounds per level (order direct→proxy→Ensemble, then reversed), ${CONC.map((x) => `${x.perRound} streams at ${x.c}`).join(', ')} per round and target; keep-alive agent with as many sockets as streams.${stack.baseline ? ` "baseline": the build ${process.env.BENCH_BASELINE_MAIN} (BENCH_BASELINE_MAIN), its own process and database, measured in every phase beside Ensemble (sequential: one more stream in the rotation; concurrent: one more phase per round, reversed in the second).` : ''}`;
     return {
       title: 'Benchmark 1: added latency (chat_normal stream)',
       method,

@@ -137,10 +137,11 @@ function modelsFile(fakePort) {
 }
 
 /**
- * Ensemble as `npm run start:prod` runs it: node dist/apps/server/src/main.js,
- * its own process, configured by the environment. `profileDir` adds --cpu-prof.
+ * Ensemble as `npm run start:prod` runs it: node dist/apps/server/src/main.js
+ * (or `main`, another build), its own process, configured by the
+ * environment. `profileDir` adds --cpu-prof.
  */
-async function startEnsemble({ databaseUrl, fakePort, apiKey, env = {}, profileDir }) {
+async function startEnsemble({ databaseUrl, fakePort, apiKey, env = {}, profileDir, main = MAIN, name = 'ensemble' }) {
   const port = await freePort();
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   // Extra node flags for the server, e.g. BENCH_SERVER_NODE_ARGS=--trace-gc (diagnosis only).
@@ -149,7 +150,7 @@ async function startEnsemble({ databaseUrl, fakePort, apiKey, env = {}, profileD
   const childEnv = { ...process.env };
   for (const k of ['DATABASE_URL', 'API_KEYS', 'MODELS_FILE', 'PORT', 'HOST', 'ENSEMBLE_INSECURE_NO_AUTH'])
     delete childEnv[k];
-  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     cwd: ROOT,
     env: {
       ...childEnv,
@@ -167,7 +168,7 @@ async function startEnsemble({ databaseUrl, fakePort, apiKey, env = {}, profileD
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const proc = track(child, 'ensemble');
+  const proc = track(child, name);
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null)

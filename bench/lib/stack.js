@@ -13,9 +13,10 @@ const MESSAGES = [{ role: 'user', content: 'Write a short poem about benchmarks.
 /**
  * Starts the fake upstream, the proxy (unless `proxy: false`), a fresh
  * database and Ensemble (unless `ensemble: false`); `profile` runs Ensemble
- * with --cpu-prof into bench/.tmp/profiles/<tag>.
+ * with --cpu-prof into bench/.tmp/profiles/<tag>. `baseline` also starts
+ * the build named by BENCH_BASELINE_MAIN, when set (`stack.baseline`).
  */
-async function startStack(tag, { proxy = true, ensemble = true, profile = false, env = {} } = {}) {
+async function startStack(tag, { proxy = true, ensemble = true, baseline = false, profile = false, env = {} } = {}) {
   const stack = { tag, apiKey: API_KEY, auth: AUTH };
   const cleanups = [];
   stack.stop = async () => {
@@ -47,6 +48,20 @@ async function startStack(tag, { proxy = true, ensemble = true, profile = false,
         return e;
       };
       stack.ensemble = await stack.startEnsemble();
+      // BENCH_BASELINE_MAIN: another build (e.g. the one before a change) measured beside it, on its own database.
+      if (baseline && process.env.BENCH_BASELINE_MAIN) {
+        const baseDb = await createDatabase(`${tag}_base`);
+        cleanups.push(() => baseDb.drop());
+        stack.baseline = await procs.startEnsemble({
+          databaseUrl: baseDb.url,
+          fakePort: stack.fake.port,
+          apiKey: API_KEY,
+          env,
+          main: process.env.BENCH_BASELINE_MAIN,
+          name: 'baseline',
+        });
+        cleanups.push(() => stack.baseline.stop());
+      }
     }
     /** Call when the measured part starts: the profile summary leaves out what came before. */
     stack.markMeasured = () => {
@@ -68,7 +83,7 @@ function fakeControl(port) {
   };
 }
 
-/** The three ways a client reaches the model: straight to the fake, through the proxy, through Ensemble (chat_normal). */
+/** The ways a client reaches the model: straight to the fake, through the proxy, through Ensemble (chat_normal), and through the baseline build when there is one. */
 function streamTargets(stack, { messages = MESSAGES } = {}) {
   const upstreamBody = JSON.stringify({
     model: 'gpt-4o-mini',
@@ -87,10 +102,11 @@ function streamTargets(stack, { messages = MESSAGES } = {}) {
       headers: {},
       body: upstreamBody,
     };
-  if (stack.ensemble) {
-    targets.ensemble = {
-      name: 'ensemble',
-      port: stack.ensemble.port,
+  for (const name of ['ensemble', 'baseline']) {
+    if (!stack[name]) continue;
+    targets[name] = {
+      name,
+      port: stack[name].port,
       path: '/api/v2/chat/completions',
       headers: AUTH,
       body: JSON.stringify({ model: 'fake-gpt', messages, stream: true, stream_options: { include_usage: true } }),

@@ -1,5 +1,6 @@
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DestinationStream } from 'pino';
@@ -69,4 +70,17 @@ export async function createServer(
     );
   }
   return app;
+}
+
+/**
+ * Graceful close: the server stops accepting connections (idle keep-alive
+ * ones close now), then the application closes: open chat runs get
+ * SHUTDOWN_GRACE_MS to finish before they are cancelled, then the pool
+ * closes.
+ */
+export async function closeServer(app: INestApplication): Promise<void> {
+  const server = app.getHttpServer() as Server;
+  server.close();
+  server.closeIdleConnections();
+  await app.close();
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { loadModelsConfig, ModelRegistry, ModelsConfigError } from '@ensemble/llm';
-import { createServer } from './bootstrap';
+import { closeServer, createServer } from './bootstrap';
 import { ConfigError, loadConfig } from './config/config';
 import { startEmbeddedDatabase } from './database/embedded';
 import { startupSummary } from './observability/startup';
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     closing = true;
     new Logger('Ensemble').log(`${signal} received: shutting down`);
     try {
-      await app.close();
+      await closeServer(app);
       await embedded?.stop();
       process.exit(0);
     } catch (e) {

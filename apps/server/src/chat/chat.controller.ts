@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { principalOf, viewerOf } from '../auth/principal';
@@ -6,6 +6,9 @@ import { RequireScope } from '../auth/scope.decorator';
 import { AppCodesGuard } from '../keys/app-codes.guard';
 import { ApiErrors, resultSchema } from '../common/api-docs';
 import { ok } from '../common/result';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { limitSubject } from '../limits';
+import { sendChatRun } from './chat-response';
 import { ChatService } from './chat.service';
 import { CHAT_COMPLETION_SCHEMA, SSE_STREAM_SCHEMA } from './chat.schema';
 import type { ChatRequest } from './chat-request';
@@ -16,7 +19,10 @@ import { ChatRequestDto } from './dto/chat-request.dto';
 @ApiTags('chat')
 @Controller('v2/chat/completions')
 export class ChatController {
-  constructor(private readonly chat: ChatService) {}
+  constructor(
+    private readonly chat: ChatService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Post()
   @RequireScope('chat')
@@ -39,8 +45,15 @@ export class ChatController {
     }),
   })
   @ApiErrors(400, 404, 409, 413, 429, 503)
-  completions(@Body(ChatRequestPipe) request: ChatRequest, @Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.chat.complete(request, req, res);
+  async completions(
+    @Body(ChatRequestPipe) request: ChatRequest,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const caller = { viewer: viewerOf(principalOf(req)), limits: limitSubject(req) };
+    // Also on an error answer: the client learns which conversation failed (validated: a header can carry it).
+    const run = await this.chat.start(request, caller, (convUid) => res.setHeader('X-Conv-Uid', convUid));
+    await sendChatRun(req, res, run, this.config);
   }
 
   @Post(':conv_uid/cancel')

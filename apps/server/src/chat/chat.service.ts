@@ -1,5 +1,4 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { catchError, concatMap, lastValueFrom, map, Observable, of, reduce, tap } from 'rxjs';
 import { AppDefinition, capHistoryChars, createRenderer, RunRenderer, runTeam, TeamEvent } from '@ensemble/agents';
@@ -8,12 +7,12 @@ import { AppsService } from '../apps/apps.service';
 import { ApiError } from '../common/api-error';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { conversationNotFound, ConversationsService, Viewer } from '../conversations/conversations.service';
-import { principalOf, viewerOf } from '../auth/principal';
 import { RunRecorder } from '../conversations/run-recorder';
-import { LimitSubject, limitSubject, ReleaseRun, RunLimiter } from '../limits';
+import { LimitSubject, ReleaseRun, RunLimiter } from '../limits';
 import { MetricsService, RunTimer } from '../observability/metrics.service';
 import { ToolsService } from '../tools/tools.service';
 import { ChatRequest } from './chat-request';
+import { ChatAnswer, ChatCaller, ChatRun, once } from './chat-run';
 import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './chunks';
 import { clientFinishReason, failureNote } from './dbgpt-compat';
 import { llmErrorToApi } from './llm-errors';
@@ -24,10 +23,7 @@ import { KnowledgeService } from '../knowledge/knowledge.service';
 import { DataChat, DataChatRun, isDataChatMode } from './data-chat';
 import { RunRegistry } from './run-registry';
 import { FlowGate, gatedLlm } from './flow-gate';
-import { writeSse } from './sse';
-import { ok } from '../common/result';
 import { RunStreamsService } from '../run-streams/run-streams.service';
-import { writeFollower } from '../run-streams/write-follower';
 
 /**
  * What a run produces, whichever the mode: new text (with the whole view so
@@ -80,7 +76,7 @@ const abortReason = (signal: AbortSignal, fallback = 'The request ended before t
 const cancelled = () =>
   new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'service_unavailable', 'The run was cancelled before it ended.');
 
-/** POST /api/v2/chat/completions: validation, the run, storage, and both answer shapes. */
+/** POST /api/v2/chat/completions: validation, the run, its storage, and what each answer shape carries. */
 @Injectable()
 export class ChatService {
   private readonly logger = new Logger('Chat');
@@ -102,14 +98,17 @@ export class ChatService {
   ) {}
 
   /**
-   * Validates everything before the first byte, then streams or answers once.
+   * Validates everything before the first byte, records the run and takes
+   * its slot, then hands back the run for the controller to answer with.
    * Order: the request, the app and model, the key's run cap (checked), the
    * run's rows (a busy conversation is a 409 before a slot is taken), the
-   * slot; only then is the run registered and its first LLM request sent,
-   * so a request that fails before its stream costs no upstream call. One
-   * `finally` releases the slot and the registration on every path.
+   * slot; only then is the run registered, and its first LLM request is
+   * sent once the answer is read, so a request that fails before its stream
+   * costs no upstream call. `onConversation` learns the conversation as
+   * soon as it is known (an error from then on concerns it). The run's
+   * `end()` releases the slot and the registration, once, on every path.
    */
-  async complete(request: ChatRequest, req: Request, res: Response): Promise<void> {
+  async start(request: ChatRequest, caller: ChatCaller, onConversation: (convUid: string) => void): Promise<ChatRun> {
     // chat_data / chat_db_qa run as a one-step team over the datasource, on the request's model.
     const data = isDataChatMode(request.chatMode) ? await this.dataChat.prepare(request) : undefined;
     const app = request.chatMode === 'chat_app' ? await this.apps.definition(request.chatParam!) : data?.app;
@@ -131,8 +130,7 @@ export class ChatService {
         'chat_param',
       );
     }
-    const viewer = viewerOf(principalOf(req));
-    const limits = limitSubject(req);
+    const { viewer, limits } = caller;
     await this.limiter.check(limits);
     const convUid = request.convUid ?? randomUUID();
     const history = request.convUid
@@ -151,33 +149,31 @@ export class ChatService {
       input: request.input,
       model: app && !data ? null : request.model,
     };
-    // Also on an error answer: the client learns which conversation failed (validated: a header can carry it).
-    res.setHeader('X-Conv-Uid', convUid);
+    onConversation(convUid);
     // The run's rows exist before anything else happens; if they cannot be written, the request fails with its status.
     const recorder = request.convUid
       ? await this.conversations.startRun(turn, viewer)
       : this.conversations.openFresh(turn);
     await recorder.opened;
     const releaseSlot = await this.takeSlot(limits, recorder);
-    if (request.background) {
-      const run: BackgroundRun = { request, convUid, recorder, releaseSlot, app, history, data, kb };
-      return this.background(run, res);
-    }
+    if (request.background) return this.background({ request, convUid, recorder, releaseSlot, app, history, data, kb });
 
     const controller = new AbortController();
     const gate = new FlowGate();
-    const onClose = () => {
-      if (!res.writableFinished) controller.abort('The client closed the connection before the run ended.');
-    };
     const started = Date.now();
     let release: (() => void) | undefined;
     let streamClosed: (() => void) | undefined;
     let timer: RunTimer | undefined;
+    const end = once(() =>
+      this.endRun({ request, convUid, recorder, app, controller, started, timer, background: false }, () => {
+        release?.();
+        streamClosed?.();
+        return releaseSlot();
+      }),
+    );
+    const abort = (reason: string) => controller.abort(reason);
     try {
       release = this.runs.add(convUid, controller);
-      res.on('close', onClose);
-      // A client that left while the run's rows were written: the run ends before its first LLM request.
-      if (req.socket.destroyed) onClose();
       timer = this.metrics.startRun(request.chatMode);
       streamClosed = request.stream ? this.metrics.trackStream() : undefined;
       const llm = gatedLlm(meteredLlm(this.llm, timer), gate, controller.signal);
@@ -185,30 +181,20 @@ export class ChatService {
       const outputs$ = app ? this.teamOutputs(ctx, app, history, data?.renderer) : this.chatOutputs(ctx, history, kb);
       // chat_app answers with the conv_uid as id, as DB-GPT does; a plain chat with an OpenAI-style id.
       const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
-      if (request.stream) {
-        const stallMs = this.config.sseStallTimeoutMs;
-        await writeSse(res, this.sseFrames(outputs$, frames, ctx, !!app), {
-          eagerHeaders: !!app,
-          pingIntervalMs: this.config.ssePingIntervalMs,
-          gate,
-          stallTimeoutMs: stallMs,
-          onStall: () =>
-            controller.abort(
-              `The client took no bytes of the stream for ${stallMs} ms (SSE_STALL_TIMEOUT_MS); the run was cancelled.`,
-            ),
-        });
-      } else {
-        const answer = await this.completion(outputs$, frames, request.dbgptFamily);
-        await recorder.flush();
-        res.status(200).json(answer);
-      }
-    } finally {
-      res.off('close', onClose);
-      await this.endRun({ request, convUid, recorder, app, controller, started, timer, background: false }, () => {
-        release?.();
-        streamClosed?.();
-        return releaseSlot();
-      });
+      const answer: ChatAnswer = request.stream
+        ? { type: 'stream', frames: this.sseFrames(outputs$, frames, ctx, !!app), eagerHeaders: !!app, gate }
+        : {
+            type: 'completion',
+            completion: async () => {
+              const completion = await this.completion(outputs$, frames, request.dbgptFamily);
+              await recorder.flush();
+              return completion;
+            },
+          };
+      return { convUid, answer, abort, end };
+    } catch (e) {
+      await end();
+      throw e;
     }
   }
 
@@ -257,9 +243,10 @@ export class ChatService {
    * stream; it never waits for a reader (no flow gate) and a client leaving
    * does not cancel it (an explicit cancel or a shutdown still does).
    * The request then follows that stream from its start (SSE), or answers
-   * 202 at once. The slot, registration and recorder end when the run does.
+   * 202 at once: the handle's `abort` and `end` stop only that following.
+   * The slot, registration and recorder end when the run does.
    */
-  private async background(run: BackgroundRun, res: Response): Promise<void> {
+  private async background(run: BackgroundRun): Promise<ChatRun> {
     const { request, convUid, recorder, releaseSlot, app, history, data, kb } = run;
     const controller = new AbortController();
     const started = Date.now();
@@ -304,20 +291,30 @@ export class ChatService {
     }
     void published.then(finish);
     if (!request.stream) {
-      res.status(202).json(ok({ conv_uid: convUid, status: 'running' }));
-      return;
+      return {
+        convUid,
+        answer: { type: 'accepted', state: { conv_uid: convUid, status: 'running' } },
+        abort() {},
+        end: async () => {},
+      };
     }
+    const following = new AbortController();
+    const gate = new FlowGate();
     const streamClosed = this.metrics.trackStream();
-    try {
-      await writeFollower(
-        res,
-        this.config,
-        (signal, gate) => this.streams.follow(recorder.runId, 0, signal, gate),
-        !!app,
-      );
-    } finally {
-      streamClosed();
-    }
+    return {
+      convUid,
+      answer: {
+        type: 'stream',
+        frames: this.streams.follow(recorder.runId, 0, following.signal, gate),
+        eagerHeaders: !!app,
+        gate,
+      },
+      abort: (reason) => following.abort(reason),
+      end: once(async () => {
+        following.abort('The stream ended.');
+        streamClosed();
+      }),
+    };
   }
 
   /**

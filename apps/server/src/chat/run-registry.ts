@@ -1,6 +1,4 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { Server } from 'node:http';
 import { APP_CONFIG, AppConfig } from '../config/config';
 
 /** After the grace period, how long cancelled runs get to record their end before shutdown goes on. */
@@ -25,20 +23,15 @@ export class RunRegistry implements BeforeApplicationShutdown {
   private readonly runs = new Map<string, ActiveRun>();
   private readonly logger = new Logger('Shutdown');
 
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly adapterHost: HttpAdapterHost,
-  ) {}
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   /**
-   * Graceful shutdown, before the database closes: stop accepting
-   * connections, let open runs finish for SHUTDOWN_GRACE_MS, then cancel the
-   * rest (their runs are stored `cancelled`).
+   * Graceful shutdown, before the database closes (the server stopped
+   * accepting connections already, see `closeServer`): let open runs finish
+   * for SHUTDOWN_GRACE_MS, then cancel the rest (their runs are stored
+   * `cancelled`).
    */
   async beforeApplicationShutdown(): Promise<void> {
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-    server?.close();
-    server?.closeIdleConnections?.();
     if (this.runs.size)
       this.logger.log(`Waiting up to ${this.config.shutdownGraceMs} ms for ${this.runs.size} open run(s)`);
     const cancelled = await this.drain(this.config.shutdownGraceMs);
