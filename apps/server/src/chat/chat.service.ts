@@ -51,6 +51,8 @@ interface BackgroundRun {
   request: ChatRequest;
   convUid: string;
   recorder: RunRecorder;
+  /** When the run's row began to be written (see `RunRegistry.add`). */
+  recordedAt: number;
   releaseSlot: ReleaseRun;
   app: AppDefinition | undefined;
   history: { user: string; assistant: string }[];
@@ -150,13 +152,16 @@ export class ChatService {
       model: app && !data ? null : request.model,
     };
     onConversation(convUid);
+    // From here the run may be seen `running` (and cancelled) before it is registered.
+    const recordedAt = Date.now();
     // The run's rows exist before anything else happens; if they cannot be written, the request fails with its status.
     const recorder = request.convUid
       ? await this.conversations.startRun(turn, viewer)
       : this.conversations.openFresh(turn);
     await recorder.opened;
     const releaseSlot = await this.takeSlot(limits, recorder);
-    if (request.background) return this.background({ request, convUid, recorder, releaseSlot, app, history, data, kb });
+    if (request.background)
+      return this.background({ request, convUid, recorder, recordedAt, releaseSlot, app, history, data, kb });
 
     const controller = new AbortController();
     const gate = new FlowGate();
@@ -173,7 +178,7 @@ export class ChatService {
     );
     const abort = (reason: string) => controller.abort(reason);
     try {
-      release = this.runs.add(convUid, controller);
+      release = this.runs.add(convUid, controller, recordedAt);
       timer = this.metrics.startRun(request.chatMode);
       streamClosed = request.stream ? this.metrics.trackStream() : undefined;
       const llm = gatedLlm(meteredLlm(this.llm, timer), gate, controller.signal);
@@ -247,7 +252,7 @@ export class ChatService {
    * The slot, registration and recorder end when the run does.
    */
   private async background(run: BackgroundRun): Promise<ChatRun> {
-    const { request, convUid, recorder, releaseSlot, app, history, data, kb } = run;
+    const { request, convUid, recorder, recordedAt, releaseSlot, app, history, data, kb } = run;
     const controller = new AbortController();
     const started = Date.now();
     const frames = new ChunkFrames(app ? convUid : `chatcmpl-${recorder.runId}`, request.model);
@@ -271,7 +276,7 @@ export class ChatService {
       // Stored before the first byte of the answer (the 202, or the stream's headers): a client that leaves at once
       // and resumes on another replica finds it.
       await opened;
-      release = this.runs.add(convUid, controller);
+      release = this.runs.add(convUid, controller, recordedAt);
       timer = this.metrics.startRun(request.chatMode);
       const llm = meteredLlm(this.llm, timer);
       const ctx: RunContext = { request, convUid, recorder, signal: controller.signal, llm };

@@ -13,6 +13,9 @@ interface ActiveRun {
   done: Promise<void>;
 }
 
+/** How long a cancel that found no run here is kept for a run recorded before it and not yet registered. */
+const UNCLAIMED_CANCEL_MS = 60_000;
+
 /**
  * The runs this process is serving, by conv_uid, so an explicit cancel or a
  * shutdown can abort them. Cancels for runs on other replicas arrive through
@@ -21,6 +24,8 @@ interface ActiveRun {
 @Injectable()
 export class RunRegistry implements BeforeApplicationShutdown {
   private readonly runs = new Map<string, ActiveRun>();
+  /** Cancels that found no run here, by conv_uid: when they came and why. */
+  private readonly unclaimed = new Map<string, { at: number; reason: string }>();
   private readonly logger = new Logger('Shutdown');
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
@@ -38,23 +43,45 @@ export class RunRegistry implements BeforeApplicationShutdown {
     if (cancelled) this.logger.warn(`Cancelled ${cancelled} run(s) still open after the grace period`);
   }
 
-  /** Registers a run; returns a function to call once it has ended. */
-  add(convUid: string, controller: AbortController): () => void {
+  /**
+   * Registers a run; returns a function to call once it has ended.
+   * `recordedAt`: when the run's row began to be written. A run is shown
+   * `running` from then on, so a cancel may reach this replica before the
+   * run is registered: one that came since then aborts it at once.
+   */
+  add(convUid: string, controller: AbortController, recordedAt: number): () => void {
     let settle!: () => void;
     const done = new Promise<void>((resolve) => (settle = resolve));
     this.runs.set(convUid, { controller, done });
+    const early = this.unclaimed.get(convUid);
+    this.unclaimed.delete(convUid);
+    if (early && early.at >= recordedAt) controller.abort(early.reason);
     return () => {
       if (this.runs.get(convUid)?.controller === controller) this.runs.delete(convUid);
       settle();
     };
   }
 
-  /** Aborts the local run of a conversation; false when none is running here. */
+  /**
+   * Aborts the local run of a conversation; false when none is running
+   * here. That cancel is then kept for a while, for a run of the
+   * conversation recorded before it but not registered yet (see `add`).
+   */
   abortLocal(convUid: string, reason: string): boolean {
     const run = this.runs.get(convUid);
-    if (!run) return false;
-    run.controller.abort(reason);
-    return true;
+    if (run) {
+      run.controller.abort(reason);
+      return true;
+    }
+    const now = Date.now();
+    // Oldest first (a Map keeps insertion order): drop what is too old to concern a run still starting.
+    for (const [uid, { at }] of this.unclaimed) {
+      if (now - at < UNCLAIMED_CANCEL_MS) break;
+      this.unclaimed.delete(uid);
+    }
+    this.unclaimed.delete(convUid);
+    this.unclaimed.set(convUid, { at: now, reason });
+    return false;
   }
 
   /**
