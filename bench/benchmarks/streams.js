@@ -131,11 +131,12 @@ async function hold({ stack, target, pid, n, log, probeFn, metrics }) {
     upstreamOpen: fakeStats.held,
     idleRss,
     heldRss,
-    perStreamKiB: (heldRss - idleRss) / n,
+    // Per stream held: on a loaded machine not all N may be open by the bound.
+    perStreamKiB: (heldRss - idleRss) / Math.max(openNow, 1),
     idleProbe,
     heldProbe,
     loopLag,
-    heapPerStreamKiB: loopLag && idleMetrics ? (loopLag.heapKiB - idleMetrics.heapKiB) / n : NaN,
+    heapPerStreamKiB: loopLag && idleMetrics ? (loopLag.heapKiB - idleMetrics.heapKiB) / Math.max(openNow, 1) : NaN,
     ttft50: percentile(
       results.map((r) => r.ttft),
       50,
@@ -242,7 +243,7 @@ async function run({ log, profile }) {
     '',
     table(['bar', 'figure', 'result'], bars),
   ].join('\n');
-  const method = `Method: the fake sends a role chunk and one token at once, then one token per second per stream until the benchmark releases them (then finish, usage, [DONE]; bounded at 180 s). For each N a fresh fake, proxy and Ensemble (fresh database); each relay is warmed with 16 streams, then idle RSS is the median of 5 VmRSS samples; the client opens N streams over keep-alive sockets with at most ${OPENING} waiting for their first token at a time, waits until all N got a token (opening stops after ${OPEN_BOUND_MS / 1000} s: the run stays bounded), waits 1.5 s, takes the held RSS (median of 5 samples 300 ms apart), runs ${PROBES} sequential probes 50 ms apart, then releases all and waits for every [DONE]. RSS/stream = (held − idle)/N (includes both sockets of the relay and, for Ensemble, the upstream request state, rxjs pipeline, run recorder); for Ensemble also the growth of V8's used heap (nodejs_heap_size_used_bytes from /api/metrics) per stream, which includes garbage not yet collected. Event-loop delay: probe request latency (new connection each, GET /api/health on Ensemble, GET /v1/models via the proxy, which includes the fake) idle vs held; for Ensemble also prom-client's nodejs_eventloop_lag p50/p99/max gauges from /api/metrics (its monitorEventLoopDelay histogram is reset at each scrape, so this covers the hold: ramp to release). ulimit -n ${require('node:child_process').execSync('sh -c "ulimit -n"').toString().trim()}.`;
+  const method = `Method: the fake sends a role chunk and one token at once, then one token per second per stream until the benchmark releases them (then finish, usage, [DONE]; bounded at 180 s). For each N a fresh fake, proxy and Ensemble (fresh database); each relay is warmed with 16 streams, then idle RSS is the median of 5 VmRSS samples; the client opens N streams over keep-alive sockets with at most ${OPENING} waiting for their first token at a time, waits until all N got a token (opening stops after ${OPEN_BOUND_MS / 1000} s: the run stays bounded), waits 1.5 s, takes the held RSS (median of 5 samples 300 ms apart), runs ${PROBES} sequential probes 50 ms apart, then releases all and waits for every [DONE]. RSS/stream = (held − idle)/streams open (N unless opening hit its bound; includes both sockets of the relay and, for Ensemble, the upstream request state, rxjs pipeline, run recorder); for Ensemble also the growth of V8's used heap (nodejs_heap_size_used_bytes from /api/metrics) per stream, which includes garbage not yet collected. Event-loop delay: probe request latency (new connection each, GET /api/health on Ensemble, GET /v1/models via the proxy, which includes the fake) idle vs held; for Ensemble also prom-client's nodejs_eventloop_lag p50/p99/max gauges from /api/metrics (its monitorEventLoopDelay histogram is reset at each scrape, so this covers the hold: ramp to release). ulimit -n ${require('node:child_process').execSync('sh -c "ulimit -n"').toString().trim()}.`;
   return { title: 'Benchmark 4: open streams (slow upstream)', method, body, bars };
 }
 

@@ -1,7 +1,21 @@
-import { Body, Controller, Delete, Get, HttpCode, Logger, Param, Post, Put, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Logger,
+  Param,
+  Post,
+  Put,
+  Query,
+  Res,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ModelRegistry } from '@ensemble/llm';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { AuditInterceptor } from '../audit/audit.interceptor';
 import { RequireScope } from '../auth/scope.decorator';
 import { ApiErrors, ApiResult } from '../common/api-docs';
 import { ok, Result } from '../common/result';
@@ -22,6 +36,7 @@ const MODEL_WARNING = {
 /** DB-GPT's v2 apps admin API. */
 @ApiTags('apps')
 @Controller('v2/serve/apps')
+@UseInterceptors(AuditInterceptor)
 export class AppsController {
   private readonly logger = new Logger('Apps');
 

@@ -20,10 +20,30 @@ function targetOf(req: AuthenticatedRequest, answer: unknown): string | null {
   return null;
 }
 
+/** Whether a route is an admin change (recorded): a write that is neither public nor a chat route. */
+export function isAdminChange(
+  reflector: Reflector,
+  method: string,
+  targets: Parameters<Reflector['getAllAndOverride']>[1],
+): boolean {
+  return (
+    CHANGES.has(method) &&
+    !reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) &&
+    (reflector.getAllAndOverride<string | undefined>(REQUIRED_SCOPE, targets) ?? 'admin') === 'admin'
+  );
+}
+
 /**
  * Records every successful change on an admin route (apps, keys, and the
  * other resources admins manage) with the key that made it, before the
  * answer leaves. Chat routes and reads are not recorded.
+ *
+ * Carried by the controllers that have admin changes, not registered
+ * globally: with any interceptor on a route Nest runs its handler inside an
+ * rxjs pipeline (context, deferred handler, client-disconnect watch) that
+ * lives as long as the request, which for a held chat stream is memory kept
+ * for nothing. `audit.interceptor.spec.ts` checks that every admin change
+ * route carries it.
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
@@ -35,11 +55,7 @@ export class AuditInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const targets = [context.getHandler(), context.getClass()];
-    const admin =
-      CHANGES.has(req.method) &&
-      !this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) &&
-      (this.reflector.getAllAndOverride<string | undefined>(REQUIRED_SCOPE, targets) ?? 'admin') === 'admin';
+    const admin = isAdminChange(this.reflector, req.method, [context.getHandler(), context.getClass()]);
     if (!admin || !req.principal) return next.handle();
     const principal = req.principal;
     const route = (req.route as { path?: string } | undefined)?.path ?? req.path;

@@ -1,5 +1,18 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Put, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseIntPipe,
+  Post,
+  Put,
+  Query,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditInterceptor } from '../audit/audit.interceptor';
 import { ApiError } from '../common/api-error';
 import { ApiErrors, ApiResult } from '../common/api-docs';
 import { ok, Result } from '../common/result';
@@ -14,6 +27,7 @@ const idPipe = new ParseIntPipe({
 /** DB-GPT's v2 datasources admin API. */
 @ApiTags('datasources')
 @Controller('v2/serve')
+@UseInterceptors(AuditInterceptor)
 export class DatasourcesController {
   constructor(private readonly datasources: DatasourcesService) {}
 

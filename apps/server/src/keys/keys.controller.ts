@@ -1,6 +1,7 @@
-import { Body, Controller, Delete, Get, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Query, Req, UseInterceptors } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { AuditInterceptor } from '../audit/audit.interceptor';
 import { principalOf } from '../auth/principal';
 import { ApiErrors, ApiResult } from '../common/api-docs';
 import { pageOffset, PageQuery, pageTotals } from '../common/page.query';
@@ -13,6 +14,7 @@ import { KeysService } from './keys.service';
 /** Keys as data (admin scope): create (the secret is shown once), list, revoke. */
 @ApiTags('keys')
 @Controller('v2/serve/keys')
+@UseInterceptors(AuditInterceptor)
 export class KeysController {
   constructor(private readonly keys: KeysService) {}
 

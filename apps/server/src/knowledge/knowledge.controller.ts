@@ -14,6 +14,7 @@ import {
 } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { AuditInterceptor } from '../audit/audit.interceptor';
 import { ApiErrors, ApiResult, resultSchema } from '../common/api-docs';
 import { PageQuery } from '../common/page.query';
 import { ok, Result } from '../common/result';
@@ -41,6 +42,7 @@ const syncList = new ParseArrayPipe({
 /** DB-GPT's v2 knowledge API: spaces, documents, sync and retrieval. */
 @ApiTags('knowledge')
 @Controller('v2/serve/knowledge')
+@UseInterceptors(AuditInterceptor)
 export class KnowledgeController {
   constructor(private readonly knowledge: KnowledgeService) {}
 
