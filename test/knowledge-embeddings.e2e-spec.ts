@@ -3,17 +3,20 @@ import request from 'supertest';
 import { KnowledgeRepository } from '../apps/server/src/knowledge/knowledge.repository';
 import { KnowledgeService } from '../apps/server/src/knowledge/knowledge.service';
 import { FAKE_EMBEDDING_DIMENSIONS, startFakeOpenAI, type FakeOpenAI } from './support/fake-openai';
-import { createSpace, embeddingModelsFile, KNOWLEDGE, syncAndWait } from './support/knowledge';
+import {
+  createSpace,
+  EMBED_KEY,
+  EMBED_KEY_ENV,
+  embeddingModelsFile,
+  KNOWLEDGE,
+  syncAndWait,
+  VECTOR_DOCS,
+} from './support/knowledge';
 import { AUTH, startTestServer, TestServer } from './support/server';
 
-const KEY_ENV = 'ENSEMBLE_TEST_EMBED_KEY';
-const KEY = 'sk-fake-embed-key-0123';
-
-const DOCS = {
-  'clinic.txt': 'The physician examined every patient before noon.',
-  'harbour.txt': 'Harbour cranes unload containers from the ships at night.',
-  'garage.txt': 'An automobile needs new tyres each winter.',
-};
+const KEY_ENV = EMBED_KEY_ENV;
+const KEY = EMBED_KEY;
+const DOCS = VECTOR_DOCS;
 
 describe('Hybrid retrieval with an embedding model (real Postgres, fake upstream)', () => {
   let fake: FakeOpenAI;

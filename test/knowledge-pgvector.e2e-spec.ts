@@ -12,17 +12,20 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { CompiledServerBuild, RunningProcess, sharedBuild, startCompiledServer } from './support/compiled-server';
 import { startFakeOpenAI, type FakeOpenAI } from './support/fake-openai';
-import { createSpace, embeddingModelsFile, KNOWLEDGE, syncAndWait } from './support/knowledge';
+import {
+  createSpace,
+  EMBED_KEY,
+  EMBED_KEY_ENV,
+  embeddingModelsFile,
+  KNOWLEDGE,
+  syncAndWait,
+  VECTOR_DOCS,
+} from './support/knowledge';
 import { API_KEY, AUTH } from './support/server';
 
-const KEY_ENV = 'ENSEMBLE_TEST_EMBED_KEY';
-const KEY = 'sk-fake-embed-key-0123';
-
-const DOCS = {
-  'clinic.txt': 'The physician examined every patient before noon.',
-  'harbour.txt': 'Harbour cranes unload containers from the ships at night.',
-  'garage.txt': 'An automobile needs new tyres each winter.',
-};
+const KEY_ENV = EMBED_KEY_ENV;
+const KEY = EMBED_KEY;
+const DOCS = VECTOR_DOCS;
 
 describe('Hybrid retrieval on pgvector (compiled server, embedded PGlite, fake upstream)', () => {
   let build: CompiledServerBuild;

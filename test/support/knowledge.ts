@@ -89,3 +89,17 @@ export function embeddingModelsFile(upstreamUrl: string, keyEnv: string): string
   );
   return path;
 }
+
+/** The key the fake upstream of the embedding tests accepts, and the variable the models file reads it from. */
+export const EMBED_KEY_ENV = 'ENSEMBLE_TEST_EMBED_KEY';
+export const EMBED_KEY = 'sk-fake-embed-key-0123';
+
+/**
+ * Three documents with no word in common with the queries the vector tests
+ * ask ("doctor", "sedan", …): only their vectors can find them.
+ */
+export const VECTOR_DOCS = {
+  'clinic.txt': 'The physician examined every patient before noon.',
+  'harbour.txt': 'Harbour cranes unload containers from the ships at night.',
+  'garage.txt': 'An automobile needs new tyres each winter.',
+};
