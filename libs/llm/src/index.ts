@@ -11,6 +11,7 @@ export type {
   ProviderName,
 } from './models-config';
 export { ENV_NAME, HEADER_NAME, isHttpUrl, unknownKeys } from './util/config-file';
+export { isRecord } from './util/is-record';
 export type { Env } from './util/config-file';
 export { ModelRegistry } from './registry';
 export type { ModelInfo } from './registry';

@@ -1,9 +1,8 @@
 import type { AppDefinition, TeamMode } from '@ensemble/agents';
-import type { LlmStrategy } from '@ensemble/llm';
+import { isRecord, type LlmStrategy } from '@ensemble/llm';
 import type { AppDetailView, AppResourceJson, AppView } from './app.types';
 import type { AppResourceDto } from './dto/app.dto';
 import type { AppRow, DetailRow, RunnableApp, RunnableDetail } from './apps.repository';
-import { isRecord } from '../common/is-record';
 
 /**
  * The priority list as one comma-separated string. Accepts an array, a

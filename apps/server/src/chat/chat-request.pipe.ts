@@ -1,8 +1,8 @@
 import { Injectable, PipeTransform } from '@nestjs/common';
+import { isRecord } from '@ensemble/llm';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, ValidationError, validateSync, ValidatorOptions } from 'class-validator';
 import { ApiError } from '../common/api-error';
-import { isRecord } from '../common/is-record';
 import { flattenValidationErrors } from '../common/validation';
 import { ChatMode, ChatRequest } from './chat-request';
 import { CHAT_REQUEST_STEPS, ChatRequestDto, requestedMode } from './dto/chat-request.dto';

@@ -1,5 +1,5 @@
 import type { ToolServerConfig } from './tools-config';
-import { isRecord } from '../common/is-record';
+import { isRecord } from '@ensemble/llm';
 
 /** Resource types that name MCP tools: Ensemble's, and DB-GPT's (whose value is a server URL). */
 export const TOOL_RESOURCE_TYPES = ['tool(mcp)', 'tool(mcp(sse))'] as const;

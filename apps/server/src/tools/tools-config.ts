@@ -4,8 +4,7 @@
  * Validated strictly at boot, every problem named with its entry.
  */
 import { readFileSync } from 'node:fs';
-import { ENV_NAME, type Env, HEADER_NAME, isHttpUrl, unknownKeys } from '@ensemble/llm';
-import { isRecord } from '../common/is-record';
+import { ENV_NAME, type Env, HEADER_NAME, isHttpUrl, isRecord, unknownKeys } from '@ensemble/llm';
 
 export const TOOL_TRANSPORTS = ['stdio', 'streamable_http', 'sse'] as const;
 export type ToolTransport = (typeof TOOL_TRANSPORTS)[number];

@@ -3,7 +3,7 @@
  * body of a ``` fence, or a balanced `[...]`/`{...}` inside prose.
  */
 
-import { isRecord } from '../util/is-record';
+import { isRecord } from '@ensemble/llm';
 
 export type ExtractResult = { ok: true; value: unknown } | { ok: false; reason: string };
 

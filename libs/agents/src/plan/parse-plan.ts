@@ -7,7 +7,7 @@
 import type { ActionResult } from '../roles/role';
 import type { PlannedStep } from '../types';
 import { extractJson } from './extract-json';
-import { isRecord } from '../util/is-record';
+import { isRecord } from '@ensemble/llm';
 
 /**
  * Parses and validates a plan over the team's agents. A valid plan numbers

@@ -1,6 +1,6 @@
 import { ValidationOptions } from 'class-validator';
 import { assignableRoleNames, isAssignableRole } from '@ensemble/agents';
-import { isRecord } from '../../common/is-record';
+import { isRecord } from '@ensemble/llm';
 import { fieldCheck } from '../../common/validation';
 
 /** `agent_name` must name an assignable role of the Agents library's registry. */

@@ -1,5 +1,4 @@
-import type { ChatMessage } from '@ensemble/llm';
-import { isRecord } from '../../common/is-record';
+import { type ChatMessage, isRecord } from '@ensemble/llm';
 
 /** Roles a message may carry; OpenAI's `developer` is a system message. */
 export const MESSAGE_ROLES = ['system', 'user', 'assistant', 'developer'] as const;
