@@ -55,7 +55,7 @@ describe('compiled server with a bad models file', () => {
 
     expect(code).toBe(78);
     expect(output).toBe(
-      `Invalid models file ${file}:\n  - models[0] ("local"): environment variable ENSEMBLE_E2E_UNSET_KEY (api_key_env) is not set\n`,
+      `Invalid models file ${file}:\n  - models[0].api_key_env: environment variable ENSEMBLE_E2E_UNSET_KEY is not set\n`,
     );
   }, 30_000);
 
@@ -74,8 +74,8 @@ describe('compiled server with a bad models file', () => {
     expect([first.code, first.output]).toEqual([
       78,
       `Invalid models file ${file}:\n` +
-        '  - models[0] ("a"): base_url must be an http(s) URL\n' +
-        '  - models[1] ("b"): provider must be one of openai, offline\n',
+        '  - models[0].base_url must be an http(s) URL\n' +
+        '  - models[1].provider must be one of openai, offline\n',
     ]);
     expect(second.code).toBe(78);
     expect(second.output).toMatch(new RegExp(`^Invalid models file ${broken}:\\n  - not valid JSON \\(.+\\)\\n$`));

@@ -12,6 +12,8 @@ export type {
 } from './models-config';
 export { ENV_NAME, HEADER_NAME, isHttpUrl, unknownKeys } from './util/config-file';
 export { isRecord } from './util/is-record';
+export { fieldCheck, flattenValidationErrors } from './util/validation';
+export type { ValidationFailure } from './util/validation';
 export type { Env } from './util/config-file';
 export { ModelRegistry } from './registry';
 export type { ModelInfo } from './registry';

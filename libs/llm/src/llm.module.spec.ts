@@ -115,7 +115,7 @@ describe('LlmModule', () => {
 
     await expect(
       Test.createTestingModule({ imports: [LlmModule.forRoot({ modelsFile: file, env: {} })] }).compile(),
-    ).rejects.toThrow('environment variable MISSING_KEY (api_key_env) is not set');
+    ).rejects.toThrow('models[0].api_key_env: environment variable MISSING_KEY is not set');
   });
 
   it('accepts a ready registry', async () => {

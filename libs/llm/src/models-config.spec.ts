@@ -87,24 +87,24 @@ describe('parseModelsConfig', () => {
       models: [openai(), openai({ name: 'gpt-4o', base_url: 'ftp://example.com' })],
     });
 
-    expect(problems).toEqual(['models[1] ("gpt-4o"): base_url must be an http(s) URL']);
+    expect(problems).toEqual(['models[1].base_url must be an http(s) URL']);
   });
 
   it('rejects duplicate names', () => {
     expect(problemsOf({ models: [openai(), openai({ model: 'gpt-4o' })] })).toEqual([
-      'models[1] ("chatgpt_proxyllm"): duplicate name (also models[0])',
+      'models[1].name "chatgpt_proxyllm" is also the name of models[0]',
     ]);
   });
 
   it('rejects a default that is not in the list', () => {
     expect(problemsOf({ default: 'gpt-5', models: [openai()] })).toEqual([
-      '"default" names "gpt-5", which is not in "models"',
+      'default names "gpt-5", which is not the name of an entry of models',
     ]);
   });
 
   it('names a missing API key variable', () => {
     expect(problemsOf({ models: [openai()] }, {})).toEqual([
-      'models[0] ("chatgpt_proxyllm"): environment variable OPENAI_API_KEY (api_key_env) is not set',
+      'models[0].api_key_env: environment variable OPENAI_API_KEY is not set',
     ]);
   });
 
@@ -112,10 +112,10 @@ describe('parseModelsConfig', () => {
     const models = [openai(), openai({ name: 'local', api_key_env: 'LOCAL_KEY' })];
 
     expect(problemsOf({ default: 'local', models }, { OPENAI_API_KEY: 'sk-openai' })).toEqual([
-      'models[1] ("local"): environment variable LOCAL_KEY (api_key_env) is not set',
+      'models[1].api_key_env: environment variable LOCAL_KEY is not set',
     ]);
     expect(problemsOf({ models: [openai({ base_url: 'nope' })] })).toEqual([
-      'models[0] ("chatgpt_proxyllm"): base_url must be an http(s) URL',
+      'models[0].base_url must be an http(s) URL',
     ]);
   });
 
@@ -136,7 +136,7 @@ describe('parseModelsConfig', () => {
       },
     ]);
     expect(problemsOf({ models: [openai({ api_key_env: '' })] })).toEqual([
-      'models[0] ("chatgpt_proxyllm"): api_key_env must name the environment variable that holds the API key (or be left out for no key)',
+      'models[0].api_key_env must name the environment variable that holds the API key (or be left out for no key)',
     ]);
   });
 
@@ -144,21 +144,21 @@ describe('parseModelsConfig', () => {
     const problems = problemsOf({ models: [openai({ api_key_env: 'sk-proj-abc123-secret' })] });
 
     expect(problems).toEqual([
-      'models[0] ("chatgpt_proxyllm"): api_key_env must be an environment variable name (letters, digits, _), not the key itself',
+      'models[0].api_key_env must be an environment variable name (letters, digits, _), not the key itself',
     ]);
     expect(problems.join()).not.toContain('sk-proj-abc123-secret');
   });
 
   it('rejects an unknown provider', () => {
     expect(problemsOf({ models: [openai({ provider: 'anthropic' })] })).toEqual([
-      'models[0] ("chatgpt_proxyllm"): provider must be one of openai, offline',
+      'models[0].provider must be one of openai, offline',
     ]);
   });
 
   it('rejects unknown keys, so typos do not pass silently', () => {
     expect(problemsOf({ models: [openai({ baseUrl: 'x' })], extra: 1 })).toEqual([
-      'the top level: unknown key "extra" (allowed: default, models, embedding)',
-      'models[0] ("chatgpt_proxyllm"): unknown key "baseUrl" (allowed: name, provider, type, model, base_url, api_key_env, headers, timeout_ms, defaults)',
+      'property extra should not exist',
+      'property models[0].baseUrl should not exist',
     ]);
   });
 
@@ -176,21 +176,46 @@ describe('parseModelsConfig', () => {
     });
 
     expect(problems).toEqual([
-      'models[0]: name must be a non-empty string',
-      'models[0]: model (the upstream model id) must be a non-empty string',
-      'models[0]: timeout_ms must be an integer of at least 1',
-      'models[1] ("a,b"): name must not contain commas or surrounding spaces',
-      'models[1] ("a,b"): headers: "Bad Header" is not a valid header name',
-      'models[1] ("a,b"): headers: the value of "ok" must be a string',
-      'models[1] ("a,b"): defaults: unknown key "seed" (allowed: temperature, max_tokens, top_p)',
-      'models[1] ("a,b"): defaults.temperature must be a number from 0 to 2',
-      'models[1] ("a,b"): defaults.max_tokens must be an integer of at least 1',
-      'models[2]: must be an object',
+      'models[0].name must be a non-empty string',
+      'models[0].model (the upstream model id) must be a non-empty string',
+      'models[0].timeout_ms must be an integer of at least 1',
+      'property models[1].defaults.seed should not exist',
+      'models[1].defaults.temperature must be a number from 0 to 2',
+      'models[1].defaults.max_tokens must be an integer of at least 1',
+      'models[1].name must not contain commas or surrounding spaces',
+      'models[1].headers must map header names to strings: "Bad Header" is not a valid header name, the value of "ok" is not a string',
+      'models[2] must be an object',
+    ]);
+  });
+
+  it('refuses the keys of other kinds of entry, nulls and values of the wrong shape', () => {
+    expect(
+      problemsOf({
+        models: [
+          { name: 'dry-run', provider: 'offline', model: 'x', token_delay_ms: -1 },
+          openai({ api_key_env: null, headers: ['X-Org'], defaults: 'warm' }),
+        ],
+        default: null,
+      }),
+    ).toEqual([
+      'default must be a model name',
+      'property models[0].model should not exist',
+      'models[0].token_delay_ms must be an integer of at least 0',
+      'models[1].defaults must be an object',
+      'models[1].api_key_env must name the environment variable that holds the API key (or be left out for no key)',
+      'models[1].headers must be an object of strings',
+    ]);
+  });
+
+  it('judges only the name and provider of an entry of an unknown provider', () => {
+    expect(problemsOf({ models: [{ name: ' x', provider: 'anthropic', api_key: 'sk-secret' }] })).toEqual([
+      'models[0].name must not contain commas or surrounding spaces',
+      'models[0].provider must be one of openai, offline',
     ]);
   });
 
   it('requires a non-empty models list', () => {
-    expect(problemsOf({ models: [] })).toEqual(['"models" must be a non-empty list']);
+    expect(problemsOf({ models: [] })).toEqual(['models must be a non-empty list']);
     expect(problemsOf([])).toEqual(['the top level must be a JSON object']);
   });
 });
@@ -230,17 +255,17 @@ describe('parseModelsConfig: embedding models', () => {
 
   it('reports a bad type, chat-only keys, an embedding default and a wrong "embedding"', () => {
     expect(problemsOf({ models: [openai({ type: 'vision' })] })).toEqual([
-      'models[0] ("chatgpt_proxyllm"): type must be one of chat, embedding (default chat)',
+      'models[0].type must be one of chat, embedding (default chat)',
     ]);
     expect(problemsOf({ models: [embed({ defaults: { temperature: 1 }, dimensions: 0 })] })).toEqual([
-      'models[0] ("embed"): unknown key "defaults" (allowed: name, provider, type, model, base_url, api_key_env, headers, timeout_ms, dimensions, batch_size)',
-      'models[0] ("embed"): dimensions must be an integer of at least 1',
+      'property models[0].defaults should not exist',
+      'models[0].dimensions must be an integer of at least 1',
     ]);
     expect(problemsOf({ default: 'embed', models: [embed(), openai()] })).toEqual([
-      '"default" names "embed", an embedding model (the default must be a chat model)',
+      'default names "embed", an embedding model (the default must be a chat model)',
     ]);
     expect(problemsOf({ embedding: 'chatgpt_proxyllm', models: [embed(), openai()] })).toEqual([
-      '"embedding" names "chatgpt_proxyllm", which is not an entry of "models" with "type": "embedding"',
+      'embedding names "chatgpt_proxyllm", which is not an entry of models with "type": "embedding"',
     ]);
   });
 });

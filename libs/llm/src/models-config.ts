@@ -1,17 +1,28 @@
 /**
  * The models file (`MODELS_FILE`, see the README's Configuration): which
  * model names clients may send and how each maps to a provider and an
- * upstream model. Validated strictly at boot; every problem is reported with
- * the entry it is about.
+ * upstream model. Validated strictly at boot by the DTOs of
+ * `models-config.dto.ts`; every problem is reported with the path of the key
+ * at fault (`models[1].base_url`).
  */
 import { readFileSync } from 'node:fs';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
 import type { GenerationDefaults } from './providers/openai-compatible';
 import { OFFLINE_MODEL_NAME } from './providers/offline';
-import { ENV_NAME, type Env, HEADER_NAME, isHttpUrl, unknownKeys } from './util/config-file';
+import {
+  ChatEntryDto,
+  type ConnectionEntryDto,
+  EmbeddingEntryDto,
+  ModelEntryDto,
+  ModelsFileDto,
+  OfflineEntryDto,
+} from './models-config.dto';
+import { type Env } from './util/config-file';
 import { isRecord } from './util/is-record';
+import { flattenValidationErrors } from './util/validation';
 
-export const PROVIDER_NAMES = ['openai', 'offline'] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
+export { PROVIDER_NAMES, type ProviderName } from './models-config.dto';
 
 /** A model served by an OpenAI-compatible endpoint. */
 export interface OpenAIModelConfig {
@@ -93,36 +104,51 @@ export function loadModelsConfig(path: string | undefined, env: Env = process.en
   return parseModelsConfig(raw, env, path);
 }
 
-const TOP_LEVEL_KEYS = ['default', 'models', 'embedding'];
-/** Keys of every OpenAI-compatible entry, chat or embedding (`checkConnection` and the entry's own). */
-const CONNECTION_KEYS = ['name', 'provider', 'type', 'model', 'base_url', 'api_key_env', 'headers', 'timeout_ms'];
-const OPENAI_KEYS = [...CONNECTION_KEYS, 'defaults'];
-const EMBEDDING_KEYS = [...CONNECTION_KEYS, 'dimensions', 'batch_size'];
-const MODEL_TYPES = ['chat', 'embedding'];
-const OFFLINE_KEYS = ['name', 'provider', 'token_delay_ms'];
-const DEFAULTS_KEYS = ['temperature', 'max_tokens', 'top_p'];
+interface Checked<T> {
+  dto: T;
+  /** One sentence per problem, each naming its path. */
+  problems: string[];
+  /** True when a problem is about `key` of the value checked. */
+  faultAt: (key: string) => boolean;
+}
+
+/** Validates `value` as a `cls`, every problem flattened with its path under `prefix`. */
+function check<T extends object>(cls: new () => T, value: object, prefix = '', refuseUnknownKeys = true): Checked<T> {
+  const dto = plainToInstance(cls, value);
+  const errors = validateSync(dto, {
+    whitelist: true,
+    forbidNonWhitelisted: refuseUnknownKeys,
+    stopAtFirstError: true,
+  });
+  const failures = flattenValidationErrors(errors, prefix);
+  const at = (key: string) => (prefix ? `${prefix}.${key}` : key);
+  return {
+    dto,
+    problems: failures.map((f) => f.message),
+    faultAt: (key) => failures.some((f) => f.path === at(key)),
+  };
+}
 
 /** Validates the parsed content of a models file; `source` names it in errors. */
 export function parseModelsConfig(raw: unknown, env: Env = process.env, source = 'models file'): ModelsConfig {
-  const problems: string[] = [];
   if (!isRecord(raw)) throw new ModelsConfigError(source, ['the top level must be a JSON object']);
-  problems.push(...unknownKeys(raw, TOP_LEVEL_KEYS, 'the top level'));
-  if (!Array.isArray(raw.models) || raw.models.length === 0) {
-    throw new ModelsConfigError(source, [...problems, '"models" must be a non-empty list']);
-  }
+  const top = check(ModelsFileDto, raw);
+  const problems = top.problems;
+  // Without entries there is nothing more to check (the DTO has said why).
+  if (!Array.isArray(raw.models) || raw.models.length === 0) throw new ModelsConfigError(source, problems);
 
   const models: ModelConfig[] = [];
   const embeddings: EmbeddingModelConfig[] = [];
   const embeddingNames = new Set<string>();
-  // Every entry with a usable name counts, valid or not: its own problems are reported once, not as a missing default.
+  // Every entry with a valid name counts, valid or not: its own problems are reported once, not as a missing default.
   const firstIndexOf = new Map<string, number>();
   raw.models.forEach((entry: unknown, index: number) => {
-    const checked = checkEntry(entry, index, env);
+    const checked = checkEntry(entry, `models[${index}]`, env);
     problems.push(...checked.problems);
     if (checked.name === undefined) return;
     const seen = firstIndexOf.get(checked.name);
     if (seen !== undefined) {
-      problems.push(`${label(entry, index)}: duplicate name (also models[${seen}])`);
+      problems.push(`models[${index}].name "${checked.name}" is also the name of models[${seen}]`);
       return;
     }
     firstIndexOf.set(checked.name, index);
@@ -132,25 +158,24 @@ export function parseModelsConfig(raw: unknown, env: Env = process.env, source =
   });
 
   const chatNames = [...firstIndexOf.keys()].filter((name) => !embeddingNames.has(name));
-  const defaultModel = raw.default ?? chatNames[0] ?? OFFLINE_MODEL_NAME;
-  if (raw.default !== undefined && typeof raw.default !== 'string') {
-    problems.push('"default" must be a model name');
-  } else if (typeof defaultModel === 'string' && embeddingNames.has(defaultModel)) {
-    problems.push(`"default" names "${defaultModel}", an embedding model (the default must be a chat model)`);
+  // A `default` or `embedding` of the wrong type is already a problem of the file's DTO: only a name is checked here.
+  const defaultModel: unknown = top.dto.default ?? chatNames[0] ?? OFFLINE_MODEL_NAME;
+  if (typeof defaultModel === 'string' && embeddingNames.has(defaultModel)) {
+    problems.push(`default names "${defaultModel}", an embedding model (the default must be a chat model)`);
   } else if (
     typeof defaultModel === 'string' &&
     defaultModel !== OFFLINE_MODEL_NAME &&
     !firstIndexOf.has(defaultModel)
   ) {
-    problems.push(`"default" names "${defaultModel}", which is not in "models"`);
+    problems.push(`default names "${defaultModel}", which is not the name of an entry of models`);
   }
 
   let embedding: EmbeddingModelConfig | undefined = embeddings[0];
-  if (raw.embedding !== undefined) {
-    if (typeof raw.embedding !== 'string') problems.push('"embedding" must name an embedding model');
-    else if (!embeddingNames.has(raw.embedding))
-      problems.push(`"embedding" names "${raw.embedding}", which is not an entry of "models" with "type": "embedding"`);
-    else embedding = embeddings.find((e) => e.name === raw.embedding);
+  const embeddingName: unknown = top.dto.embedding;
+  if (typeof embeddingName === 'string') {
+    if (!embeddingNames.has(embeddingName))
+      problems.push(`embedding names "${embeddingName}", which is not an entry of models with "type": "embedding"`);
+    else embedding = embeddings.find((e) => e.name === embeddingName);
   }
 
   if (problems.length > 0) throw new ModelsConfigError(source, problems);
@@ -167,140 +192,62 @@ interface CheckedEntry {
   problems: string[];
 }
 
-function checkEntry(entry: unknown, index: number, env: Env): CheckedEntry {
-  const where = label(entry, index);
-  if (!isRecord(entry)) return { problems: [`${where}: must be an object`] };
-  const problems: string[] = [];
-  const fail = (message: string) => problems.push(`${where}: ${message}`);
-
-  let name: string | undefined;
-  if (typeof entry.name !== 'string' || entry.name.trim() === '') fail('name must be a non-empty string');
-  else if (entry.name !== entry.name.trim() || entry.name.includes(','))
-    fail('name must not contain commas or surrounding spaces');
-  else name = entry.name;
-
+/** Checks one entry of `models` as the class its `provider` and `type` take, and converts it. */
+function checkEntry(entry: unknown, where: string, env: Env): CheckedEntry {
+  if (!isRecord(entry)) return { problems: [`${where} must be an object`] };
   if (entry.provider === 'offline') {
-    problems.push(...unknownKeys(entry, OFFLINE_KEYS, where));
-    const tokenDelayMs = optionalInteger(entry, 'token_delay_ms', 0, fail);
-    return problems.length > 0 || name === undefined
-      ? { name, problems }
-      : { name, problems, model: { provider: 'offline', name, tokenDelayMs } };
+    const checked = check(OfflineEntryDto, entry, where);
+    const { dto, problems } = checked;
+    const name = validName(checked);
+    if (problems.length > 0 || name === undefined) return { name, problems };
+    return { name, problems, model: { provider: 'offline', name, tokenDelayMs: dto.token_delay_ms } };
   }
   if (entry.provider !== 'openai') {
-    fail(`provider must be one of ${PROVIDER_NAMES.join(', ')}`);
-    return { name, problems };
+    const checked = check(ModelEntryDto, entry, where, false);
+    return { name: validName(checked), problems: checked.problems };
   }
-  if (entry.type !== undefined && !MODEL_TYPES.includes(entry.type as string))
-    fail(`type must be one of ${MODEL_TYPES.join(', ')} (default chat)`);
-  if (entry.type === 'embedding') return checkEmbeddingEntry(entry, name, where, env, problems);
-
-  problems.push(...unknownKeys(entry, OPENAI_KEYS, where));
-  const connection = checkConnection(entry, env, fail);
-  const defaults = checkDefaults(entry.defaults, fail);
+  if (entry.type === 'embedding') {
+    const checked = check(EmbeddingEntryDto, entry, where);
+    const { dto, problems } = checked;
+    const name = validName(checked);
+    const connection = toConnection(checked, env, where);
+    if (problems.length > 0 || name === undefined) return { name, problems, embedding: true };
+    return {
+      name,
+      problems,
+      embedding: { provider: 'openai', name, ...connection, dimensions: dto.dimensions, batchSize: dto.batch_size },
+    };
+  }
+  const checked = check(ChatEntryDto, entry, where);
+  const { dto, problems } = checked;
+  const name = validName(checked);
+  const connection = toConnection(checked, env, where);
   if (problems.length > 0 || name === undefined) return { name, problems };
+  const defaults: GenerationDefaults = dto.defaults
+    ? { temperature: dto.defaults.temperature, maxTokens: dto.defaults.max_tokens, topP: dto.defaults.top_p }
+    : {};
   return { name, problems, model: { provider: 'openai', name, ...connection, defaults } };
 }
 
-/** The fields every OpenAI-compatible entry (chat or embedding) connects with, checked. */
-function checkConnection(entry: Record<string, unknown>, env: Env, fail: (message: string) => void) {
-  if (typeof entry.model !== 'string' || entry.model.trim() === '')
-    fail('model (the upstream model id) must be a non-empty string');
-  if (typeof entry.base_url !== 'string' || !isHttpUrl(entry.base_url)) fail('base_url must be an http(s) URL');
-  const apiKey = checkApiKeyEnv(entry.api_key_env, env, fail);
-  const headers = checkHeaders(entry.headers, fail);
-  const timeoutMs = optionalInteger(entry, 'timeout_ms', 1, fail);
+/** The entry's name, when it is a valid one (even if the rest of the entry is not). */
+function validName({ dto, faultAt }: Checked<ModelEntryDto>): string | undefined {
+  return faultAt('name') ? undefined : dto.name;
+}
+
+/**
+ * The connection of a checked OpenAI-compatible entry, its key read from the
+ * environment variable `api_key_env` names (none without `api_key_env`: a
+ * server that takes no key). A variable that is not set is a problem of the entry.
+ */
+function toConnection({ dto, problems, faultAt }: Checked<ConnectionEntryDto>, env: Env, where: string) {
+  const keyEnv = dto.api_key_env !== undefined && !faultAt('api_key_env') ? dto.api_key_env : undefined;
+  const apiKey = keyEnv !== undefined ? env[keyEnv] : undefined;
+  if (keyEnv !== undefined && !apiKey) problems.push(`${where}.api_key_env: environment variable ${keyEnv} is not set`);
   return {
-    model: entry.model as string,
-    baseUrl: entry.base_url as string,
-    ...(apiKey !== undefined && { apiKeyEnv: entry.api_key_env as string, apiKey }),
-    headers,
-    timeoutMs,
+    model: dto.model,
+    baseUrl: dto.base_url,
+    ...(keyEnv !== undefined && apiKey && { apiKeyEnv: keyEnv, apiKey }),
+    headers: dto.headers ?? {},
+    timeoutMs: dto.timeout_ms,
   };
-}
-
-function checkEmbeddingEntry(
-  entry: Record<string, unknown>,
-  name: string | undefined,
-  where: string,
-  env: Env,
-  problems: string[],
-): CheckedEntry {
-  const fail = (message: string) => problems.push(`${where}: ${message}`);
-  problems.push(...unknownKeys(entry, EMBEDDING_KEYS, where));
-  const connection = checkConnection(entry, env, fail);
-  const dimensions = optionalInteger(entry, 'dimensions', 1, fail);
-  const batchSize = optionalInteger(entry, 'batch_size', 1, fail);
-  if (problems.length > 0 || name === undefined) return { name, problems, embedding: true };
-  return { name, problems, embedding: { provider: 'openai', name, ...connection, dimensions, batchSize } };
-}
-
-/** The key named by `api_key_env`; none when the entry has no `api_key_env` (a server that takes no key). */
-function checkApiKeyEnv(value: unknown, env: Env, fail: (m: string) => void): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') {
-    fail('api_key_env must name the environment variable that holds the API key (or be left out for no key)');
-    return undefined;
-  }
-  // Never echo the value: a key pasted here by mistake must not reach the logs.
-  if (!ENV_NAME.test(value)) {
-    fail('api_key_env must be an environment variable name (letters, digits, _), not the key itself');
-    return undefined;
-  }
-  const key = env[value];
-  if (!key) fail(`environment variable ${value} (api_key_env) is not set`);
-  return key;
-}
-
-function checkHeaders(value: unknown, fail: (m: string) => void): Record<string, string> {
-  if (value === undefined) return {};
-  if (!isRecord(value)) {
-    fail('headers must be an object of strings');
-    return {};
-  }
-  for (const [key, headerValue] of Object.entries(value)) {
-    if (!HEADER_NAME.test(key)) fail(`headers: "${key}" is not a valid header name`);
-    if (typeof headerValue !== 'string') fail(`headers: the value of "${key}" must be a string`);
-  }
-  return value as Record<string, string>;
-}
-
-function checkDefaults(value: unknown, fail: (m: string) => void): GenerationDefaults {
-  if (value === undefined) return {};
-  if (!isRecord(value)) {
-    fail('defaults must be an object');
-    return {};
-  }
-  unknownKeys(value, DEFAULTS_KEYS, 'defaults').forEach(fail);
-  const inRange = (key: string, min: number, max: number) => {
-    const v = value[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !(v >= min && v <= max))
-      fail(`defaults.${key} must be a number from ${min} to ${max}`);
-    return v as number;
-  };
-  return {
-    temperature: inRange('temperature', 0, 2),
-    maxTokens: optionalInteger(value, 'max_tokens', 1, (m) => fail(`defaults.${m}`)),
-    topP: inRange('top_p', 0, 1),
-  };
-}
-
-function optionalInteger(
-  record: Record<string, unknown>,
-  key: string,
-  min: number,
-  fail: (m: string) => void,
-): number | undefined {
-  const v = record[key];
-  if (v === undefined) return undefined;
-  if (!Number.isSafeInteger(v) || (v as number) < min) {
-    fail(`${key} must be an integer of at least ${min}`);
-    return undefined;
-  }
-  return v as number;
-}
-
-function label(entry: unknown, index: number): string {
-  const name = isRecord(entry) && typeof entry.name === 'string' ? ` ("${entry.name}")` : '';
-  return `models[${index}]${name}`;
 }

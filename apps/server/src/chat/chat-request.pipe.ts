@@ -1,9 +1,8 @@
 import { Injectable, PipeTransform } from '@nestjs/common';
-import { isRecord } from '@ensemble/llm';
+import { flattenValidationErrors, isRecord } from '@ensemble/llm';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, ValidationError, validateSync, ValidatorOptions } from 'class-validator';
-import { ApiError } from '../common/api-error';
-import { flattenValidationErrors } from '../common/validation';
+import { ApiError, ErrorCode } from '../common/api-error';
 import { ChatMode, ChatRequest } from './chat-request';
 import { CHAT_REQUEST_STEPS, ChatRequestDto, requestedMode } from './dto/chat-request.dto';
 import { lastUserText, toChatMessages } from './dto/chat-messages';
@@ -62,10 +61,10 @@ function firstFailure(dto: ChatRequestDto, errors: ValidationError[]): ApiError 
   const failed = new Set(errors.map((e) => e.property));
   for (const step of STEPS) {
     if (![...step.fields].some((f) => failed.has(f))) continue;
-    const [first] = flattenValidationErrors(validateSync(dto, step.options));
+    const [first] = flattenValidationErrors<ErrorCode>(validateSync(dto, step.options));
     if (first) return ApiError.badRequest(first.code ?? 'validation_error', first.message, first.path);
   }
-  const [first] = flattenValidationErrors(errors);
+  const [first] = flattenValidationErrors<ErrorCode>(errors);
   return ApiError.badRequest(first?.code ?? 'validation_error', first?.message ?? 'Invalid request.', first?.path);
 }
 

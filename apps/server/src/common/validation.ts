@@ -1,6 +1,7 @@
-import { ArgumentMetadata, ValidationError, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
-import { registerDecorator, useContainer, ValidationArguments, ValidationOptions } from 'class-validator';
-import { ApiError, ErrorCode } from './api-error';
+import { ArgumentMetadata, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
+import { flattenValidationErrors } from '@ensemble/llm';
+import { useContainer } from 'class-validator';
+import { ApiError } from './api-error';
 
 /**
  * class-validator finds the instance of each check (and its own Validator)
@@ -19,68 +20,6 @@ useContainer({
     return instance;
   },
 });
-
-/** One failed check: where (`details[0].agent_name`), the sentence, and its error code when not `validation_error`. */
-export interface ValidationFailure {
-  path: string;
-  message: string;
-  code?: ErrorCode;
-}
-
-/**
- * Flattens class-validator errors into `path: message` items, paths like `details[0].agent_name`.
- * A check whose `context` carries a `code` answers with that code.
- */
-export function flattenValidationErrors(errors: ValidationError[], prefix = ''): ValidationFailure[] {
-  const out: ValidationFailure[] = [];
-  for (const e of errors) {
-    const path = /^\d+$/.test(e.property)
-      ? `${prefix}[${e.property}]`
-      : prefix
-        ? `${prefix}.${e.property}`
-        : e.property;
-    for (const [name, raw] of Object.entries(e.constraints ?? {})) {
-      const code = (e.contexts?.[name] as { code?: ErrorCode } | undefined)?.code;
-      // A check of a list or object may name the part at fault (`messages[2].role must be …`): that part is the path.
-      const part =
-        raw.startsWith(`${e.property}[`) || raw.startsWith(`${e.property}.`) ? raw.split(' ', 1)[0] : undefined;
-      if (part !== undefined) {
-        const at = prefix ? `${prefix}.${part}` : part;
-        out.push({ path: at, message: `${at}${raw.slice(part.length)}`, code });
-        continue;
-      }
-      // class-validator starts messages with the bare property name; show the full path instead.
-      const message = raw.startsWith(`property ${e.property} `)
-        ? `property ${path} ${raw.slice(`property ${e.property} `.length)}`
-        : raw.startsWith(`${e.property} `)
-          ? `${path} ${raw.slice(e.property.length + 1)}`
-          : `${path}: ${raw}`;
-      out.push({ path, message, code });
-    }
-    if (e.children?.length) out.push(...flattenValidationErrors(e.children, path));
-  }
-  return out;
-}
-
-/**
- * A custom check of one DTO field as a class-validator constraint named `name`:
- * `validate` sees the value and the DTO, `message` says what is wrong.
- */
-export function fieldCheck(
-  name: string,
-  validate: (value: unknown, args: ValidationArguments) => boolean,
-  message: (args: ValidationArguments) => string,
-  options?: ValidationOptions,
-): PropertyDecorator {
-  return (object: object, propertyName: string | symbol) =>
-    registerDecorator({
-      name,
-      target: object.constructor,
-      propertyName: propertyName as string,
-      options: { message, ...options },
-      validator: { validate },
-    });
-}
 
 const IGNORES_UNKNOWN = Symbol('ignoresUnknownFields');
 

@@ -1,7 +1,6 @@
 import { ValidationOptions } from 'class-validator';
 import { assignableRoleNames, isAssignableRole } from '@ensemble/agents';
-import { isRecord } from '@ensemble/llm';
-import { fieldCheck } from '../../common/validation';
+import { fieldCheck, isRecord } from '@ensemble/llm';
 
 /** `agent_name` must name an assignable role of the Agents library's registry. */
 export const IsKnownRole = (options?: ValidationOptions) =>

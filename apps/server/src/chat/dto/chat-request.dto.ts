@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Exclude, Type } from 'class-transformer';
 import { IsObject, IsOptional, ValidateNested, ValidationArguments } from 'class-validator';
 import type { ErrorCode } from '../../common/api-error';
-import { fieldCheck } from '../../common/validation';
+import { fieldCheck } from '@ensemble/llm';
 import { CHAT_MODES } from '../chat-request';
 import { UNSUPPORTED_CHAT_MODES } from '../dbgpt-compat';
 import { lastUserText, MAX_MESSAGES, MESSAGE_ROLES, messagesProblem } from './chat-messages';
