@@ -117,13 +117,13 @@ describe('tools file', () => {
     expect(problems.every((p) => (file as { asymmetricMatch(v: string): boolean }).asymmetricMatch(p))).toBe(true);
     const tails = problems.map((p) => p.replace(/^TOOLS_FILE [^:]+: /, ''));
     expect(tails).toEqual([
-      'servers[1] ("ok"): duplicate name (also servers[0])',
-      'servers[2] ("nocmd"): command must be a non-empty string',
-      'servers[3] ("badurl"): url must be an http:// or https:// URL',
-      'servers[4] ("carrier"): transport must be one of stdio, streamable_http, sse',
-      'servers[5] ("secret"): headers_env.X-Key: the variable UNSET_VAR_X is not set',
-      'servers[6] ("slow"): timeout_ms must be an integer from 1 to 3600000',
-      'servers[6] ("slow"): unknown key "extra" (allowed: name, transport, tools, timeout_ms, command, args, cwd, env)',
+      'servers[1].name "ok" is also the name of servers[0]',
+      'servers[2].command must be a non-empty string',
+      'servers[3].url must be an http:// or https:// URL',
+      'servers[4].transport must be one of stdio, streamable_http, sse',
+      'servers[5].headers_env.X-Key: the variable UNSET_VAR_X is not set',
+      'property servers[6].extra should not exist',
+      'servers[6].timeout_ms must be an integer from 1 to 3600000',
     ]);
   });
 

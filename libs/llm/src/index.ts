@@ -10,10 +10,10 @@ export type {
   OpenAIModelConfig,
   ProviderName,
 } from './models-config';
-export { ENV_NAME, HEADER_NAME, isHttpUrl, unknownKeys } from './util/config-file';
+export { ENV_NAME, HEADER_NAME, isHttpUrl } from './util/config-file';
 export { isRecord } from './util/is-record';
-export { fieldCheck, flattenValidationErrors } from './util/validation';
-export type { ValidationFailure } from './util/validation';
+export { checkDto, fieldCheck, flattenValidationErrors, IsIntegerFrom, OptionalKey } from './util/validation';
+export type { DtoCheck, ValidationFailure } from './util/validation';
 export type { Env } from './util/config-file';
 export { ModelRegistry } from './registry';
 export type { ModelInfo } from './registry';

@@ -5,26 +5,15 @@
  */
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsIn, IsObject, IsString, ValidateIf, ValidateNested, ValidationArguments } from 'class-validator';
+import { IsIn, IsObject, IsString, ValidateNested, ValidationArguments } from 'class-validator';
 import { ENV_NAME, HEADER_NAME, isHttpUrl } from './util/config-file';
 import { isRecord } from './util/is-record';
-import { fieldCheck } from './util/validation';
+import { fieldCheck, IsIntegerFrom, OptionalKey } from './util/validation';
 
 export const PROVIDER_NAMES = ['openai', 'offline'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 export const MODEL_TYPES = ['chat', 'embedding'] as const;
-
-/** A key that may be left out; unlike `@IsOptional()`, a `null` is checked (and refused) like any other value. */
-const Optional = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
-
-/** An integer of at least `min`. */
-const IntegerAtLeast = (min: number) =>
-  fieldCheck(
-    'integerAtLeast',
-    (value) => Number.isSafeInteger(value) && (value as number) >= min,
-    (args) => `${args.property} must be an integer of at least ${min}`,
-  );
 
 /** A number from `min` to `max`. */
 const NumberFrom = (min: number, max: number) =>
@@ -78,15 +67,15 @@ const IsEnvName = () =>
 
 /** `defaults`: generation parameters sent with every request to the model. */
 export class GenerationDefaultsDto {
-  @Optional()
+  @OptionalKey()
   @NumberFrom(0, 2)
   temperature?: number;
 
-  @Optional()
-  @IntegerAtLeast(1)
+  @OptionalKey()
+  @IsIntegerFrom(1)
   max_tokens?: number;
 
-  @Optional()
+  @OptionalKey()
   @NumberFrom(0, 1)
   top_p?: number;
 }
@@ -102,14 +91,14 @@ export class ModelEntryDto {
 
 /** `"provider": "offline"`: a deterministic echo, no network. */
 export class OfflineEntryDto extends ModelEntryDto {
-  @Optional()
-  @IntegerAtLeast(0)
+  @OptionalKey()
+  @IsIntegerFrom(0)
   token_delay_ms?: number;
 }
 
 /** The fields every OpenAI-compatible entry (chat or embedding) connects with. */
 export class ConnectionEntryDto extends ModelEntryDto {
-  @Optional()
+  @OptionalKey()
   @IsIn(MODEL_TYPES, { message: `type must be one of ${MODEL_TYPES.join(', ')} (default chat)` })
   type?: string;
 
@@ -124,22 +113,22 @@ export class ConnectionEntryDto extends ModelEntryDto {
   base_url: string;
 
   /** Unset for a server that takes no key. */
-  @Optional()
+  @OptionalKey()
   @IsEnvName()
   api_key_env?: string;
 
-  @Optional()
+  @OptionalKey()
   @IsHeaders()
   headers?: Record<string, string>;
 
-  @Optional()
-  @IntegerAtLeast(1)
+  @OptionalKey()
+  @IsIntegerFrom(1)
   timeout_ms?: number;
 }
 
 /** A chat model of an OpenAI-compatible endpoint (`type` unset or `"chat"`). */
 export class ChatEntryDto extends ConnectionEntryDto {
-  @Optional()
+  @OptionalKey()
   @ValidateNested()
   @IsObject({ message: 'defaults must be an object' })
   @Type(() => GenerationDefaultsDto)
@@ -148,18 +137,18 @@ export class ChatEntryDto extends ConnectionEntryDto {
 
 /** `"type": "embedding"`: an OpenAI-compatible `/embeddings` endpoint. */
 export class EmbeddingEntryDto extends ConnectionEntryDto {
-  @Optional()
-  @IntegerAtLeast(1)
+  @OptionalKey()
+  @IsIntegerFrom(1)
   dimensions?: number;
 
-  @Optional()
-  @IntegerAtLeast(1)
+  @OptionalKey()
+  @IsIntegerFrom(1)
   batch_size?: number;
 }
 
 /** The file's top level. The entries of `models` are checked one by one, each as the class its kind takes. */
 export class ModelsFileDto {
-  @Optional()
+  @OptionalKey()
   @IsString({ message: 'default must be a model name' })
   default?: string;
 
@@ -170,7 +159,7 @@ export class ModelsFileDto {
   )
   models: unknown[];
 
-  @Optional()
+  @OptionalKey()
   @IsString({ message: 'embedding must name an embedding model' })
   embedding?: string;
 }

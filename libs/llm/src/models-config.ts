@@ -6,8 +6,6 @@
  * at fault (`models[1].base_url`).
  */
 import { readFileSync } from 'node:fs';
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
 import type { GenerationDefaults } from './providers/openai-compatible';
 import { OFFLINE_MODEL_NAME } from './providers/offline';
 import {
@@ -20,7 +18,7 @@ import {
 } from './models-config.dto';
 import { type Env } from './util/config-file';
 import { isRecord } from './util/is-record';
-import { flattenValidationErrors } from './util/validation';
+import { checkDto, type DtoCheck } from './util/validation';
 
 export { PROVIDER_NAMES, type ProviderName } from './models-config.dto';
 
@@ -104,35 +102,10 @@ export function loadModelsConfig(path: string | undefined, env: Env = process.en
   return parseModelsConfig(raw, env, path);
 }
 
-interface Checked<T> {
-  dto: T;
-  /** One sentence per problem, each naming its path. */
-  problems: string[];
-  /** True when a problem is about `key` of the value checked. */
-  faultAt: (key: string) => boolean;
-}
-
-/** Validates `value` as a `cls`, every problem flattened with its path under `prefix`. */
-function check<T extends object>(cls: new () => T, value: object, prefix = '', refuseUnknownKeys = true): Checked<T> {
-  const dto = plainToInstance(cls, value);
-  const errors = validateSync(dto, {
-    whitelist: true,
-    forbidNonWhitelisted: refuseUnknownKeys,
-    stopAtFirstError: true,
-  });
-  const failures = flattenValidationErrors(errors, prefix);
-  const at = (key: string) => (prefix ? `${prefix}.${key}` : key);
-  return {
-    dto,
-    problems: failures.map((f) => f.message),
-    faultAt: (key) => failures.some((f) => f.path === at(key)),
-  };
-}
-
 /** Validates the parsed content of a models file; `source` names it in errors. */
 export function parseModelsConfig(raw: unknown, env: Env = process.env, source = 'models file'): ModelsConfig {
   if (!isRecord(raw)) throw new ModelsConfigError(source, ['the top level must be a JSON object']);
-  const top = check(ModelsFileDto, raw);
+  const top = checkDto(ModelsFileDto, raw);
   const problems = top.problems;
   // Without entries there is nothing more to check (the DTO has said why).
   if (!Array.isArray(raw.models) || raw.models.length === 0) throw new ModelsConfigError(source, problems);
@@ -196,18 +169,18 @@ interface CheckedEntry {
 function checkEntry(entry: unknown, where: string, env: Env): CheckedEntry {
   if (!isRecord(entry)) return { problems: [`${where} must be an object`] };
   if (entry.provider === 'offline') {
-    const checked = check(OfflineEntryDto, entry, where);
+    const checked = checkDto(OfflineEntryDto, entry, where);
     const { dto, problems } = checked;
     const name = validName(checked);
     if (problems.length > 0 || name === undefined) return { name, problems };
     return { name, problems, model: { provider: 'offline', name, tokenDelayMs: dto.token_delay_ms } };
   }
   if (entry.provider !== 'openai') {
-    const checked = check(ModelEntryDto, entry, where, false);
+    const checked = checkDto(ModelEntryDto, entry, where, false);
     return { name: validName(checked), problems: checked.problems };
   }
   if (entry.type === 'embedding') {
-    const checked = check(EmbeddingEntryDto, entry, where);
+    const checked = checkDto(EmbeddingEntryDto, entry, where);
     const { dto, problems } = checked;
     const name = validName(checked);
     const connection = toConnection(checked, env, where);
@@ -218,7 +191,7 @@ function checkEntry(entry: unknown, where: string, env: Env): CheckedEntry {
       embedding: { provider: 'openai', name, ...connection, dimensions: dto.dimensions, batchSize: dto.batch_size },
     };
   }
-  const checked = check(ChatEntryDto, entry, where);
+  const checked = checkDto(ChatEntryDto, entry, where);
   const { dto, problems } = checked;
   const name = validName(checked);
   const connection = toConnection(checked, env, where);
@@ -230,7 +203,7 @@ function checkEntry(entry: unknown, where: string, env: Env): CheckedEntry {
 }
 
 /** The entry's name, when it is a valid one (even if the rest of the entry is not). */
-function validName({ dto, faultAt }: Checked<ModelEntryDto>): string | undefined {
+function validName({ dto, faultAt }: DtoCheck<ModelEntryDto>): string | undefined {
   return faultAt('name') ? undefined : dto.name;
 }
 
@@ -239,7 +212,7 @@ function validName({ dto, faultAt }: Checked<ModelEntryDto>): string | undefined
  * environment variable `api_key_env` names (none without `api_key_env`: a
  * server that takes no key). A variable that is not set is a problem of the entry.
  */
-function toConnection({ dto, problems, faultAt }: Checked<ConnectionEntryDto>, env: Env, where: string) {
+function toConnection({ dto, problems, faultAt }: DtoCheck<ConnectionEntryDto>, env: Env, where: string) {
   const keyEnv = dto.api_key_env !== undefined && !faultAt('api_key_env') ? dto.api_key_env : undefined;
   const apiKey = keyEnv !== undefined ? env[keyEnv] : undefined;
   if (keyEnv !== undefined && !apiKey) problems.push(`${where}.api_key_env: environment variable ${keyEnv} is not set`);

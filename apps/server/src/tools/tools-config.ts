@@ -1,13 +1,14 @@
 /**
  * The tools file (`TOOLS_FILE`): the MCP servers the operator declares. Apps
  * may only name servers listed here; no API call introduces a new one.
- * Validated strictly at boot, every problem named with its entry.
+ * Validated strictly at boot by the DTOs of `dto/tools-file.dto.ts`, every
+ * problem named with the path of the key at fault (`servers[2].url`).
  */
 import { readFileSync } from 'node:fs';
-import { ENV_NAME, type Env, HEADER_NAME, isHttpUrl, isRecord, unknownKeys } from '@ensemble/llm';
+import { checkDto, type Env, isRecord } from '@ensemble/llm';
+import { HttpServerDto, StdioServerDto, ToolServerDto, ToolsFileDto } from './dto/tools-file.dto';
 
-export const TOOL_TRANSPORTS = ['stdio', 'streamable_http', 'sse'] as const;
-export type ToolTransport = (typeof TOOL_TRANSPORTS)[number];
+export { TOOL_TRANSPORTS, type ToolTransport } from './dto/tools-file.dto';
 
 /** Default per-call timeout of a server's tools. */
 export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
@@ -77,28 +78,22 @@ export function loadToolsConfig(path: string | undefined, env: Env = process.env
   return parseToolsConfig(raw, env, path);
 }
 
-const TOP_LEVEL_KEYS = ['servers'];
-const COMMON_KEYS = ['name', 'transport', 'tools', 'timeout_ms'];
-const STDIO_KEYS = [...COMMON_KEYS, 'command', 'args', 'cwd', 'env'];
-const HTTP_KEYS = [...COMMON_KEYS, 'url', 'headers_env'];
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
 /** Validates the parsed content of a tools file; `source` names it in errors. */
 export function parseToolsConfig(raw: unknown, env: Env = process.env, source = 'tools file'): ToolsConfig {
   if (!isRecord(raw)) throw new ToolsConfigError(source, ['the top level must be a JSON object']);
-  const problems = unknownKeys(raw, TOP_LEVEL_KEYS, 'the top level');
-  if (!Array.isArray(raw.servers)) {
-    throw new ToolsConfigError(source, [...problems, '"servers" must be a list']);
-  }
+  const { problems } = checkDto(ToolsFileDto, raw);
+  // Without a list there is nothing more to check (the DTO has said why).
+  if (!Array.isArray(raw.servers)) throw new ToolsConfigError(source, problems);
   const servers: ToolServerConfig[] = [];
   const firstIndexOf = new Map<string, number>();
   raw.servers.forEach((entry: unknown, index: number) => {
-    const checked = checkServer(entry, index, env);
+    const where = `servers[${index}]`;
+    const checked = checkServer(entry, where, env);
     problems.push(...checked.problems);
     if (!checked.server) return;
     const seen = firstIndexOf.get(checked.server.name);
     if (seen !== undefined) {
-      problems.push(`${label(entry, index)}: duplicate name (also servers[${seen}])`);
+      problems.push(`${where}.name ${JSON.stringify(checked.server.name)} is also the name of servers[${seen}]`);
       return;
     }
     firstIndexOf.set(checked.server.name, index);
@@ -108,88 +103,53 @@ export function parseToolsConfig(raw: unknown, env: Env = process.env, source = 
   return { servers, source };
 }
 
-function checkServer(entry: unknown, index: number, env: Env): { server?: ToolServerConfig; problems: string[] } {
-  const where = label(entry, index);
-  if (!isRecord(entry)) return { problems: [`${where}: must be an object`] };
-  const problems: string[] = [];
-  const fail = (message: string) => problems.push(`${where}: ${message}`);
-
-  const name = entry.name;
-  if (typeof name !== 'string' || !NAME.test(name)) {
-    fail('name must be 1-64 letters, digits, "_", "." or "-", starting with a letter or digit');
-  }
-  let allow: string[] | undefined;
-  if (entry.tools !== undefined) {
-    if (!isStringList(entry.tools) || entry.tools.length === 0 || entry.tools.some((t) => !t.trim())) {
-      fail('tools must be a non-empty list of tool names');
-    } else allow = entry.tools;
-  }
-  const timeoutMs = entry.timeout_ms ?? DEFAULT_TOOL_TIMEOUT_MS;
-  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 3_600_000) {
-    fail('timeout_ms must be an integer from 1 to 3600000');
-  }
-  const base = { name: name as string, timeoutMs: timeoutMs as number, ...(allow && { allow }) };
-
+/** Checks one entry of `servers` as the class its `transport` takes, and converts it. */
+function checkServer(entry: unknown, where: string, env: Env): { server?: ToolServerConfig; problems: string[] } {
+  if (!isRecord(entry)) return { problems: [`${where} must be an object`] };
   if (entry.transport === 'stdio') {
-    problems.push(...unknownKeys(entry, STDIO_KEYS, where));
-    if (typeof entry.command !== 'string' || !entry.command.trim()) fail('command must be a non-empty string');
-    const args = entry.args ?? [];
-    if (!isStringList(args)) fail('args must be a list of strings');
-    if (entry.cwd !== undefined && (typeof entry.cwd !== 'string' || !entry.cwd)) {
-      fail('cwd must be a non-empty string');
-    }
+    const { dto, problems, faultAt } = checkDto(StdioServerDto, entry, where);
     const vars: Record<string, string> = {};
-    const names = entry.env ?? [];
-    if (!isStringList(names)) fail('env must be a list of environment variable names');
-    else {
-      for (const envName of names) {
-        if (!ENV_NAME.test(envName)) fail(`env: ${JSON.stringify(envName)} is not a variable name`);
-        else if (env[envName] === undefined) fail(`env: the variable ${envName} is not set`);
-        else vars[envName] = env[envName];
+    if (!faultAt('env')) {
+      for (const name of dto.env ?? []) {
+        const value = env[name];
+        if (value === undefined) problems.push(`${where}.env: the variable ${name} is not set`);
+        else vars[name] = value;
       }
     }
     if (problems.length > 0) return { problems };
     return {
       problems,
       server: {
-        ...base,
+        ...base(dto),
         transport: 'stdio',
-        command: entry.command as string,
-        args: args as string[],
+        command: dto.command,
+        args: dto.args ?? [],
         env: vars,
-        ...(typeof entry.cwd === 'string' && { cwd: entry.cwd }),
+        ...(dto.cwd !== undefined && { cwd: dto.cwd }),
       },
     };
   }
   if (entry.transport !== 'streamable_http' && entry.transport !== 'sse') {
-    fail(`transport must be one of ${TOOL_TRANSPORTS.join(', ')}`);
-    return { problems };
+    return { problems: checkDto(ToolServerDto, entry, where, false).problems };
   }
-  problems.push(...unknownKeys(entry, HTTP_KEYS, where));
-  if (typeof entry.url !== 'string' || !isHttpUrl(entry.url)) fail('url must be an http:// or https:// URL');
+  const { dto, problems, faultAt } = checkDto(HttpServerDto, entry, where);
   const headers: Record<string, string> = {};
-  if (entry.headers_env !== undefined) {
-    if (!isRecord(entry.headers_env)) fail('headers_env must be an object of header name → variable name');
-    else {
-      for (const [header, envName] of Object.entries(entry.headers_env)) {
-        if (!HEADER_NAME.test(header)) fail(`headers_env: ${JSON.stringify(header)} is not a header name`);
-        else if (typeof envName !== 'string' || !ENV_NAME.test(envName)) {
-          fail(`headers_env.${header} must name an environment variable`);
-        } else if (env[envName] === undefined) fail(`headers_env.${header}: the variable ${envName} is not set`);
-        else headers[header] = env[envName];
-      }
+  if (!faultAt('headers_env')) {
+    for (const [header, name] of Object.entries(dto.headers_env ?? {})) {
+      const value = env[name];
+      if (value === undefined) problems.push(`${where}.headers_env.${header}: the variable ${name} is not set`);
+      else headers[header] = value;
     }
   }
   if (problems.length > 0) return { problems };
-  return { problems, server: { ...base, transport: entry.transport, url: entry.url as string, headers } };
+  return { problems, server: { ...base(dto), transport: entry.transport, url: dto.url, headers } };
 }
 
-/** `servers[2] ("calc")` or `servers[2]`. */
-function label(entry: unknown, index: number): string {
-  const name = isRecord(entry) && typeof entry.name === 'string' ? ` (${JSON.stringify(entry.name)})` : '';
-  return `servers[${index}]${name}`;
-}
-
-function isStringList(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+/** What every checked server has, converted. */
+function base(dto: ToolServerDto): ServerBase {
+  return {
+    name: dto.name,
+    timeoutMs: dto.timeout_ms ?? DEFAULT_TOOL_TIMEOUT_MS,
+    ...(dto.tools && { allow: dto.tools }),
+  };
 }

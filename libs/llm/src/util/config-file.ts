@@ -13,13 +13,6 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** An HTTP header name (an RFC 9110 token). */
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** One problem for each key of `record` not in `allowed`, at `where`. */
-export function unknownKeys(record: Record<string, unknown>, allowed: string[], where: string): string[] {
-  return Object.keys(record)
-    .filter((key) => !allowed.includes(key))
-    .map((key) => `${where}: unknown key "${key}" (allowed: ${allowed.join(', ')})`);
-}
-
 /** True for an absolute http:// or https:// URL. */
 export function isHttpUrl(value: string): boolean {
   try {

@@ -3,7 +3,15 @@
  * server's requests and environment and for the operator's files: each
  * failure flattened to a path (`models[2].base_url`) and a sentence.
  */
-import { registerDecorator, ValidationArguments, ValidationError, ValidationOptions } from 'class-validator';
+import { plainToInstance } from 'class-transformer';
+import {
+  registerDecorator,
+  validateSync,
+  ValidateIf,
+  ValidationArguments,
+  ValidationError,
+  ValidationOptions,
+} from 'class-validator';
 
 /** One failed check: where (`details[0].agent_name`), the sentence, and its error code when the check gives one. */
 export interface ValidationFailure<Code extends string = string> {
@@ -68,4 +76,55 @@ export function fieldCheck(
       options: { message, ...options },
       validator: { validate },
     });
+}
+
+/** A key that may be left out; unlike `@IsOptional()`, a `null` is checked (and refused) like any other value. */
+export const OptionalKey = (): PropertyDecorator =>
+  ValidateIf((_object: object, value: unknown) => value !== undefined);
+
+/** An integer of at least `min` (and at most `max`, when given). */
+export const IsIntegerFrom = (min: number, max?: number): PropertyDecorator =>
+  fieldCheck(
+    'integerFrom',
+    (value) =>
+      Number.isSafeInteger(value) && (value as number) >= min && (max === undefined || (value as number) <= max),
+    (args) =>
+      max === undefined
+        ? `${args.property} must be an integer of at least ${min}`
+        : `${args.property} must be an integer from ${min} to ${max}`,
+  );
+
+/** A value checked as a DTO: the instance, and its problems flattened. */
+export interface DtoCheck<T> {
+  dto: T;
+  /** One sentence per problem, each naming its path. */
+  problems: string[];
+  /** True when a problem is about `key` of the value checked. */
+  faultAt: (key: string) => boolean;
+}
+
+/**
+ * Checks a parsed JSON object (an entry of an operator's file) as the DTO
+ * `cls`, reporting every problem with its path under `prefix`. Unknown keys
+ * are refused, or with `refuseUnknownKeys` false, left out unjudged.
+ */
+export function checkDto<T extends object>(
+  cls: new () => T,
+  value: object,
+  prefix = '',
+  refuseUnknownKeys = true,
+): DtoCheck<T> {
+  const dto = plainToInstance(cls, value);
+  const errors = validateSync(dto, {
+    whitelist: true,
+    forbidNonWhitelisted: refuseUnknownKeys,
+    stopAtFirstError: true,
+  });
+  const failures = flattenValidationErrors(errors, prefix);
+  const at = (key: string) => (prefix ? `${prefix}.${key}` : key);
+  return {
+    dto,
+    problems: failures.map((f) => f.message),
+    faultAt: (key) => failures.some((f) => f.path === at(key)),
+  };
 }
