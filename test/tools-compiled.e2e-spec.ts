@@ -57,9 +57,11 @@ describe('compiled server with a tools file', () => {
     const { code, output } = await runToExit(build.main, { API_KEYS: API_KEY, TOOLS_FILE: toolsFile });
     expect(code).toBe(78);
     expect(output).toContain('Invalid configuration:');
-    expect(output).toContain(`TOOLS_FILE ${toolsFile}: servers[1] ("nourl"): url must be an http:// or https:// URL`);
-    expect(output).toContain(`TOOLS_FILE ${toolsFile}: servers[2] ("bad name!"): name must be`);
-    expect(output).toContain(`servers[2] ("bad name!"): env: the variable NOT_SET_ANYWHERE_42 is not set`);
+    expect(output).toContain(`TOOLS_FILE ${toolsFile}: servers[1].url must be an http:// or https:// URL\n`);
+    expect(output).toContain(
+      `TOOLS_FILE ${toolsFile}: servers[2].name must be 1-64 letters, digits, "_", "." or "-", starting with a letter or digit\n`,
+    );
+    expect(output).toContain(`TOOLS_FILE ${toolsFile}: servers[2].env: the variable NOT_SET_ANYWHERE_42 is not set\n`);
     expect(output).not.toContain('servers[0]');
   }, 30_000);
 
