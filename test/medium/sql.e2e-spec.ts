@@ -2,7 +2,7 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { dataSourceOptions } from '../../apps/server/src/database/data-source';
 import { isDatabaseUnavailable } from '../../apps/server/src/database/db-errors';
 import { PgPool } from '../../apps/server/src/database/pg-pool';
-import { PgCode, pgError, Sql } from '../../apps/server/src/database/sql';
+import { MAX_NAMED_STATEMENTS, PgCode, pgError, Sql } from '../../apps/server/src/database/sql';
 import { createTestDatabase, TestDatabase } from '../support/database';
 
 /** Sql on the pool TypeORM makes through PgPool's driver, on a real Postgres database. */
@@ -61,11 +61,23 @@ describe('Sql on the shared pg pool (real Postgres)', () => {
     expect(await sql.query('SELECT v FROM t')).toEqual([{ v: 'b' }]);
   });
 
-  it('runs a named prepared statement again with other values', async () => {
-    const find = (v: string) =>
-      sql.prepared<{ n: number }>('count_t', 'SELECT count(*)::int AS n FROM t WHERE v = $1', [v]);
+  it('prepares a statement once per connection by its text, and runs it again with other values', async () => {
+    const text = 'SELECT count(*)::int AS n FROM t WHERE v = $1';
+    const find = (v: string) => sql.prepared<{ n: number }>(text, [v]);
     expect(await find('b')).toEqual([{ n: 1 }]);
     expect(await find('zz')).toEqual([{ n: 0 }]);
+    // The pool has one connection: the server holds the statement under one name, prepared once.
+    const held = await sql.query<{ name: string; statement: string }>(
+      'SELECT name, statement FROM pg_prepared_statements',
+    );
+    expect(held).toEqual([{ name: expect.stringMatching(/^ens_[0-9a-f]{24}$/), statement: text }]);
+  });
+
+  it(`names at most ${MAX_NAMED_STATEMENTS} texts; later ones run unnamed`, async () => {
+    for (let i = 0; i < MAX_NAMED_STATEMENTS + 20; i++)
+      expect(await sql.prepared<{ n: number }>(`SELECT ${i}::int AS n`)).toEqual([{ n: i }]);
+    const [{ n }] = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_prepared_statements');
+    expect(n).toBe(MAX_NAMED_STATEMENTS);
   });
 
   it('is unavailable once the data source has ended the pool', async () => {

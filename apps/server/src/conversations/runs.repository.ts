@@ -203,8 +203,9 @@ export class RunsRepository {
   private readonly writes: WriteBatcher;
 
   constructor(private readonly sql: Sql) {
-    this.writes = new WriteBatcher(async (text, params) => {
-      await sql.query(text, params);
+    // A write alone has one of a few texts (prepared: the run's last write stands between the answer and [DONE]).
+    this.writes = new WriteBatcher(async (text, params, merged) => {
+      await (merged ? sql.query(text, params) : sql.prepared(text, params));
     });
   }
 
@@ -245,7 +246,7 @@ export class RunsRepository {
            RETURNING c.turns)
          ${RUN_INSERT} SELECT ${runValues(s, run, 'conv.turns')} FROM conv RETURNING turn`,
       );
-      return (await this.sql.query(s.sql, s.params)).length > 0;
+      return (await this.sql.prepared(s.sql, s.params)).length > 0;
     });
   }
 
@@ -270,7 +271,7 @@ export class RunsRepository {
   /** The inputs and answers of a conversation's last `limit` completed turns, newest first. */
   history(convUid: string, limit: number): Promise<{ input: string; answer: string | null }[]> {
     return this.translate(() =>
-      this.sql.query(
+      this.sql.prepared(
         `SELECT input, answer FROM conversation_runs WHERE conv_uid = $1 AND state = 'complete' ORDER BY turn DESC LIMIT $2`,
         [convUid, limit],
       ),

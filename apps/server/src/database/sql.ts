@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { QueryFailedError, type Logger as QueryLogger } from 'typeorm';
 import { TypeOrmLogger } from '../observability/typeorm-logger';
 import { PgPool } from './pg-pool';
+
+/** Most distinct statement texts `Sql.prepared` names; the rest run unnamed. */
+export const MAX_NAMED_STATEMENTS = 100;
 
 /** Runs one statement and returns its rows, typed by the caller. */
 export type Query = <T extends object>(sql: string, params?: readonly unknown[]) => Promise<T[]>;
@@ -28,16 +32,23 @@ export class Sql {
 
   /** False once the database has refused a statement name another connection prepared (one shared session). */
   private named = true;
+  /** The name of each statement text `prepared` has named (at most `MAX_NAMED_STATEMENTS`). */
+  private readonly names = new Map<string, string>();
 
   /**
-   * `query` as a named prepared statement: planned once per connection and
-   * reused, for a hot query whose planning costs as much as its execution.
+   * `query` as a named prepared statement: parsed and planned once per
+   * connection, then only bound and run, which saves a round trip's worth
+   * of server time on the hot path (the run writes before `[DONE]`). The
+   * name comes from the text, so two callers of the same text share it. Only
+   * the first `MAX_NAMED_STATEMENTS` texts are named (each costs a plan per
+   * connection on the server); later ones run unnamed.
    * The embedded database (PGlite behind its socket server) runs every
    * connection in one session, where a second connection preparing the same
    * name is refused (42P05): from then on statements go unnamed.
    */
-  async prepared<T extends object>(name: string, sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    if (this.named) {
+  async prepared<T extends object>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    const name = this.named ? this.nameOf(sql) : undefined;
+    if (name) {
       try {
         return await this.run<T>(this.pg.pool, sql, params, name);
       } catch (e) {
@@ -46,6 +57,15 @@ export class Sql {
       }
     }
     return this.run<T>(this.pg.pool, sql, params);
+  }
+
+  private nameOf(sql: string): string | undefined {
+    let name = this.names.get(sql);
+    if (name === undefined && this.names.size < MAX_NAMED_STATEMENTS) {
+      name = `ens_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
+      this.names.set(sql, name);
+    }
+    return name;
   }
 
   async transaction<R>(work: (query: Query) => Promise<R>): Promise<R> {

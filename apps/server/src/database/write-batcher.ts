@@ -1,7 +1,11 @@
 import { SqlStatement } from './sql-statement';
 
-/** Runs one SQL statement (rows not needed); rejects with the statement's failure. */
-export type StatementRunner = (sql: string, params: unknown[]) => Promise<void>;
+/**
+ * Runs one SQL statement (rows not needed); rejects with the statement's
+ * failure. `merged`: the statement joins several writes (its text is one of
+ * many combinations, not worth preparing).
+ */
+export type StatementRunner = (sql: string, params: unknown[], merged: boolean) => Promise<void>;
 
 interface Pending {
   statement: SqlStatement;
@@ -77,7 +81,7 @@ export class WriteBatcher {
 
   private async alone(p: Pending): Promise<void> {
     try {
-      await this.run(p.statement.sql, p.statement.params);
+      await this.run(p.statement.sql, p.statement.params, false);
       p.resolve();
     } catch (err) {
       p.reject(err);
@@ -88,7 +92,7 @@ export class WriteBatcher {
     const all = new SqlStatement();
     for (const p of batch) all.append(p.statement);
     try {
-      await this.run(all.sql, all.params);
+      await this.run(all.sql, all.params, true);
     } catch {
       for (const p of batch) await this.alone(p);
       return;

@@ -414,7 +414,6 @@ export class KnowledgeRepository {
    */
   async searchFullText(spaceId: number, language: string, query: string, limit: number): Promise<ChunkHit[]> {
     const rows = await this.sql.prepared<Record<string, unknown>>(
-      'knowledge_full_text',
       `WITH terms AS (
          SELECT DISTINCT t.lexeme, plainto_tsquery('simple', t.lexeme) AS tq
          FROM unnest(tsvector_to_array(to_tsvector($2::regconfig, $3))) AS t(lexeme)
