@@ -6,7 +6,9 @@
  * streams (phases back to back, two rounds in alternating order). TTFT/TTLT
  * p50/p99, each minus direct's.
  */
-const { makeAgent, stream, runConcurrent, summary } = require('../lib/client');
+const { performance } = require('node:perf_hooks');
+const { Client } = require('pg');
+const { makeAgent, stream, runConcurrent, summary, percentile } = require('../lib/client');
 const { startStack, streamTargets } = require('../lib/stack');
 const { table, bar } = require('../lib/report');
 const { cpuMs } = require('../lib/procs');
@@ -47,6 +49,20 @@ async function run({ log, profile }) {
       agent.destroy();
     }
 
+    // The floor under the end of a stream: Ensemble sends [DONE] once its final write has committed. One one-row
+    // INSERT commit on the same Postgres, on a connection of its own left idle as long as a run's (one per rotation).
+    const pg = new Client({ connectionString: stack.db.url });
+    await pg.connect();
+    await pg.query('CREATE TABLE bench_commit_floor (v int)');
+    const commitMs = [];
+    const timeCommit = async () => {
+      const t0 = performance.now();
+      await pg.query('INSERT INTO bench_commit_floor VALUES (1)');
+      commitMs.push(performance.now() - t0);
+    };
+    await timeCommit();
+    commitMs.length = 0;
+
     const phases = [];
     log(`sequential: ${SEQ} streams per target, interleaved`);
     {
@@ -60,7 +76,9 @@ async function run({ log, profile }) {
           const t = order[(i + k) % order.length];
           res[t.name].push(await one(t, agents[t.name]));
         }
+        await timeCommit();
       }
+      await pg.end();
       for (const name of relays) addCpu('sequential', name, cpuMs(pids[name]) - c0[name]);
       Object.values(agents).forEach((a) => a.destroy());
       phases.push({ mode: 'sequential', res });
@@ -120,6 +138,9 @@ async function run({ log, profile }) {
     const proxyAdded64 = c64.proxy.ttft50 - c64.direct.ttft50;
     const ensAdded64 = c64.ensemble.ttft50 - c64.direct.ttft50;
     const ratio64 = ensAdded64 / proxyAdded64;
+    const seqGap = figures.sequential.ensemble.ttlt50 - figures.sequential.direct.ttlt50 - seqAdded;
+    const commit50 = percentile(commitMs, 50);
+    const commit90 = percentile(commitMs, 90);
     const errors = Object.values(figures).reduce((s, f) => s + names.reduce((e, n) => e + f[n].errors, 0), 0);
     const firstError = Object.values(figures)
       .flatMap((f) => names.map((n) => f[n]))
@@ -136,6 +157,11 @@ async function run({ log, profile }) {
         `${ensAdded64.toFixed(2)} ms vs ${proxyAdded64.toFixed(2)} ms = ${ratio64.toFixed(2)}×`,
         bar(ratio64 <= 1.5 || ensAdded64 <= proxyAdded64),
       ],
+      [
+        'sequential: Ensemble added TTLT − added TTFT p50 ≤ 1 ms ([DONE] after the rows are durable)',
+        `${seqGap.toFixed(2)} ms; one-row commit alone ${commit50.toFixed(2)} ms p50`,
+        bar(seqGap <= 1),
+      ],
       ['errors', String(errors) + (firstError ? ` (first: ${firstError})` : ''), bar(errors === 0)],
     ];
     const body = [
@@ -150,11 +176,22 @@ async function run({ log, profile }) {
       '',
       table(['mode', 'path', '+TTFT p50', '+TTFT p99', '+TTLT p50', '+TTLT p99', '+TTLT − +TTFT p50'], added),
       '',
+      '### The floor under the end of a stream (sequential phase)',
+      '',
+      table(
+        ['figure', 'p50 ms', 'p90 ms'],
+        [
+          ['one-row INSERT commit, own connection, once per rotation', commit50.toFixed(2), commit90.toFixed(2)],
+          ['Ensemble: added TTLT − added TTFT', seqGap.toFixed(2), '–'],
+          ['of which beyond one commit', (seqGap - commit50).toFixed(2), '–'],
+        ],
+      ),
+      '',
       '### Bars',
       '',
       table(['bar', 'figure', 'result'], bars),
     ].join('\n');
-    const method = `Method: fake upstream replies ${FAKE.tokens} tokens, ${FAKE.firstTokenDelayMs} ms before the first, ${FAKE.tokenDelayMs} ms between tokens (timer-driven, so direct TTLT includes timer granularity). Requests: chat_normal, \`stream: true\`, \`stream_options.include_usage\`, one user message; Ensemble gets \`model: fake-gpt\` and an API key, a new conversation per request (its default). Warm-up 30 sequential + 128 at 64 concurrent per target, not recorded. Sequential: ${SEQ} streams per target, interleaved one by one (rotating order). Concurrent: ${ROUNDS} rounds per level (order direct→proxy→Ensemble, then reversed), ${CONC.map((x) => `${x.perRound} streams at ${x.c}`).join(', ')} per round and target; keep-alive agent with as many sockets as streams.${stack.baseline ? ` "baseline": the build ${process.env.BENCH_BASELINE_MAIN} (BENCH_BASELINE_MAIN), its own process and database, measured in every phase beside Ensemble (sequential: one more stream in the rotation; concurrent: one more phase per round, reversed in the second).` : ''}`;
+    const method = `Method: fake upstream replies ${FAKE.tokens} tokens, ${FAKE.firstTokenDelayMs} ms before the first, ${FAKE.tokenDelayMs} ms between tokens (timer-driven, so direct TTLT includes timer granularity). Requests: chat_normal, \`stream: true\`, \`stream_options.include_usage\`, one user message; Ensemble gets \`model: fake-gpt\` and an API key, a new conversation per request (its default). Warm-up 30 sequential + 128 at 64 concurrent per target, not recorded. Sequential: ${SEQ} streams per target, interleaved one by one (rotating order). Concurrent: ${ROUNDS} rounds per level (order direct→proxy→Ensemble, then reversed), ${CONC.map((x) => `${x.perRound} streams at ${x.c}`).join(', ')} per round and target; keep-alive agent with as many sockets as streams. Commit floor: after each sequential rotation, one one-row \`INSERT\` on a connection of the benchmark's own to Ensemble's database (idle for the rotation before, about four streams: a run's connection is idle for about one stream between its first and last write), timed by the client.${stack.baseline ? ` "baseline": the build ${process.env.BENCH_BASELINE_MAIN} (BENCH_BASELINE_MAIN), its own process and database, measured in every phase beside Ensemble (sequential: one more stream in the rotation; concurrent: one more phase per round, reversed in the second).` : ''}`;
     return {
       title: 'Benchmark 1: added latency (chat_normal stream)',
       method,
