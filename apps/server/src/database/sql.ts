@@ -37,9 +37,9 @@ export class Sql {
 
   /**
    * `query` as a named prepared statement: parsed and planned once per
-   * connection, then only bound and run, which saves a round trip's worth
-   * of server time on the hot path (the run writes before `[DONE]`). The
-   * name comes from the text, so two callers of the same text share it. Only
+   * connection, then only bound and run: the database does not parse and
+   * plan it again on the hot path (the run's last write before `[DONE]`).
+   * The name comes from the text, so two callers of the same text share it. Only
    * the first `MAX_NAMED_STATEMENTS` texts are named (each costs a plan per
    * connection on the server); later ones run unnamed.
    * The embedded database (PGlite behind its socket server) runs every
