@@ -2,7 +2,7 @@ import type { Observable } from 'rxjs';
 import type { Viewer } from '../conversations/conversations.service';
 import type { LimitSubject } from '../limits';
 import type { ChunkFrames } from './chunks';
-import type { FlowGate } from './flow-gate';
+import { FlowGate } from './flow-gate';
 
 /** What a chat run needs to know of its caller: whose conversations it sees, and whose limits it counts against. */
 export interface ChatCaller {
@@ -53,4 +53,34 @@ export interface ChatRun {
 export function once(fn: () => Promise<void>): () => Promise<void> {
   let done: Promise<void> | undefined;
   return () => (done ??= fn());
+}
+
+/**
+ * A handle that follows a background run's stream (`follow` gets the
+ * signal that stops the following and the gate of the client's pace): its
+ * `abort` and `end` stop only the following, the run goes on. `onEnd` runs
+ * once when it ends. A `follow` that fails (a 404 before the stream) rejects
+ * with its error.
+ */
+export async function followingRun(
+  convUid: string,
+  follow: (signal: AbortSignal, gate: FlowGate) => Observable<string> | Promise<Observable<string>>,
+  /** Send the headers before the first frame (as a team run's stream does); else with it. */
+  eagerHeaders: boolean,
+  onEnd: () => void = () => undefined,
+): Promise<ChatRun> {
+  const following = new AbortController();
+  const gate = new FlowGate();
+  const end = once(async () => {
+    following.abort('The stream ended.');
+    onEnd();
+  });
+  let frames: Observable<string>;
+  try {
+    frames = await follow(following.signal, gate);
+  } catch (e) {
+    await end();
+    throw e;
+  }
+  return { convUid, answer: { type: 'stream', frames, eagerHeaders, gate }, abort: (r) => following.abort(r), end };
 }

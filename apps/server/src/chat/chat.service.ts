@@ -12,7 +12,7 @@ import { LimitSubject, ReleaseRun, RunLimiter } from '../limits';
 import { MetricsService, RunTimer } from '../observability/metrics.service';
 import { ToolsService } from '../tools/tools.service';
 import { ChatRequest } from './chat-request';
-import { ChatAnswer, ChatCaller, ChatRun, once } from './chat-run';
+import { ChatAnswer, ChatCaller, ChatRun, followingRun, once } from './chat-run';
 import { ChunkFrames, DONE_FRAME, wireFinishReason, WireFinishReason } from './chunks';
 import { clientFinishReason, failureNote } from './dbgpt-compat';
 import { llmErrorToApi } from './llm-errors';
@@ -303,23 +303,12 @@ export class ChatService {
         end: async () => {},
       };
     }
-    const following = new AbortController();
-    const gate = new FlowGate();
-    const streamClosed = this.metrics.trackStream();
-    return {
+    return followingRun(
       convUid,
-      answer: {
-        type: 'stream',
-        frames: this.streams.follow(recorder.runId, 0, following.signal, gate),
-        eagerHeaders: !!app,
-        gate,
-      },
-      abort: (reason) => following.abort(reason),
-      end: once(async () => {
-        following.abort('The stream ended.');
-        streamClosed();
-      }),
-    };
+      (signal, gate) => this.streams.follow(recorder.runId, 0, signal, gate),
+      !!app,
+      this.metrics.trackStream(),
+    );
   }
 
   /**

@@ -10,7 +10,8 @@ import { ApiError } from '../common/api-error';
 import { ok } from '../common/result';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { SSE_STREAM_SCHEMA } from '../chat/chat.schema';
-import { writeFollower } from './write-follower';
+import { sendChatRun } from '../chat/chat-response';
+import { followingRun } from '../chat/chat-run';
 import { RunStreamsService } from './run-streams.service';
 
 /** The largest frame number a client can name. */
@@ -96,7 +97,7 @@ export class RunStreamsController {
     content: { 'text/event-stream': { schema: SSE_STREAM_SCHEMA } },
   })
   @ApiErrors(400, 404)
-  resume(
+  async resume(
     @Param('conv_uid') convUid: string,
     @Query() query: ResumeQuery,
     @Headers('last-event-id') header: string | undefined,
@@ -105,7 +106,12 @@ export class RunStreamsController {
   ): Promise<void> {
     const after = lastEventId(header) ?? query.after ?? 0;
     const viewer = viewerOf(principalOf(req));
-    return writeFollower(res, this.config, (signal, gate) => this.streams.resume(convUid, viewer, after, signal, gate));
+    const run = await followingRun(
+      convUid,
+      (signal, gate) => this.streams.resume(convUid, viewer, after, signal, gate),
+      true,
+    );
+    await sendChatRun(req, res, run, this.config);
   }
 
   @Get(':conv_uid')
