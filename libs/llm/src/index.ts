@@ -10,7 +10,7 @@ export type {
   OpenAIModelConfig,
   ProviderName,
 } from './models-config';
-export { ENV_NAME, HEADER_NAME, isHttpUrl } from './util/config-file';
+export { ENV_NAME, HEADER_NAME, isHttpUrl, readJsonFile } from './util/config-file';
 export { isRecord } from './util/is-record';
 export { checkDto, fieldCheck, flattenValidationErrors, IsIntegerFrom, OptionalKey } from './util/validation';
 export type { DtoCheck, ValidationFailure } from './util/validation';

@@ -5,7 +5,6 @@
  * `models-config.dto.ts`; every problem is reported with the path of the key
  * at fault (`models[1].base_url`).
  */
-import { readFileSync } from 'node:fs';
 import type { GenerationDefaults } from './providers/openai-compatible';
 import { OFFLINE_MODEL_NAME } from './providers/offline';
 import {
@@ -16,7 +15,7 @@ import {
   ModelsFileDto,
   OfflineEntryDto,
 } from './models-config.dto';
-import { type Env } from './util/config-file';
+import { type Env, readJsonFile } from './util/config-file';
 import { isRecord } from './util/is-record';
 import { checkDto, type DtoCheck } from './util/validation';
 
@@ -87,18 +86,7 @@ export class ModelsConfigError extends Error {
  */
 export function loadModelsConfig(path: string | undefined, env: Env = process.env): ModelsConfig {
   if (!path) return { defaultModel: OFFLINE_MODEL_NAME, models: [] };
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ModelsConfigError(path, [`cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ModelsConfigError(path, [`not valid JSON (${(err as Error).message})`]);
-  }
+  const raw = readJsonFile(path, (problems) => new ModelsConfigError(path, problems));
   return parseModelsConfig(raw, env, path);
 }
 

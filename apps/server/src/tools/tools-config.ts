@@ -4,8 +4,7 @@
  * Validated strictly at boot by the DTOs of `dto/tools-file.dto.ts`, every
  * problem named with the path of the key at fault (`servers[2].url`).
  */
-import { readFileSync } from 'node:fs';
-import { checkDto, type Env, isRecord } from '@ensemble/llm';
+import { checkDto, type Env, isRecord, readJsonFile } from '@ensemble/llm';
 import { HttpServerDto, StdioServerDto, ToolServerDto, ToolsFileDto } from './dto/tools-file.dto';
 
 export { TOOL_TRANSPORTS, type ToolTransport } from './dto/tools-file.dto';
@@ -63,18 +62,7 @@ export class ToolsConfigError extends Error {
 /** Reads and validates the tools file at `path`; without a path there are no tool servers. */
 export function loadToolsConfig(path: string | undefined, env: Env = process.env): ToolsConfig {
   if (!path) return { servers: [] };
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ToolsConfigError(path, [`cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ToolsConfigError(path, [`not valid JSON (${(err as Error).message})`]);
-  }
+  const raw = readJsonFile(path, (problems) => new ToolsConfigError(path, problems));
   return parseToolsConfig(raw, env, path);
 }
 

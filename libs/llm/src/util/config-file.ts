@@ -4,6 +4,8 @@
  * place, so a file's every mistake is listed at once.
  */
 
+import { readFileSync } from 'node:fs';
+
 /** The environment a file's `*_env` entries are read from. */
 export type Env = Record<string, string | undefined>;
 
@@ -20,5 +22,23 @@ export function isHttpUrl(value: string): boolean {
     return url.protocol === 'http:' || url.protocol === 'https:';
   } catch {
     return false;
+  }
+}
+
+/**
+ * The parsed JSON of the operator's file at `path`. A file that cannot be
+ * read, or is not JSON, throws the error `invalid` makes of that one problem.
+ */
+export function readJsonFile(path: string, invalid: (problems: string[]) => Error): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw invalid([`cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw invalid([`not valid JSON (${(err as Error).message})`]);
   }
 }
