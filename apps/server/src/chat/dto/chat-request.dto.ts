@@ -157,7 +157,7 @@ export class ChatRequestDto {
     (v) => present(v) && v !== '' && !(Array.isArray(v) && v.length === 0),
     () => 'messages is required and must not be empty.',
   )
-  // One walk of the items, two codes: the first item at fault answers with its own.
+  // One rule for the items (`messagesProblem`), two codes: the first item at fault answers with its own.
   @Check(
     'message_items',
     'invalid_messages',
