@@ -561,9 +561,10 @@ export class KnowledgeService implements KnowledgePort, OnModuleInit, OnModuleDe
   private async searchVectors(space: SpaceRow, query: string, limit: number): Promise<ChunkHit[]> {
     const model = this.embeddings.embeddingModel;
     if (!model) return [];
-    const pgvector = this.storage.kind === 'pgvector';
-    const held = pgvector ? undefined : await this.vectors.get(space.id, model, space.vectors_version);
-    if (pgvector ? !(await this.repo.hasVectors(space.id, model)) : !held!.ids.length) return [];
+    // Without pgvector the space's vectors are held in memory; with it they stay in Postgres.
+    const held =
+      this.storage.kind === 'pgvector' ? undefined : await this.vectors.get(space.id, model, space.vectors_version);
+    if (!(held ? held.ids.length > 0 : await this.repo.hasVectors(space.id, model))) return [];
     let queryVector: Float32Array;
     try {
       const signal = AbortSignal.timeout(QUERY_EMBED_TIMEOUT_MS);
@@ -574,9 +575,9 @@ export class KnowledgeService implements KnowledgePort, OnModuleInit, OnModuleDe
       return [];
     }
     let hits: Omit<ChunkHit, 'rank'>[];
-    if (pgvector) hits = await this.repo.nearestChunks(space.id, model, queryVector, limit);
+    if (!held) hits = await this.repo.nearestChunks(space.id, model, queryVector, limit);
     else {
-      const near = await nearest(held!, queryVector, limit);
+      const near = await nearest(held, queryVector, limit);
       const rows = new Map((await this.repo.chunksByIds(near.map((h) => h.id))).map((r) => [r.chunk_id, r]));
       hits = near.filter((h) => rows.has(h.id)).map((h) => ({ ...rows.get(h.id)!, score: h.score }));
     }
