@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { withDeadline } from '../common/deadline';
 import { migrationsApplied } from './data-source';
 import { DatabaseUnavailableError } from './db-errors';
 import { Sql } from './sql';
@@ -19,15 +20,11 @@ export class DatabaseHealth {
    * (refused, lost, or too slow).
    */
   async ping(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DatabaseUnavailableError(`no answer in ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      await Promise.race([this.sql.query('SELECT 1'), late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withDeadline(
+      this.sql.query('SELECT 1'),
+      timeoutMs,
+      () => new DatabaseUnavailableError(`no answer in ${timeoutMs} ms`),
+    );
   }
 
   /** True when every migration of this build has been applied. */

@@ -99,6 +99,9 @@ export function scrub(message: string, spec: ConnectionSpec): string {
 }
 
 /** The message of any thrown value. */
+/** The error of a database that did not answer within `ms`. */
+export const noAnswer = (ms: number): Error => new Error(`no answer within ${ms} ms`);
+
 export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }

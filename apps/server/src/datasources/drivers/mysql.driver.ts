@@ -7,6 +7,7 @@ import {
   JsonValue,
   localTimestamp,
   messageOf,
+  noAnswer,
   QueryLimits,
   QueryResult,
   samplesFrom,
@@ -14,6 +15,7 @@ import {
   scrub,
   toJson,
 } from './driver';
+import { withDeadline } from '../../common/deadline';
 
 /** mysql2's column type codes this driver converts itself. */
 const TYPE = { decimal: 0, newdecimal: 246, longlong: 8, timestamp: 7, datetime: 12 } as const;
@@ -56,8 +58,8 @@ export class MysqlDriver implements DbDriver {
   async ping(timeoutMs: number): Promise<void> {
     let conn: PoolConnection | undefined;
     try {
-      conn = await withTimeout(this.connect(), timeoutMs);
-      await withTimeout(run(conn, 'SELECT 1'), timeoutMs);
+      conn = await withDeadline(this.connect(), timeoutMs, () => noAnswer(timeoutMs));
+      await withDeadline(run(conn, 'SELECT 1'), timeoutMs, () => noAnswer(timeoutMs));
       conn.release();
     } catch (e) {
       conn?.destroy();
@@ -256,14 +258,6 @@ function run(conn: PoolConnection, sql: string): Promise<{ rows: Row[] }> {
   return new Promise((resolve, reject) =>
     conn.query(sql, (err, rows) => (err ? reject(err) : resolve({ rows: (Array.isArray(rows) ? rows : []) as Row[] }))),
   );
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function converter(type: number): (value: unknown) => JsonValue {

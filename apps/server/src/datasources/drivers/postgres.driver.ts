@@ -7,6 +7,7 @@ import {
   JsonValue,
   localTimestamp,
   messageOf,
+  noAnswer,
   QueryLimits,
   QueryResult,
   samplesFrom,
@@ -14,6 +15,7 @@ import {
   scrub,
   toJson,
 } from './driver';
+import { withDeadline } from '../../common/deadline';
 
 const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
 
@@ -58,12 +60,13 @@ export class PostgresDriver implements DbDriver {
 
   async ping(timeoutMs: number): Promise<void> {
     let client: PoolClient | undefined;
-    const timer = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref(),
-    );
+    const answer = async () => {
+      client = await this.pool.connect();
+      await client.query('SELECT 1');
+    };
     try {
-      client = await Promise.race([this.pool.connect(), timer]);
-      await Promise.race([client.query('SELECT 1'), timer]);
+      // One deadline for connecting and answering.
+      await withDeadline(answer(), timeoutMs, () => noAnswer(timeoutMs));
     } catch (e) {
       client?.release(true);
       client = undefined;

@@ -1,0 +1,22 @@
+import { withDeadline } from './deadline';
+
+describe('withDeadline', () => {
+  const late = () => new Error('late');
+
+  it('settles as the promise does when it is in time', async () => {
+    await expect(withDeadline(Promise.resolve(7), 1000, late)).resolves.toBe(7);
+    const boom = new Error('boom');
+    await expect(withDeadline(Promise.reject(boom), 1000, late)).rejects.toBe(boom);
+  });
+
+  it("rejects with late()'s error when the promise has not settled in time", async () => {
+    jest.useFakeTimers();
+    try {
+      const pending = withDeadline(new Promise<never>(() => undefined), 50, late);
+      jest.advanceTimersByTime(50);
+      await expect(pending).rejects.toThrow('late');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
