@@ -12,7 +12,14 @@ export type {
 } from './models-config';
 export { ENV_NAME, HEADER_NAME, isHttpUrl, readJsonFile } from './util/config-file';
 export { isRecord } from './util/is-record';
-export { checkDto, fieldCheck, flattenValidationErrors, IsIntegerFrom, OptionalKey } from './util/validation';
+export {
+  checkDto,
+  fieldCheck,
+  flattenValidationErrors,
+  IsIntegerFrom,
+  isNonBlankString,
+  OptionalKey,
+} from './util/validation';
 export type { DtoCheck, ValidationFailure } from './util/validation';
 export type { Env } from './util/config-file';
 export { ModelRegistry } from './registry';

@@ -8,7 +8,7 @@ import { Type } from 'class-transformer';
 import { IsIn, IsObject, IsString, ValidateNested, ValidationArguments } from 'class-validator';
 import { ENV_NAME, HEADER_NAME, isHttpUrl } from './util/config-file';
 import { isRecord } from './util/is-record';
-import { fieldCheck, IsIntegerFrom, OptionalKey } from './util/validation';
+import { fieldCheck, IsIntegerFrom, isNonBlankString, OptionalKey } from './util/validation';
 
 export const PROVIDER_NAMES = ['openai', 'offline'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -23,15 +23,13 @@ const NumberFrom = (min: number, max: number) =>
     (args) => `${args.property} must be a number from ${min} to ${max}`,
   );
 
-const isName = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
-
 /** A model name clients can send: not empty, no commas (lists of names are comma-separated), no surrounding spaces. */
 const IsModelName = () =>
   fieldCheck(
     'modelName',
-    (value) => isName(value) && value === value.trim() && !value.includes(','),
+    (value) => isNonBlankString(value) && value === value.trim() && !value.includes(','),
     (args: ValidationArguments) =>
-      isName(args.value)
+      isNonBlankString(args.value)
         ? `${args.property} must not contain commas or surrounding spaces`
         : `${args.property} must be a non-empty string`,
   );
@@ -102,7 +100,7 @@ export class ConnectionEntryDto extends ModelEntryDto {
   @IsIn(MODEL_TYPES, { message: `type must be one of ${MODEL_TYPES.join(', ')} (default chat)` })
   type?: string;
 
-  @fieldCheck('nonEmpty', isName, () => 'model (the upstream model id) must be a non-empty string')
+  @fieldCheck('nonEmpty', isNonBlankString, () => 'model (the upstream model id) must be a non-empty string')
   model: string;
 
   @fieldCheck(

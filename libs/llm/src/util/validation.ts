@@ -58,6 +58,9 @@ export function flattenValidationErrors<Code extends string = string>(
   return out;
 }
 
+/** A string with something other than white space in it. */
+export const isNonBlankString = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
+
 /**
  * A custom check of one DTO field as a class-validator constraint named `name`:
  * `validate` sees the value and the DTO, `message` says what is wrong.

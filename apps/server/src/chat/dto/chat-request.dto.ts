@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Exclude, Type } from 'class-transformer';
 import { IsObject, IsOptional, ValidateNested, ValidationArguments } from 'class-validator';
 import type { ErrorCode } from '../../common/api-error';
-import { fieldCheck } from '@ensemble/llm';
+import { fieldCheck, isNonBlankString } from '@ensemble/llm';
 import { CHAT_MODES } from '../chat-request';
 import { UNSUPPORTED_CHAT_MODES } from '../dbgpt-compat';
 import { lastUserText, MAX_MESSAGES, MESSAGE_ROLES, messagesProblem } from './chat-messages';
@@ -43,7 +43,6 @@ const present = (v: unknown) => v !== undefined && v !== null;
 export const requestedMode = (dto: { chat_mode?: unknown }): unknown =>
   present(dto.chat_mode) ? dto.chat_mode : 'chat_normal';
 const modeOf = (args: ValidationArguments) => requestedMode(args.object);
-const nonBlank = (v: unknown) => typeof v === 'string' && v.trim() !== '';
 
 /** A check run in the step `step` (its constraint is named `name`), answering with `code` (400). */
 const Check = (
@@ -137,7 +136,7 @@ export class ChatRequestDto {
   @Check(
     'model',
     'invalid_model',
-    nonBlank,
+    isNonBlankString,
     () => 'model is required: the name of a configured model (see GET /api/v2/models).',
   )
   model: string;
@@ -221,7 +220,7 @@ export class ChatRequestDto {
   @Check(
     'chat_param',
     'invalid_chat_param',
-    (v, a) => modeOf(a) === 'chat_normal' || nonBlank(v),
+    (v, a) => modeOf(a) === 'chat_normal' || isNonBlankString(v),
     (a) =>
       `chat_param is required for chat_mode ${JSON.stringify(modeOf(a))} (for chat_app: the app_code; chat_data, chat_db_qa: the datasource name).`,
   )

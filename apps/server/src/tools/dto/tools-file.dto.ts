@@ -3,7 +3,16 @@
  * (snake_case) keys. `parseToolsConfig` picks the server class by
  * `transport`, so each kind of server refuses the keys of the other.
  */
-import { ENV_NAME, fieldCheck, HEADER_NAME, isHttpUrl, IsIntegerFrom, isRecord, OptionalKey } from '@ensemble/llm';
+import {
+  ENV_NAME,
+  fieldCheck,
+  HEADER_NAME,
+  isHttpUrl,
+  IsIntegerFrom,
+  isNonBlankString,
+  isRecord,
+  OptionalKey,
+} from '@ensemble/llm';
 import { IsIn, IsOptional, ValidationArguments } from 'class-validator';
 
 export const TOOL_TRANSPORTS = ['stdio', 'streamable_http', 'sse'] as const;
@@ -13,8 +22,6 @@ const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 const isStringList = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((v) => typeof v === 'string');
-
-const nonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
 
 /** A list of environment variable names; the message names the ones that are not. */
 const IsEnvNameList = () =>
@@ -66,7 +73,7 @@ export class ToolServerDto {
   @OptionalKey()
   @fieldCheck(
     'toolNames',
-    (value) => isStringList(value) && value.length > 0 && value.every(nonEmptyString),
+    (value) => isStringList(value) && value.length > 0 && value.every(isNonBlankString),
     (args) => `${args.property} must be a non-empty list of tool names`,
   )
   tools?: string[];
@@ -79,7 +86,7 @@ export class ToolServerDto {
 
 /** `"transport": "stdio"`: a child process spoken to over stdin/stdout. */
 export class StdioServerDto extends ToolServerDto {
-  @fieldCheck('nonEmpty', nonEmptyString, (args) => `${args.property} must be a non-empty string`)
+  @fieldCheck('nonEmpty', isNonBlankString, (args) => `${args.property} must be a non-empty string`)
   command: string;
 
   @IsOptional()
