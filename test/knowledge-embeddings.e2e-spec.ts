@@ -14,10 +14,6 @@ import {
 } from './support/knowledge';
 import { AUTH, startTestServer, TestServer } from './support/server';
 
-const KEY_ENV = EMBED_KEY_ENV;
-const KEY = EMBED_KEY;
-const DOCS = VECTOR_DOCS;
-
 describe('Hybrid retrieval with an embedding model (real Postgres, fake upstream)', () => {
   let fake: FakeOpenAI;
   let withModel: TestServer;
@@ -41,7 +37,7 @@ describe('Hybrid retrieval with an embedding model (real Postgres, fake upstream
   /** A space holding the three documents, synced. */
   const corpus = async (server: TestServer, name: string) => {
     const space = await createSpace(http(server), name);
-    for (const [doc, text] of Object.entries(DOCS)) {
+    for (const [doc, text] of Object.entries(VECTOR_DOCS)) {
       const id = await addText(server, space.id, doc, text);
       expect(await syncAndWait(http(server), id, space.id)).toMatchObject({ status: 'FINISHED' });
     }
@@ -49,9 +45,9 @@ describe('Hybrid retrieval with an embedding model (real Postgres, fake upstream
   };
 
   beforeAll(async () => {
-    process.env[KEY_ENV] = KEY;
-    fake = await startFakeOpenAI({ apiKey: KEY });
-    withModel = await startTestServer({ MODELS_FILE: embeddingModelsFile(fake.url, KEY_ENV) });
+    process.env[EMBED_KEY_ENV] = EMBED_KEY;
+    fake = await startFakeOpenAI({ apiKey: EMBED_KEY });
+    withModel = await startTestServer({ MODELS_FILE: embeddingModelsFile(fake.url, EMBED_KEY_ENV) });
     without = await startTestServer();
     pg = new Client({ connectionString: withModel.db.url });
     await pg.connect();
@@ -67,7 +63,7 @@ describe('Hybrid retrieval with an embedding model (real Postgres, fake upstream
   it('finds a chunk that shares no word with the query by its vector, only with the embedding model', async () => {
     const spaceId = await corpus(withModel, 'hybrid');
     // Three documents of one chunk each, embedded in batches of up to 8 texts: one request per sync.
-    expect(fake.embeddingRequests.map((r) => r.body?.input)).toEqual(Object.values(DOCS).map((t) => [t]));
+    expect(fake.embeddingRequests.map((r) => r.body?.input)).toEqual(Object.values(VECTOR_DOCS).map((t) => [t]));
     const stored = await pg.query(
       `SELECT d.embedding_model, array_length(v.embedding, 1) AS dims FROM knowledge_chunks c
        JOIN knowledge_documents d ON d.id = c.document_id JOIN knowledge_vectors v ON v.chunk_id = c.id
@@ -75,7 +71,7 @@ describe('Hybrid retrieval with an embedding model (real Postgres, fake upstream
       [spaceId],
     );
     expect(stored.rows).toEqual(
-      Object.keys(DOCS).map(() => ({ embedding_model: 'fake-embed', dims: FAKE_EMBEDDING_DIMENSIONS })),
+      Object.keys(VECTOR_DOCS).map(() => ({ embedding_model: 'fake-embed', dims: FAKE_EMBEDDING_DIMENSIONS })),
     );
 
     // "doctor" and "sedan" appear in no document: only the vectors (doctor ~ physician, sedan ~ automobile) find them.
@@ -106,8 +102,8 @@ describe('Hybrid retrieval with an embedding model (real Postgres, fake upstream
   it("takes a synced document's vectors in at sync time: the first query after a sync reads no vectors back", async () => {
     // A spy that calls through: it only counts the reads of a space's vectors from the database.
     const reads = jest.spyOn(withModel.app.get(KnowledgeRepository), 'spaceVectors');
-    const synced = async (spaceId: number, name: keyof typeof DOCS) => {
-      const id = await addText(withModel, spaceId, name, DOCS[name]);
+    const synced = async (spaceId: number, name: keyof typeof VECTOR_DOCS) => {
+      const id = await addText(withModel, spaceId, name, VECTOR_DOCS[name]);
       expect(await syncAndWait(http(withModel), id, spaceId)).toMatchObject({ status: 'FINISHED' });
       await withModel.app.get(KnowledgeService).idle();
     };

@@ -23,10 +23,6 @@ import {
 } from './support/knowledge';
 import { API_KEY, AUTH } from './support/server';
 
-const KEY_ENV = EMBED_KEY_ENV;
-const KEY = EMBED_KEY;
-const DOCS = VECTOR_DOCS;
-
 describe('Hybrid retrieval on pgvector (compiled server, embedded PGlite, fake upstream)', () => {
   let build: CompiledServerBuild;
   let fake: FakeOpenAI;
@@ -52,12 +48,17 @@ describe('Hybrid retrieval on pgvector (compiled server, embedded PGlite, fake u
 
   beforeAll(async () => {
     build = await sharedBuild();
-    fake = await startFakeOpenAI({ apiKey: KEY });
+    fake = await startFakeOpenAI({ apiKey: EMBED_KEY });
     dataDir = mkdtempSync(join(tmpdir(), 'ensemble-pgvector-'));
     workDir = mkdtempSync(join(tmpdir(), 'ensemble-pgvector-cwd-'));
     running = await startCompiledServer(
       build.main,
-      { API_KEYS: API_KEY, DATA_DIR: dataDir, MODELS_FILE: embeddingModelsFile(fake.url, KEY_ENV), [KEY_ENV]: KEY },
+      {
+        API_KEYS: API_KEY,
+        DATA_DIR: dataDir,
+        MODELS_FILE: embeddingModelsFile(fake.url, EMBED_KEY_ENV),
+        [EMBED_KEY_ENV]: EMBED_KEY,
+      },
       90_000,
       workDir,
     );
@@ -77,7 +78,7 @@ describe('Hybrid retrieval on pgvector (compiled server, embedded PGlite, fake u
 
   it('finds a chunk that shares no word with the query by its vector; a lexical match still comes first', async () => {
     const space = await createSpace(http(), 'pgvector-hybrid');
-    for (const [doc, text] of Object.entries(DOCS)) {
+    for (const [doc, text] of Object.entries(VECTOR_DOCS)) {
       const id = await addText(space.id, doc, text);
       expect(await syncAndWait(http(), id, space.id)).toMatchObject({ status: 'FINISHED', chunk_size: 1 });
     }
