@@ -110,7 +110,7 @@ export class PostgresDriver implements DbDriver {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
-      throw this.failure(e);
+      throw this.failure(e, Date.now() - started >= limits.timeoutMs);
     } finally {
       client.release(broken);
     }
@@ -235,12 +235,26 @@ export class PostgresDriver implements DbDriver {
     }
   }
 
-  private failure(e: unknown): DatasourceError {
-    if (e instanceof DatasourceError) return e;
-    const code = (e as { code?: string }).code;
-    const message = scrub(messageOf(e), this.spec);
-    return new DatasourceError(message, code === '57014' ? 'timeout' : 'failed');
+  private failure(e: unknown, timedOut = false): DatasourceError {
+    return queryFailure(e, this.spec, timedOut);
   }
+}
+
+/** Postgres's own words for a statement cut by `statement_timeout`. */
+const STATEMENT_TIMEOUT = 'canceling statement due to statement timeout';
+
+/**
+ * A failed read as a `DatasourceError`, its message scrubbed of the
+ * connection's secrets. `timedOut`: the read ran as long as its time limit.
+ * A parallel query cut by `statement_timeout` may report the cancel of its
+ * workers instead ("canceling statement due to user request", the same
+ * SQLSTATE 57014): past the limit, it is the timeout, and says so.
+ */
+export function queryFailure(e: unknown, spec: ConnectionSpec, timedOut: boolean): DatasourceError {
+  if (e instanceof DatasourceError) return e;
+  const code = (e as { code?: string }).code;
+  if (code !== '57014') return new DatasourceError(scrub(messageOf(e), spec), 'failed');
+  return new DatasourceError(timedOut ? STATEMENT_TIMEOUT : scrub(messageOf(e), spec), 'timeout');
 }
 
 function quoteIdent(name: string): string {
