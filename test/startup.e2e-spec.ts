@@ -14,6 +14,14 @@ interface LogLine {
 
 const WIRING = ['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication'];
 
+/**
+ * Waits (5 s at most) until the start-up summary's last line has been read from the server's output: it is
+ * written after listen(), after the wiring, and the health check the start waited for may have answered first.
+ */
+async function summaryWritten(running: RunningProcess): Promise<void> {
+  for (let i = 0; i < 100 && !running.output().includes('API keys:'); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 function parseLines(output: string): LogLine[] {
   return output
     .split('\n')
@@ -52,9 +60,7 @@ describe('start-up output of the compiled server', () => {
       LOG_LEVEL: 'info',
     });
     const port = new URL(running.origin).port;
-    // The summary is written after listen(); the health check may have answered first.
-    for (let i = 0; i < 100 && !running.output().includes('API keys:'); i++)
-      await new Promise((r) => setTimeout(r, 50));
+    await summaryWritten(running);
     const lines = parseLines(running.output());
     const summary = lines.filter((l) => l.context === 'Ensemble').map((l) => [l.level, l.msg]);
     const dbUrl = new URL(db.url);
@@ -77,6 +83,7 @@ describe('start-up output of the compiled server', () => {
       DATABASE_URL: db.url,
       LOG_LEVEL: 'debug',
     });
+    await summaryWritten(running);
     const wiring = parseLines(running.output()).filter((l) => WIRING.includes(l.context ?? ''));
     expect(wiring.length).toBeGreaterThan(5);
     expect(new Set(wiring.map((l) => l.level))).toEqual(new Set(['debug']));
