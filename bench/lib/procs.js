@@ -139,18 +139,33 @@ function modelsFile(fakePort) {
 /**
  * Ensemble as `npm run start:prod` runs it: node dist/apps/server/src/main.js
  * (or `main`, another build), its own process, configured by the
- * environment. `profileDir` adds --cpu-prof.
+ * environment. `profileDir` adds --cpu-prof, `nodeArgs` other node flags.
+ * `launcher` runs node under another program (e.g. valgrind and its
+ * options), which the health wait allows `startMs` for.
  */
-async function startEnsemble({ databaseUrl, fakePort, apiKey, env = {}, profileDir, main = MAIN, name = 'ensemble' }) {
+async function startEnsemble({
+  databaseUrl,
+  fakePort,
+  apiKey,
+  env = {},
+  profileDir,
+  main = MAIN,
+  name = 'ensemble',
+  launcher = [],
+  nodeArgs: extraNodeArgs = [],
+  startMs = 60_000,
+}) {
   const port = await freePort();
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  nodeArgs.push(...extraNodeArgs);
   // Extra node flags for the server, e.g. BENCH_SERVER_NODE_ARGS=--trace-gc (diagnosis only).
   if (process.env.BENCH_SERVER_NODE_ARGS)
     nodeArgs.push(...process.env.BENCH_SERVER_NODE_ARGS.split(/\s+/).filter(Boolean));
   const childEnv = { ...process.env };
   for (const k of ['DATABASE_URL', 'API_KEYS', 'MODELS_FILE', 'PORT', 'HOST', 'ENSEMBLE_INSECURE_NO_AUTH'])
     delete childEnv[k];
-  const child = spawn(process.execPath, [...nodeArgs, main], {
+  const command = [...launcher, process.execPath, ...nodeArgs, main];
+  const child = spawn(command[0], command.slice(1), {
     cwd: ROOT,
     env: {
       ...childEnv,
@@ -169,7 +184,7 @@ async function startEnsemble({ databaseUrl, fakePort, apiKey, env = {}, profileD
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const proc = track(child, name);
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + startMs;
   for (;;) {
     if (child.exitCode !== null)
       throw new Error(`Ensemble exited (${child.exitCode}) before answering:\n${proc.output()}`);
@@ -181,7 +196,7 @@ async function startEnsemble({ databaseUrl, fakePort, apiKey, env = {}, profileD
     }
     if (Date.now() > deadline) {
       await proc.stop();
-      throw new Error(`Ensemble did not answer /api/health within 60 s:\n${proc.output()}`);
+      throw new Error(`Ensemble did not answer /api/health within ${startMs / 1000} s:\n${proc.output()}`);
     }
     await sleep(100);
   }
