@@ -30,7 +30,7 @@ const { userInfo } = require('node:os');
 const { join, relative } = require('node:path');
 const procs = require('./lib/procs');
 const { createDatabase } = require('./lib/db');
-const { streamTargets } = require('./lib/stack');
+const { API_KEY, streamTargets } = require('./lib/stack');
 const { makeAgent, stream, runConcurrent, summary } = require('./lib/client');
 const { appendSection, table } = require('./lib/report');
 
@@ -38,7 +38,6 @@ const WARM = Number(process.env.WARM || 5000);
 const N = Number(process.env.N || 1000);
 const C = Number(process.env.C || 1);
 const TOP = Number(process.env.TOP || 25);
-const API_KEY = 'bench-key-0123456789';
 const OUT_DIR = join(procs.TMP, 'callgrind');
 
 /** vgdb finds a process by its user and HOST: the server runs with HOST=127.0.0.1, so the control command must too. */
