@@ -19,6 +19,7 @@ export {
   IsIntegerFrom,
   isNonBlankString,
   OptionalKey,
+  quickChecks,
 } from './util/validation';
 export type { DtoCheck, ValidationFailure } from './util/validation';
 export type { Env } from './util/config-file';

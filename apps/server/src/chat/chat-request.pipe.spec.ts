@@ -1,5 +1,7 @@
 import 'reflect-metadata';
-import { getMetadataStorage } from 'class-validator';
+import { quickChecks } from '@ensemble/llm';
+import { plainToInstance } from 'class-transformer';
+import { getMetadataStorage, validateSync } from 'class-validator';
 import { ApiError } from '../common/api-error';
 import { ChatRequestPipe } from './chat-request.pipe';
 import { CHAT_REQUEST_STEPS, ChatRequestDto, StreamOptionsDto } from './dto/chat-request.dto';
@@ -350,6 +352,43 @@ describe('ChatRequestPipe', () => {
         expect([m.propertyName, m.groups.length]).toEqual([m.propertyName, 1]);
         expect(CHAT_REQUEST_STEPS).toContain(m.groups[0]);
       }
+    }
+  });
+
+  it('the quick pass says valid exactly when class-validator finds nothing wrong', () => {
+    const quick = quickChecks(ChatRequestDto);
+    const valid: Record<string, unknown>[] = [
+      OK,
+      { ...OK, messages: [{ role: 'developer', content: [{ type: 'text', text: 'be brief' }] }, 'hi'] },
+      { ...OK, chat_mode: 'chat_app', chat_param: 'app', conv_uid: 'a:b.c-d_e', user_name: 'u', sys_code: 's' },
+      { ...OK, stream: true, incremental: false, enable_vis: false, background: true, temperature: 0, top_p: 1 },
+      { ...OK, max_tokens: 10, max_new_tokens: 'ignored', stop: ['a', 'b'], stream_options: { include_usage: true } },
+      { ...OK, stop: 'x', stream_options: null, chat_mode: null, conv_uid: null, unknown: { a: 1 } },
+    ];
+    const invalid: Record<string, unknown>[] = [
+      { ...OK, model: ' ' },
+      { ...OK, messages: [] },
+      { ...OK, messages: [{ role: 'tool', content: 'x' }] },
+      { ...OK, messages: [{ role: 'system', content: 'only a system message' }] },
+      { ...OK, chat_mode: 'chat_dashboard' },
+      { ...OK, chat_mode: 'chat_app' },
+      { ...OK, conv_uid: '会话-1' },
+      { ...OK, stream: 'yes' },
+      { ...OK, user_name: 'x'.repeat(256) },
+      { ...OK, max_tokens: 0 },
+      { ...OK, max_new_tokens: 1.5 },
+      { ...OK, temperature: Number.NaN },
+      { ...OK, stop: [1] },
+      { ...OK, stream_options: 5 },
+      { ...OK, stream_options: [] },
+      { ...OK, stream_options: { include_usage: 'yes' } },
+    ];
+    for (const body of [...valid, ...invalid]) {
+      const dto = plainToInstance(ChatRequestDto, body);
+      dto.messages = body.messages as ChatRequestDto['messages'];
+      const foundNothing = validateSync(dto, { forbidUnknownValues: false }).length === 0;
+      expect([body, quick(dto)]).toEqual([body, foundNothing]);
+      expect([body, foundNothing]).toEqual([body, valid.includes(body)]);
     }
   });
 });

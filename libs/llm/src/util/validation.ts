@@ -5,12 +5,14 @@
  */
 import { plainToInstance } from 'class-transformer';
 import {
+  getMetadataStorage,
   registerDecorator,
   validateSync,
   ValidateIf,
   ValidationArguments,
   ValidationError,
   ValidationOptions,
+  ValidationTypes,
 } from 'class-validator';
 
 /** One failed check: where (`details[0].agent_name`), the sentence, and its error code when the check gives one. */
@@ -130,4 +132,93 @@ export function checkDto<T extends object>(
     problems: failures.map((f) => f.message),
     faultAt: (key) => failures.some((f) => f.path === at(key)),
   };
+}
+
+/** The checks of one property, read once from class-validator's metadata. */
+interface PropertyChecks {
+  property: string;
+  /** `@IsOptional`/`@ValidateIf` conditions: when one is false, the property is not checked. */
+  conditions: ((object: object, value: unknown) => boolean)[];
+  /** Custom constraints (every `fieldCheck` and class-validator's own checks) with their arguments. */
+  constraints: { validate: (value: unknown, args: ValidationArguments) => unknown; args: unknown[] }[];
+  nested: boolean;
+}
+
+/** `cls`'s compiled checks, each class compiled once; `null` when a check is of a kind not compiled. */
+const compiledChecks = new Map<object, ((object: object) => boolean) | null>();
+
+/**
+ * A fast first pass over class-validator's own metadata for `cls` (every
+ * group): true only when every check passes, as `validateSync(instance,
+ * {forbidUnknownValues: false})` would find. It runs the same constraint
+ * instances with the same arguments without building class-validator's
+ * errors and lookups, so a valid request pays only its checks. False means
+ * "ask class-validator", which stays the one source of errors: the pass
+ * answers false for anything it does not model (asynchronous checks, `each`,
+ * nested lists, an unknown nested class).
+ */
+export function quickChecks(cls: new () => object): (object: object) => boolean {
+  let check = compiledChecks.get(cls);
+  if (check === undefined) {
+    compiledChecks.set(cls, null); // a class nested in itself is not compiled twice
+    check = compileChecks(cls);
+    compiledChecks.set(cls, check);
+  }
+  return check ?? (() => false);
+}
+
+function compileChecks(cls: new () => object): ((object: object) => boolean) | null {
+  const storage = getMetadataStorage();
+  const byProperty = new Map<string, PropertyChecks>();
+  for (const m of storage.getTargetValidationMetadatas(cls, '', false, false)) {
+    let p = byProperty.get(m.propertyName);
+    if (!p)
+      byProperty.set(
+        m.propertyName,
+        (p = { property: m.propertyName, conditions: [], constraints: [], nested: false }),
+      );
+    if (m.each) return null;
+    if (m.type === ValidationTypes.CONDITIONAL_VALIDATION) {
+      p.conditions.push(m.constraints[0] as PropertyChecks['conditions'][number]);
+    } else if (m.type === ValidationTypes.CUSTOM_VALIDATION) {
+      for (const c of storage.getTargetValidatorConstraints(m.constraintCls)) {
+        if (c.async) return null;
+        const instance = c.instance as { validate: PropertyChecks['constraints'][number]['validate'] };
+        p.constraints.push({ validate: instance.validate.bind(instance), args: m.constraints });
+      }
+    } else if (m.type === ValidationTypes.NESTED_VALIDATION) {
+      p.nested = true;
+    } else {
+      return null;
+    }
+  }
+  const properties = [...byProperty.values()];
+  const targetName = cls.name;
+  return (object) => {
+    for (const p of properties) {
+      const value = (object as Record<string, unknown>)[p.property];
+      if (!p.conditions.every((condition) => condition(object, value))) continue;
+      for (const c of p.constraints) {
+        const args: ValidationArguments = { targetName, property: p.property, object, value, constraints: c.args };
+        const valid = c.validate(value, args);
+        if (!valid || typeof (valid as { then?: unknown }).then === 'function') return false;
+      }
+      if (p.nested && value !== undefined && !nestedPasses(value)) return false;
+    }
+    return true;
+  };
+}
+
+/** A nested value passes when it is an instance of a class (not a bare object) whose compiled checks pass. */
+function nestedPasses(value: unknown): boolean {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    value instanceof Set ||
+    value instanceof Map
+  )
+    return false;
+  const cls = value.constructor;
+  return typeof cls === 'function' && cls !== Object && quickChecks(cls as new () => object)(value);
 }

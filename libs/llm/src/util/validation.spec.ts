@@ -1,0 +1,94 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsOptional,
+  IsString,
+  MaxLength,
+  registerDecorator,
+  ValidateIf,
+  ValidateNested,
+  validateSync,
+} from 'class-validator';
+import { fieldCheck, quickChecks } from './validation';
+
+class Inner {
+  @IsString()
+  name!: unknown;
+}
+
+class Outer {
+  @fieldCheck('positive', (v) => typeof v === 'number' && v > 0, () => 'count must be positive')
+  count!: unknown;
+
+  @IsOptional()
+  @MaxLength(3)
+  note?: unknown;
+
+  @ValidateIf((o: Outer) => o.count !== 1)
+  @IsString()
+  unlessOne?: unknown;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => Inner)
+  inner?: unknown;
+}
+
+class Each {
+  @IsString({ each: true })
+  @ArrayMaxSize(2)
+  tags!: unknown;
+}
+
+class Later {
+  @IsString()
+  value!: unknown;
+}
+registerDecorator({
+  name: 'later',
+  target: Later,
+  propertyName: 'value',
+  async: true,
+  validator: { validate: () => Promise.resolve(true) },
+});
+
+const instance = <T extends object>(cls: new () => T, fields: Record<string, unknown>): T =>
+  Object.assign(new cls(), fields);
+const inner = (name: unknown) => instance(Inner, { name });
+
+describe('quickChecks', () => {
+  it('says valid exactly when class-validator finds nothing wrong, for the kinds of check it compiles', () => {
+    const quick = quickChecks(Outer);
+    const cases: [Record<string, unknown>, boolean][] = [
+      [{ count: 2, unlessOne: 's' }, true],
+      [{ count: 1 }, true],
+      [{ count: 2, unlessOne: 's', note: null, inner: undefined }, true],
+      [{ count: 2, unlessOne: 's', note: 'abc', inner: inner('x') }, true],
+      [{ count: 0, unlessOne: 's' }, false],
+      [{ count: 2 }, false],
+      [{ count: 2, unlessOne: 's', note: 'abcd' }, false],
+      [{ count: 2, unlessOne: 's', inner: inner(5) }, false],
+      [{ count: 2, unlessOne: 's', inner: 'text' }, false],
+    ];
+    for (const [fields, expected] of cases) {
+      const object = instance(Outer, fields);
+      expect([fields, validateSync(object, { forbidUnknownValues: false }).length === 0]).toEqual([fields, expected]);
+      expect([fields, quick(object)]).toEqual([fields, expected]);
+    }
+  });
+
+  it('leaves to class-validator what it does not model: a bare nested object, a nested list, `each`, async checks', () => {
+    const quick = quickChecks(Outer);
+    const bareObject = instance(Outer, { count: 2, unlessOne: 's', inner: { name: 'x' } });
+    const list = instance(Outer, { count: 2, unlessOne: 's', inner: [inner('x')] });
+    for (const object of [bareObject, list]) {
+      expect(validateSync(object, { forbidUnknownValues: false })).toEqual([]);
+      expect(quick(object)).toBe(false);
+    }
+    const each = instance(Each, { tags: ['a'] });
+    expect(validateSync(each)).toEqual([]);
+    expect(quickChecks(Each)(each)).toBe(false);
+    expect(quickChecks(Later)(instance(Later, { value: 'v' }))).toBe(false);
+  });
+});
