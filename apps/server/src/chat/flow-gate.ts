@@ -50,17 +50,21 @@ export function gatedLlm(llm: LlmPort, gate: FlowGate, signal: AbortSignal): Llm
   return { stream, generate: (request) => collectStream(stream(request), request.model ?? 'default') };
 }
 
-async function* gated(batches: AsyncIterable<PartBatch>, gate: FlowGate, signal: AbortSignal) {
-  const it = batches[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      const wait = gate.passed(signal);
-      if (wait) await wait;
-      const next = await it.next();
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    await it.return?.(undefined);
-  }
+/**
+ * `batches` read through the gate: a plain iterator rather than an async
+ * generator, so an open gate costs no promise of its own per batch.
+ */
+function gated(batches: AsyncIterable<PartBatch>, gate: FlowGate, signal: AbortSignal): AsyncIterable<PartBatch> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      const it = batches[Symbol.asyncIterator]();
+      return {
+        next: () => {
+          const wait = gate.passed(signal);
+          return wait ? wait.then(() => it.next()) : it.next();
+        },
+        return: (value?: unknown) => it.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined }),
+      };
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { batchedStream, collectStream, LlmError, LlmPort, LlmRequest, PartBatch, partBatches } from '@ensemble/llm';
-import type { RunTimer } from '../observability/metrics.service';
+import type { LlmCallTimer, RunTimer } from '../observability/metrics.service';
 
 /**
  * The LLM port of one run, timing every call for the metrics: latency, time
@@ -14,23 +14,44 @@ export function meteredLlm(llm: LlmPort, timer: RunTimer): LlmPort {
   return { stream, generate: (request) => collectStream(stream(request), request.model ?? 'default') };
 }
 
-async function* meter(batches: AsyncIterable<PartBatch>, timer: RunTimer, model: string): AsyncGenerator<PartBatch> {
-  const call = timer.llmCall(model);
-  try {
-    for await (const batch of batches) {
-      for (const part of batch) {
-        if (part.type === 'start') call.answeredBy(part.model);
-        else if (part.type === 'text-delta') call.firstToken();
-        else if (part.type === 'finish') call.end('ok', part.usage);
-        else if (part.type === 'error') {
-          call.end(part.error.code === 'aborted' ? 'cancelled' : 'error');
-          logUpstreamError(part.error, model);
-        }
-      }
-      yield batch;
-    }
-  } finally {
-    call.end('cancelled');
+/**
+ * `batches` passed through unchanged, each part seen by the call's timer; the
+ * call ends (`cancelled`, unless a part ended it first) when the stream ends
+ * in any way. A plain iterator rather than an async generator: no promise
+ * of its own per batch.
+ */
+function meter(batches: AsyncIterable<PartBatch>, timer: RunTimer, model: string): AsyncIterable<PartBatch> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      const call = timer.llmCall(model);
+      const it = batches[Symbol.asyncIterator]();
+      const seen = (result: IteratorResult<PartBatch>) => {
+        if (result.done) call.end('cancelled');
+        else for (const part of result.value) see(call, part, model);
+        return result;
+      };
+      const failed = (e: unknown) => {
+        call.end('cancelled');
+        throw e;
+      };
+      return {
+        next: () => it.next().then(seen, failed),
+        return: (value?: unknown) => {
+          call.end('cancelled');
+          return it.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined });
+        },
+      };
+    },
+  };
+}
+
+function see(call: LlmCallTimer, part: PartBatch[number], model: string): void {
+  if (part.type === 'start') call.answeredBy(part.model);
+  else if (part.type === 'text-delta') call.firstToken();
+  else if (part.type === 'finish') call.end('ok', part.usage);
+  else if (part.type === 'error') {
+    call.end(part.error.code === 'aborted' ? 'cancelled' : 'error');
+    logUpstreamError(part.error, model);
   }
 }
 

@@ -204,9 +204,9 @@ export class RunsRepository {
 
   constructor(private readonly sql: Sql) {
     // A write alone has one of a few texts (prepared: the run's last write stands between the answer and [DONE]).
-    this.writes = new WriteBatcher(async (text, params, merged) => {
-      await (merged ? sql.query(text, params) : sql.prepared(text, params));
-    });
+    this.writes = new WriteBatcher((text, params, merged) =>
+      (merged ? sql.query(text, params) : sql.prepared(text, params)).then(() => undefined),
+    );
   }
 
   /**

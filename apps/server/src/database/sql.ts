@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResult } from 'pg';
 import { QueryFailedError, type Logger as QueryLogger } from 'typeorm';
 import { TypeOrmLogger } from '../observability/typeorm-logger';
 import { PgPool } from './pg-pool';
@@ -26,14 +26,20 @@ export class Sql {
     private readonly pg: PgPool,
     private readonly logger: Pick<QueryLogger, 'logQueryError'> = new TypeOrmLogger(),
   ) {
-    this.query = async <T extends object>(sql: string, params: readonly unknown[] = []) =>
-      this.run<T>(this.pg.pool, sql, params);
+    this.query = <T extends object>(sql: string, params: readonly unknown[] = []) =>
+      this.run<T>(undefined, sql, params);
   }
 
   /** False once the database has refused a statement name another connection prepared (one shared session). */
   private named = true;
-  /** The name of each statement text `prepared` has named (at most `MAX_NAMED_STATEMENTS`). */
-  private readonly names = new Map<string, string>();
+  /**
+   * The statement texts `prepared` has named (at most `MAX_NAMED_STATEMENTS`)
+   * by length: a text built afresh for each write is found by comparison
+   * among the few of its length, not hashed whole on every call as a `Map`
+   * key would be.
+   */
+  private readonly names = new Map<number, { sql: string; name: string }[]>();
+  private namedTexts = 0;
 
   /**
    * `query` as a named prepared statement: parsed and planned once per
@@ -46,25 +52,25 @@ export class Sql {
    * connection in one session, where a second connection preparing the same
    * name is refused (42P05): from then on statements go unnamed.
    */
-  async prepared<T extends object>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+  prepared<T extends object>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     const name = this.named ? this.nameOf(sql) : undefined;
-    if (name) {
-      try {
-        return await this.run<T>(this.pg.pool, sql, params, name);
-      } catch (e) {
-        if (pgError(e)?.code !== PgCode.DuplicatePreparedStatement) throw e;
-        this.named = false;
-      }
-    }
-    return this.run<T>(this.pg.pool, sql, params);
+    if (!name) return this.run<T>(undefined, sql, params);
+    return this.run<T>(undefined, sql, params, name).catch((e: unknown) => {
+      if (pgError(e)?.code !== PgCode.DuplicatePreparedStatement) throw e;
+      this.named = false;
+      return this.run<T>(undefined, sql, params);
+    });
   }
 
   private nameOf(sql: string): string | undefined {
-    let name = this.names.get(sql);
-    if (name === undefined && this.names.size < MAX_NAMED_STATEMENTS) {
-      name = `ens_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
-      this.names.set(sql, name);
-    }
+    const sameLength = this.names.get(sql.length);
+    const known = sameLength?.find((entry) => entry.sql === sql);
+    if (known) return known.name;
+    if (this.namedTexts >= MAX_NAMED_STATEMENTS) return undefined;
+    const name = `ens_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
+    if (sameLength) sameLength.push({ sql, name });
+    else this.names.set(sql.length, [{ sql, name }]);
+    this.namedTexts++;
     return name;
   }
 
@@ -96,19 +102,32 @@ export class Sql {
     }
   }
 
-  private async run<T>(
-    on: Pick<PoolClient, 'query'>,
+  /**
+   * One statement's rows, on `on` or else the pool; every failure (the pool
+   * not there yet included) is a rejection, a failed statement logged and
+   * rejected as `QueryFailedError`. Chained rather than `async`: one promise
+   * less per statement.
+   */
+  private run<T>(
+    on: Pick<PoolClient, 'query'> | undefined,
     sql: string,
     params: readonly unknown[],
     name?: string,
   ): Promise<T[]> {
     const values = [...params];
+    let pending: Promise<QueryResult>;
     try {
-      return (await on.query({ text: sql, values, ...(name && { name }) })).rows as T[];
-    } catch (err) {
-      this.logger.logQueryError(err as Error, sql, values);
-      throw new QueryFailedError(sql, values, err as Error);
+      pending = (on ?? this.pg.pool).query({ text: sql, values, ...(name && { name }) });
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
+    return pending.then(
+      (result) => result.rows as T[],
+      (err: unknown) => {
+        this.logger.logQueryError(err as Error, sql, values);
+        throw new QueryFailedError(sql, values, err as Error);
+      },
+    );
   }
 }
 

@@ -9,8 +9,8 @@ export type StatementRunner = (sql: string, params: unknown[], merged: boolean) 
 
 interface Pending {
   statement: SqlStatement;
-  resolve(): void;
-  reject(err: unknown): void;
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }
 
 export interface WriteBatcherOptions {
@@ -79,13 +79,8 @@ export class WriteBatcher {
     return this.queue.splice(0, n);
   }
 
-  private async alone(p: Pending): Promise<void> {
-    try {
-      await this.run(p.statement.sql, p.statement.params, false);
-      p.resolve();
-    } catch (err) {
-      p.reject(err);
-    }
+  private alone(p: Pending): Promise<void> {
+    return this.run(p.statement.sql, p.statement.params, false).then(p.resolve, p.reject);
   }
 
   private async merged(batch: Pending[]): Promise<void> {
