@@ -11,6 +11,7 @@ import { CreateRunFrames1764690000000 } from './migrations/1764690000000-CreateR
 import { KnowledgeEmbeddings1764700000000 } from './migrations/1764700000000-KnowledgeEmbeddings';
 import { ConversationChatParam1764710000000 } from './migrations/1764710000000-ConversationChatParam';
 import { KnowledgePgvector1764720000000 } from './migrations/1764720000000-KnowledgePgvector';
+import { TakeRunSlot1764730000000 } from './migrations/1764730000000-TakeRunSlot';
 import type { PgDriver } from './pg-pool';
 
 /** Migrations in order. */
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   KnowledgeEmbeddings1764700000000,
   ConversationChatParam1764710000000,
   KnowledgePgvector1764720000000,
+  TakeRunSlot1764730000000,
 ];
 
 /** Connect and statement timeouts of a connection; unset: none (the migration CLI, tests' setup). */

@@ -63,20 +63,16 @@ export class LimitsRepository {
    * Takes slot `slotId` for `key` when it holds fewer than `max`; false
    * when it holds them all. Under a transaction-level advisory lock per key,
    * so two replicas taking the last slot at once are served one after the
-   * other and only one gets it.
+   * other and only one gets it: lock, count, insert, in one round trip
+   * through the function `ensemble_take_run_slot` (its body is in the
+   * migration TakeRunSlot1764730000000).
    */
-  takeSlot(key: string, slotId: string, instanceId: string, max: number): Promise<boolean> {
-    return this.sql.transaction(async (query) => {
-      await query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [SLOT_LOCK_SPACE, key]);
-      const rows = await query<{ run_id: string }>(
-        `INSERT INTO run_slots (run_id, limit_key, instance_id)
-         SELECT $1::uuid, $2::varchar, $3::varchar
-         WHERE (SELECT count(*) FROM run_slots WHERE limit_key = $2::varchar) < $4::integer
-         RETURNING run_id`,
-        [slotId, key, instanceId, max],
-      );
-      return rows.length === 1;
-    });
+  async takeSlot(key: string, slotId: string, instanceId: string, max: number): Promise<boolean> {
+    const rows = await this.sql.prepared<{ taken: boolean }>(
+      `SELECT ensemble_take_run_slot($1, $2::uuid, $3::varchar, $4::varchar, $5::integer) AS taken`,
+      [SLOT_LOCK_SPACE, slotId, key, instanceId, max],
+    );
+    return rows[0].taken;
   }
 
   /** Gives slots back (a slot already given back is ignored). */
