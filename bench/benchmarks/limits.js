@@ -158,7 +158,7 @@ async function run({ log, profile }) {
       `\n\nAdded by the shared rate limiter: ${addedRate50.toFixed(3)} ms p50, ${addedRate99.toFixed(3)} ms p99 per request. ` +
       `The in-memory storage it replaced costs ${memory.p50.toFixed(2)} µs p50 (${memory.p99.toFixed(2)} µs p99) per request, ` +
       `so the shared limiter adds about ${(addedRate50 - memory.p50 / 1000).toFixed(3)} ms p50 over the in-memory one. ` +
-      `Added by the shared run cap: ${addedRun50.toFixed(3)} ms p50, ${addedRun99.toFixed(3)} ms p99 per run (a slot taken in a transaction, given back after).`;
+      `Added by the shared run cap: ${addedRun50.toFixed(3)} ms p50, ${addedRun99.toFixed(3)} ms p99 per run (a slot taken in one statement, given back after).`;
     return {
       title: 'Limits: the shared limiter (Postgres) against none and the in-memory one',
       method:
