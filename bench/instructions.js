@@ -27,11 +27,11 @@
 const { execFile, execFileSync } = require('node:child_process');
 const { existsSync, mkdirSync, readFileSync, rmSync } = require('node:fs');
 const { userInfo } = require('node:os');
-const { join, relative } = require('node:path');
+const { join } = require('node:path');
 const procs = require('./lib/procs');
 const { createDatabase } = require('./lib/db');
-const { API_KEY, streamTargets } = require('./lib/stack');
-const { makeAgent, stream, runConcurrent, summary } = require('./lib/client');
+const { API_KEY } = require('./lib/stack');
+const { buildLabel, eachBuild, streamRunner } = require('./lib/per-request');
 const { appendSection, table } = require('./lib/report');
 
 const WARM = Number(process.env.WARM || 5000);
@@ -115,7 +115,7 @@ function analyse(file, pid) {
 }
 
 async function measure(main, fake, log) {
-  const label = relative(procs.ROOT, main).startsWith('..') ? main : relative(procs.ROOT, main);
+  const label = buildLabel(main);
   const db = await createDatabase('instructions');
   const file = join(OUT_DIR, `callgrind-${process.pid}-${db.name}.out`);
   let server;
@@ -130,25 +130,14 @@ async function measure(main, fake, log) {
       nodeArgs: ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${file}.v8.log`],
       startMs: 300_000,
     });
-    const target = streamTargets({ fake, ensemble: server }).ensemble;
-    const agent = makeAgent(C);
-    const run = async (total) => {
-      const out = await runConcurrent({
-        concurrency: C,
-        total,
-        maxMs: 3_600_000,
-        fn: () => stream({ ...target, agent }),
-      });
-      const s = summary(out.results);
-      if (s.errors > 0) throw new Error(`${label}: ${s.errors} of ${s.n} requests failed`);
-      return s.n;
-    };
+    const streams = streamRunner({ fake, server, label, concurrency: C, maxMs: 3_600_000 });
+    const run = streams.run;
     log(`${label}: warming up (${WARM} requests under valgrind)`);
     await run(WARM);
     await control(server.pid, '--instr=on');
     const n = await run(N);
     await control(server.pid, '--dump');
-    agent.destroy();
+    streams.close();
     const dumped = `${file}.1`;
     if (!existsSync(dumped)) throw new Error(`${label}: callgrind wrote no dump (${dumped})`);
     const { sums, functions } = analyse(dumped, server.pid);
@@ -188,23 +177,8 @@ function differences(a, b) {
 async function main() {
   const log = (m) => console.error(`[instructions] ${m}`);
   execFileSync('valgrind', ['--version']);
-  procs.ensureBuild(log);
   mkdirSync(OUT_DIR, { recursive: true });
-  const builds = [procs.MAIN, ...process.argv.slice(2)];
-  const fake = await procs.startFake();
-  const rows = [];
-  try {
-    await procs.httpJson(fake.port, 'POST', '/_config', {
-      tokens: 1,
-      tokenText: 'tok ',
-      firstTokenDelayMs: 0,
-      tokenDelayMs: 0,
-      hold: false,
-    });
-    for (const build of builds) rows.push(await measure(build, fake, log));
-  } finally {
-    await fake.stop();
-  }
+  const rows = await eachBuild((build, fake) => measure(build, fake, log), log);
   const [first] = rows;
   let body = table(
     [

@@ -14,11 +14,11 @@
  * Appends a section to bench/RESULTS.md.
  */
 const { existsSync, readFileSync, rmSync } = require('node:fs');
-const { join, relative } = require('node:path');
+const { join } = require('node:path');
 const procs = require('./lib/procs');
 const { createDatabase } = require('./lib/db');
-const { API_KEY, streamTargets } = require('./lib/stack');
-const { makeAgent, stream, runConcurrent, summary } = require('./lib/client');
+const { API_KEY } = require('./lib/stack');
+const { buildLabel, eachBuild, streamRunner } = require('./lib/per-request');
 const { appendSection, table } = require('./lib/report');
 
 const WARM = Number(process.env.WARM || 1000);
@@ -39,7 +39,7 @@ async function waitForFile(file, ms) {
 }
 
 async function measure(main, fake, log) {
-  const label = relative(procs.ROOT, main).startsWith('..') ? main : relative(procs.ROOT, main);
+  const label = buildLabel(main);
   const db = await createDatabase('promises');
   const out = join(procs.TMP, `promises-${process.pid}-${db.name}.json`);
   rmSync(out, { force: true });
@@ -53,19 +53,8 @@ async function measure(main, fake, log) {
       env: { BENCH_PROMISES_OUT: out },
       nodeArgs: ['--require', PRELOAD],
     });
-    const target = streamTargets({ fake, ensemble: server }).ensemble;
-    const agent = makeAgent(1);
-    const run = async (total) => {
-      const res = await runConcurrent({
-        concurrency: 1,
-        total,
-        maxMs: 600_000,
-        fn: () => stream({ ...target, agent }),
-      });
-      const s = summary(res.results);
-      if (s.errors > 0) throw new Error(`${label}: ${s.errors} of ${s.n} requests failed`);
-      return s.n;
-    };
+    const streams = streamRunner({ fake, server, label, concurrency: 1, maxMs: 600_000 });
+    const run = streams.run;
     log(`${label}: ${WARM} requests to warm up, then ${N} counted`);
     await run(WARM);
     process.kill(server.pid, 'SIGUSR1');
@@ -75,7 +64,7 @@ async function measure(main, fake, log) {
     await sleep(300);
     process.kill(server.pid, 'SIGUSR2');
     const counts = await waitForFile(out, 5000);
-    agent.destroy();
+    streams.close();
     return {
       label,
       perRequest: counts.total / n,
@@ -90,22 +79,7 @@ async function measure(main, fake, log) {
 
 async function main() {
   const log = (m) => console.error(`[promises] ${m}`);
-  procs.ensureBuild(log);
-  const builds = [procs.MAIN, ...process.argv.slice(2)];
-  const fake = await procs.startFake();
-  const rows = [];
-  try {
-    await procs.httpJson(fake.port, 'POST', '/_config', {
-      tokens: 1,
-      tokenText: 'tok ',
-      firstTokenDelayMs: 0,
-      tokenDelayMs: 0,
-      hold: false,
-    });
-    for (const build of builds) rows.push(await measure(build, fake, log));
-  } finally {
-    await fake.stop();
-  }
+  const rows = await eachBuild((build, fake) => measure(build, fake, log), log);
   let body = table(
     ['build', 'promises per request'],
     rows.map((r) => [r.label, r.perRequest.toFixed(1)]),

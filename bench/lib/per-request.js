@@ -1,0 +1,59 @@
+'use strict';
+/**
+ * The frame of the per-request benchmarks (`instructions.js`, `promises.js`):
+ * this build and every `main.js` given on the command line, each measured in
+ * turn against one fake upstream that answers 1-token replies at once, with
+ * chat_normal streams sent a given number at a time.
+ */
+const { relative } = require('node:path');
+const procs = require('./procs');
+const { streamTargets } = require('./stack');
+const { makeAgent, stream, runConcurrent, summary } = require('./client');
+
+/** A build's name in the tables: its path from the repository, or as given when outside it. */
+const buildLabel = (main) => (relative(procs.ROOT, main).startsWith('..') ? main : relative(procs.ROOT, main));
+
+/**
+ * Builds this tree when needed, starts the instant 1-token fake, and returns
+ * `measure(main, fake)` for this build then each build named in argv.
+ */
+async function eachBuild(measure, log) {
+  procs.ensureBuild(log);
+  const builds = [procs.MAIN, ...process.argv.slice(2)];
+  const fake = await procs.startFake();
+  const rows = [];
+  try {
+    await procs.httpJson(fake.port, 'POST', '/_config', {
+      tokens: 1,
+      tokenText: 'tok ',
+      firstTokenDelayMs: 0,
+      tokenDelayMs: 0,
+      hold: false,
+    });
+    for (const build of builds) rows.push(await measure(build, fake));
+  } finally {
+    await fake.stop();
+  }
+  return rows;
+}
+
+/**
+ * chat_normal streams to `server`, `concurrency` at a time: `run(total)`
+ * sends `total` and returns how many were served, failing on any error;
+ * `close()` ends the client's connections.
+ */
+function streamRunner({ fake, server, label, concurrency, maxMs }) {
+  const target = streamTargets({ fake, ensemble: server }).ensemble;
+  const agent = makeAgent(concurrency);
+  return {
+    async run(total) {
+      const out = await runConcurrent({ concurrency, total, maxMs, fn: () => stream({ ...target, agent }) });
+      const s = summary(out.results);
+      if (s.errors > 0) throw new Error(`${label}: ${s.errors} of ${s.n} requests failed`);
+      return s.n;
+    },
+    close: () => agent.destroy(),
+  };
+}
+
+module.exports = { buildLabel, eachBuild, streamRunner };
