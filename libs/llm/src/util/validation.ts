@@ -160,7 +160,6 @@ const compiledChecks = new Map<object, ((object: object) => boolean) | null>();
 export function quickChecks(cls: new () => object): (object: object) => boolean {
   let check = compiledChecks.get(cls);
   if (check === undefined) {
-    compiledChecks.set(cls, null); // a class nested in itself is not compiled twice
     check = compileChecks(cls);
     compiledChecks.set(cls, check);
   }
