@@ -24,7 +24,11 @@ const DBGPT_FIELDS = [
 
 /** Every check at once: what class-validator reports when the quick pass finds a fault. */
 const ALL_CHECKS: ValidatorOptions = { forbidUnknownValues: false };
-/** The same checks without building errors: a valid request (the usual case) pays only for its checks. */
+/**
+ * The same checks without building errors or the DTO: a valid request (the
+ * usual case) pays only for its checks. Run on the body itself: the DTO has
+ * no `@Transform`, so class-transformer would copy each field as it is.
+ */
 const passesAllChecks = quickChecks(ChatRequestDto);
 
 /** Each step: its validation options (the first failing check only) and the fields it checks. */
@@ -47,12 +51,12 @@ const STEPS = CHAT_REQUEST_STEPS.map((step) => ({
 export class ChatRequestPipe implements PipeTransform<unknown, ChatRequest> {
   transform(body: unknown): ChatRequest {
     if (!isRecord(body)) throw ApiError.badRequest('invalid_messages', 'The body must be a JSON object.', 'messages');
+    // Passing, the body has the DTO's fields and types.
+    if (passesAllChecks(body)) return toChatRequest(body as unknown as ChatRequestDto, body);
     const dto = plainToInstance(ChatRequestDto, body);
     dto.messages = body.messages as ChatRequestDto['messages'];
-    if (!passesAllChecks(dto)) {
-      const errors = validateSync(dto, ALL_CHECKS);
-      if (errors.length > 0) throw firstFailure(dto, errors);
-    }
+    const errors = validateSync(dto, ALL_CHECKS);
+    if (errors.length > 0) throw firstFailure(dto, errors);
     return toChatRequest(dto, body);
   }
 }

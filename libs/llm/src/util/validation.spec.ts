@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
+import { plainToInstance, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsOptional,
@@ -33,6 +33,11 @@ class Outer {
   @ValidateNested()
   @Type(() => Inner)
   inner?: unknown;
+}
+
+class Untyped {
+  @ValidateNested()
+  inner!: unknown;
 }
 
 class Each {
@@ -78,14 +83,29 @@ describe('quickChecks', () => {
     }
   });
 
-  it('leaves to class-validator what it does not model: a bare nested object, a nested list, `each`, async checks', () => {
+  it('checks a plain object as the instance class-transformer makes of it, its bare nested objects as their @Type', () => {
     const quick = quickChecks(Outer);
-    const bareObject = instance(Outer, { count: 2, unlessOne: 's', inner: { name: 'x' } });
-    const list = instance(Outer, { count: 2, unlessOne: 's', inner: [inner('x')] });
-    for (const object of [bareObject, list]) {
-      expect(validateSync(object, { forbidUnknownValues: false })).toEqual([]);
-      expect(quick(object)).toBe(false);
+    const cases: [Record<string, unknown>, boolean][] = [
+      [{ count: 2, unlessOne: 's', inner: { name: 'x' } }, true],
+      [{ count: 2, unlessOne: 's', inner: { name: 5 } }, false],
+      [{ count: 2, unlessOne: 's', inner: null }, true],
+      [{ count: 0, unlessOne: 's', inner: { name: 'x' } }, false],
+    ];
+    for (const [plain, expected] of cases) {
+      const made = plainToInstance(Outer, plain);
+      expect([plain, validateSync(made, { forbidUnknownValues: false }).length === 0]).toEqual([plain, expected]);
+      expect([plain, quick(plain)]).toEqual([plain, expected]);
     }
+  });
+
+  it('leaves to class-validator what it does not model: a nested list, a bare object of no known class, `each`, async checks', () => {
+    const quick = quickChecks(Outer);
+    const list = instance(Outer, { count: 2, unlessOne: 's', inner: [inner('x')] });
+    expect(validateSync(list, { forbidUnknownValues: false })).toEqual([]);
+    expect(quick(list)).toBe(false);
+    const untyped = instance(Untyped, { inner: { name: 'x' } });
+    expect(validateSync(untyped, { forbidUnknownValues: false })).toEqual([]);
+    expect(quickChecks(Untyped)(untyped)).toBe(false);
     const each = instance(Each, { tags: ['a'] });
     expect(validateSync(each)).toEqual([]);
     expect(quickChecks(Each)(each)).toBe(false);

@@ -141,7 +141,8 @@ interface PropertyChecks {
   conditions: ((object: object, value: unknown) => boolean)[];
   /** Custom constraints (every `fieldCheck` and class-validator's own checks) with their arguments. */
   constraints: { validate: (value: unknown, args: ValidationArguments) => unknown; args: unknown[] }[];
-  nested: boolean;
+  /** `@ValidateNested`: the class class-transformer makes of a bare object here (`@Type`), when it makes one. */
+  nested: false | { cls: (new () => object) | undefined };
 }
 
 /** `cls`'s compiled checks, each class compiled once; `null` when a check is of a kind not compiled. */
@@ -155,7 +156,13 @@ const compiledChecks = new Map<object, ((object: object) => boolean) | null>();
  * errors and lookups, so a valid request pays only its checks. False means
  * "ask class-validator", which stays the one source of errors: the pass
  * answers false for anything it does not model (asynchronous checks, `each`,
- * nested lists, an unknown nested class).
+ * nested lists, a nested object of no known class).
+ *
+ * `object` may also be the plain object itself, before class-transformer
+ * makes it an instance: a bare nested object is checked as the class its
+ * `@Type` names. For a class whose fields class-transformer copies as they
+ * are (no `@Transform`), true then means that `plainToInstance(cls, object)`
+ * passes, without building it.
  */
 export function quickChecks(cls: new () => object): (object: object) => boolean {
   let check = compiledChecks.get(cls);
@@ -186,7 +193,7 @@ function compileChecks(cls: new () => object): ((object: object) => boolean) | n
         p.constraints.push({ validate: instance.validate.bind(instance), args: m.constraints });
       }
     } else if (m.type === ValidationTypes.NESTED_VALIDATION) {
-      p.nested = true;
+      p.nested = { cls: typeMadeFor(cls, m.propertyName) };
     } else {
       return null;
     }
@@ -202,14 +209,30 @@ function compileChecks(cls: new () => object): ((object: object) => boolean) | n
         const valid = c.validate(value, args);
         if (!valid || typeof (valid as { then?: unknown }).then === 'function') return false;
       }
-      if (p.nested && value !== undefined && !nestedPasses(value)) return false;
+      if (p.nested && value !== undefined && !nestedPasses(value, p.nested.cls)) return false;
     }
     return true;
   };
 }
 
-/** A nested value passes when it is an instance of a class (not a bare object) whose compiled checks pass. */
-function nestedPasses(value: unknown): boolean {
+/**
+ * The class class-transformer makes of a bare object at `property` of `cls`
+ * (its `@Type`), asked of class-transformer itself once; undefined when it
+ * keeps a bare object.
+ */
+function typeMadeFor(cls: new () => object, property: string): (new () => object) | undefined {
+  const made = (plainToInstance(cls, { [property]: {} }) as Record<string, unknown>)[property];
+  const type = typeof made === 'object' && made !== null ? made.constructor : undefined;
+  return typeof type === 'function' && type !== Object ? (type as new () => object) : undefined;
+}
+
+/**
+ * A nested value passes when its compiled checks pass: those of its class
+ * when it is an instance, of `bareAs` (the property's `@Type`) when it is a
+ * bare object. Anything else (a list, a bare object of no known class) is
+ * left to class-validator.
+ */
+function nestedPasses(value: unknown, bareAs: (new () => object) | undefined): boolean {
   if (
     typeof value !== 'object' ||
     value === null ||
@@ -218,6 +241,6 @@ function nestedPasses(value: unknown): boolean {
     value instanceof Map
   )
     return false;
-  const cls = value.constructor;
+  const cls = value.constructor === Object ? bareAs : value.constructor;
   return typeof cls === 'function' && cls !== Object && quickChecks(cls as new () => object)(value);
 }
