@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { AppConfig } from '../config/config';
 import { ok } from '../common/result';
 import type { ChatRun } from './chat-run';
-import { writeSse } from './sse';
+import { bytesWait, writeSse } from './sse';
 
 /**
  * Answers a started chat run on its response: SSE, one JSON answer, or the
@@ -63,7 +63,7 @@ export async function sendChatRun(
 function delivered(res: Response, stallTimeoutMs: number): Promise<void> {
   if (res.writableFinished || res.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
-    const stall = setTimeout(() => res.destroy(), stallTimeoutMs);
+    const stall = bytesWait(res) ? setTimeout(() => res.destroy(), stallTimeoutMs) : undefined;
     const done = () => {
       clearTimeout(stall);
       res.off('finish', done);

@@ -23,6 +23,9 @@ const SSE_HEADERS = {
   'X-Accel-Buffering': 'no',
 };
 
+/** Whether bytes written to `res` still wait in memory (the socket has not handed them all to the system). */
+export const bytesWait = (res: Response): boolean => res.writableNeedDrain || res.writableLength > 0;
+
 /**
  * Writes an Observable of ready SSE frames to the response, byte for byte:
  * no `event:` or `id:` lines, keep-alive as `: ping` comments during silent
@@ -54,8 +57,8 @@ export function writeSse(res: Response, frames$: Observable<string>, options: Ss
       if (stall) clearTimeout(stall);
       stall = undefined;
       options.gate?.open();
-      // Once ended, the rest must still leave: the stall clock starts again from this read.
-      if (ending) stalled();
+      // Once ended, what still waits must leave: the stall clock starts again from this read.
+      if (ending && bytesWait(res)) stalled();
     };
     const stalled = () => {
       if (stall) return;
@@ -103,8 +106,8 @@ export function writeSse(res: Response, frames$: Observable<string>, options: Ss
       ending = true;
       res.once('finish', done);
       res.once('close', done);
-      // The last bytes wait in a buffer: the client has SSE_STALL_TIMEOUT_MS to take them.
-      stalled();
+      // Bytes the socket could not take wait in memory: the client has SSE_STALL_TIMEOUT_MS to take them.
+      if (bytesWait(res)) stalled();
     };
     const done = () => {
       res.off('finish', done);
