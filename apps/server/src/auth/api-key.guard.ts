@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiError } from '../common/api-error';
-import { hasScope, Scope } from '../keys/key.types';
+import { hasScope, Principal, Scope } from '../keys/key.types';
 import { KeysService } from '../keys/keys.service';
 import { AuthenticatedRequest } from './principal';
 import { IS_PUBLIC } from './public.decorator';
@@ -20,13 +20,21 @@ export class ApiKeyGuard implements CanActivate {
     private readonly keys: KeysService,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous when the key is known without the database (bootstrap keys, cached stored keys). */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const principal = await this.keys.authenticateRequest(req);
-    if (!principal) throw this.keys.refusal(req);
     const needed = this.reflector.getAllAndOverride<Scope | undefined>(REQUIRED_SCOPE, targets) ?? 'admin';
+    const principal = this.keys.authenticateRequest(req);
+    return principal instanceof Promise
+      ? principal.then((p) => this.admit(req, p, needed))
+      : this.admit(req, principal, needed);
+  }
+
+  /** Keeps the caller on the request when it may use the route; throws the 401 or 403 otherwise. */
+  private admit(req: AuthenticatedRequest, principal: Principal | null, needed: Scope): true {
+    if (!principal) throw this.keys.refusal(req);
     if (!hasScope(principal, needed)) {
       throw new ApiError(
         HttpStatus.FORBIDDEN,

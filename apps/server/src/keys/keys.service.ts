@@ -103,11 +103,15 @@ export class KeysService implements OnModuleDestroy {
     return view;
   }
 
-  /** The caller of a request: its bearer key's principal, everyone without authentication, or null (refused). */
-  authenticateRequest(req: Pick<Request, 'headers'>): Promise<Principal | null> {
-    if (this.config.insecureNoAuth) return Promise.resolve(INSECURE_PRINCIPAL);
+  /**
+   * The caller of a request: its bearer key's principal, everyone without
+   * authentication, or null (refused). A promise only when the key has to
+   * be read from the database (see `authenticate`).
+   */
+  authenticateRequest(req: Pick<Request, 'headers'>): Principal | null | Promise<Principal | null> {
+    if (this.config.insecureNoAuth) return INSECURE_PRINCIPAL;
     const token = bearerToken(req);
-    return token ? this.authenticate(token) : Promise.resolve(null);
+    return token ? this.authenticate(token) : null;
   }
 
   /** The 401 of a request `authenticateRequest` refused. */
@@ -119,8 +123,12 @@ export class KeysService implements OnModuleDestroy {
     );
   }
 
-  /** The principal a bearer token stands for, or null when it is no valid key. */
-  async authenticate(token: string): Promise<Principal | null> {
+  /**
+   * The principal a bearer token stands for, or null when it is no valid
+   * key. Bootstrap keys and stored keys read in the last KEY_CACHE_MS are
+   * answered at once; a promise only when the key is read from the database.
+   */
+  authenticate(token: string): Principal | null | Promise<Principal | null> {
     const env = this.envKeyIndex(token);
     // Bootstrap keys have the server's default limits.
     if (env >= 0) {
@@ -135,13 +143,17 @@ export class KeysService implements OnModuleDestroy {
     if (!token.startsWith(KEY_PREFIX)) return null;
     const hash = hashSecret(token);
     const now = Date.now();
-    let cached = this.cache.get(hash);
-    if (!cached || cached.until <= now) {
+    const cached = this.cache.get(hash);
+    if (cached && cached.until > now) return this.grantPrincipal(cached.grant, now);
+    return this.repo.findByHash(hash).then((grant) => {
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      cached = { grant: await this.repo.findByHash(hash), until: now + KEY_CACHE_MS };
-      this.cache.set(hash, cached);
-    }
-    const grant = cached.grant;
+      this.cache.set(hash, { grant, until: now + KEY_CACHE_MS });
+      return this.grantPrincipal(grant, now);
+    });
+  }
+
+  /** The principal of a stored key's grant, counted as used; null when there is none or it is revoked or expired. */
+  private grantPrincipal(grant: KeyGrant | null, now: number): Principal | null {
     if (!grant || grant.revoked || (grant.expiresAt && grant.expiresAt.getTime() <= now)) return null;
     this.used.add(grant.id);
     return {
