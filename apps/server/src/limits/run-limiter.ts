@@ -9,6 +9,11 @@ import { LimitsRepository } from './limits.repository';
 /** Gives a run's slot back; calling it again does nothing. Never rejects (a failed release is retried). */
 export type ReleaseRun = () => Promise<void>;
 
+/** What an unlimited key waits for: nothing (one settled promise, shared). */
+const NOTHING: Promise<void> = Promise.resolve();
+/** The slot of an unlimited key: nothing to give back. */
+const NO_SLOT: Promise<ReleaseRun> = Promise.resolve(() => NOTHING);
+
 /** How often releases the database refused are retried. */
 const RETRY_RELEASE_MS = 1000;
 /** How often the slots of processes that are gone are looked for. */
@@ -62,9 +67,12 @@ export class RunLimiter implements OnModuleInit, OnModuleDestroy {
    * taking one: a request checks it before its work, and takes the slot
    * once that work (recording its run) is done.
    */
-  async check(subject: LimitSubject): Promise<void> {
+  check(subject: LimitSubject): Promise<void> {
     const max = this.maxFor(subject);
-    if (max > 0 && (await this.repo.slotsHeld(subject.key)) >= max) throw this.refusal(subject, max);
+    if (max <= 0) return NOTHING;
+    return this.repo.slotsHeld(subject.key).then((held) => {
+      if (held >= max) throw this.refusal(subject, max);
+    });
   }
 
   /**
@@ -72,9 +80,12 @@ export class RunLimiter implements OnModuleInit, OnModuleDestroy {
    * `Retry-After: 1`) when the key already has its cap of runs in flight
    * on any replica.
    */
-  async acquire(subject: LimitSubject): Promise<ReleaseRun> {
+  acquire(subject: LimitSubject): Promise<ReleaseRun> {
     const max = this.maxFor(subject);
-    if (max <= 0) return () => Promise.resolve();
+    return max <= 0 ? NO_SLOT : this.take(subject, max);
+  }
+
+  private async take(subject: LimitSubject, max: number): Promise<ReleaseRun> {
     const slotId = randomUUID();
     if (!(await this.repo.takeSlot(subject.key, slotId, this.lock.instanceId, max))) {
       throw this.refusal(subject, max);
