@@ -157,6 +157,23 @@ describe('sendChatRun', () => {
     await closed;
   });
 
+  it('a stream whose last bytes the client does not take holds the run until the stall timeout closes it', async () => {
+    // The stream's frames are all produced; far more than the socket buffers take waits for a client that reads nothing.
+    current = fakeRun(stream(of(`data: ${'x'.repeat(16 << 20)}\n\n`, DONE_FRAME)));
+    const seen = new Promise<void>((r) => (arrived = r));
+    const socket = connect(port, '127.0.0.1', () => socket.write('POST /chat HTTP/1.1\r\nHost: x\r\n\r\n'));
+    socket.pause();
+    socket.on('error', () => undefined);
+    const closed = new Promise((r) => socket.once('close', r));
+    await seen;
+    const started = Date.now();
+    expect(await settled).toEqual({ ended: 1 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(CONFIG.sseStallTimeoutMs - 10);
+    expect(current.calls.ended).toBe(1);
+    socket.resume();
+    await closed;
+  });
+
   it('a background run without a stream: 202 with its state', async () => {
     current = fakeRun({ type: 'accepted', state: { conv_uid: 'conv-1', status: 'running' } });
     const res = await post().res;
