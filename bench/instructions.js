@@ -9,7 +9,10 @@
  * depend on timing). Every thread of the process counts: the JavaScript,
  * the garbage collector and V8's optimising compiler, which are reported
  * apart (the collector's share of a window depends on which collections
- * fall in it; the compiler's on how far warm-up went, and on timing).
+ * fall in it; the compiler's on how far warm-up went, and on timing). The
+ * server runs with --single-threaded: the collector and the compiler work
+ * on the main thread when V8 asks for them, not at a moment set by the
+ * scheduling of helper threads.
  *
  * Per function: callgrind names V8's generated code by address only; the
  * server runs with --perf-basic-prof, whose map (/tmp/perf-<pid>.map) names
@@ -49,7 +52,7 @@ const control = (pid, ...args) =>
 
 /** The collector's own functions (its visitors, page bookkeeping and marking bitmaps), by name. */
 const GC =
-  /Scaveng|Marking|Sweep|Evacuat|heap::|Heap::|MarkCompact|ConcurrentMark|MemoryAllocator|MemoryChunk|BodyDescriptor|IterateObjectCache|RelocIterator|popcount/;
+  /Scaveng|Marking|Sweep|Evacuat|heap::|Heap::|MarkCompact|ConcurrentMark|MemoryAllocator|MemoryChunk|BodyDescriptor|IterateObjectCache|RelocIterator|popcount|SizeFromMap|FreeList|PagedSpace|Sweeper|LiveObject|RememberedSet|StringTableCleaner|PointersUpdating|FlushedBytecode/;
 /** V8's optimising compiler (TurboFan), by name. */
 const COMPILER = /compiler::|turboshaft|Maglev|maglev|Pipeline|OptimizedCompilationJob/;
 
@@ -127,7 +130,7 @@ async function measure(main, fake, log) {
       main,
       env: { USER: controlEnv.USER, LOGNAME: controlEnv.LOGNAME },
       launcher: ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${file}`],
-      nodeArgs: ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${file}.v8.log`],
+      nodeArgs: ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${file}.v8.log`, '--single-threaded'],
       startMs: 300_000,
     });
     const streams = streamRunner({ fake, server, label, concurrency: C, maxMs: 3_600_000 });
@@ -207,7 +210,7 @@ async function main() {
     method:
       `Method: each build under valgrind's callgrind, ${WARM} chat_normal 1-token streams ` +
       `(instant upstream) to warm up with instrumentation off, then the instructions of the next ${N} counted ` +
-      `(every thread), ${C} at a time; "the rest" leaves out the garbage collector and V8's optimising compiler. ` +
+      `(every thread), ${C} at a time, the server with --single-threaded; "the rest" leaves out the garbage collector and V8's optimising compiler. ` +
       `Functions named through the server's --perf-basic-prof map.`,
     body,
   });
