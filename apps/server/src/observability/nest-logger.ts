@@ -45,8 +45,9 @@ export class PinoNestLogger implements LoggerService {
   }
 
   private write(level: Level, message: unknown, params: unknown[]): void {
+    // A request's logger has the root's level: a line below it costs no request logger.
+    if (!this.root.isLevelEnabled(level)) return;
     const logger = requestLogger(this.root);
-    if (!logger.isLevelEnabled(level)) return;
     const fields: Record<string, unknown> = {};
     const args = params.length > 0 ? params.slice(0, -1) : params;
     if (params.length > 0) fields.context = params[params.length - 1];
