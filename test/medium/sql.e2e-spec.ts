@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { dataSourceOptions } from '../../apps/server/src/database/data-source';
 import { isDatabaseUnavailable } from '../../apps/server/src/database/db-errors';
@@ -78,6 +79,20 @@ describe('Sql on the shared pg pool (real Postgres)', () => {
       expect(await sql.prepared<{ n: number }>(`SELECT ${i}::int AS n`)).toEqual([{ n: i }]);
     const [{ n }] = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_prepared_statements');
     expect(n).toBe(MAX_NAMED_STATEMENTS);
+  });
+
+  it('runs a statement unnamed when the session already holds its name (42P05), and names none after', async () => {
+    // One session shared by connections (the embedded database) holds names other connections prepared.
+    const fresh = new Sql(pg);
+    const text = 'SELECT 4242::int AS n';
+    const name = `ens_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    await sql.query(`PREPARE ${name} AS SELECT 0::int AS n`);
+    expect(await fresh.prepared<{ n: number }>(text)).toEqual([{ n: 4242 }]);
+    expect(await fresh.prepared<{ n: number }>('SELECT 4343::int AS n')).toEqual([{ n: 4343 }]);
+    const held = await sql.query<{ statement: string }>(
+      `SELECT statement FROM pg_prepared_statements WHERE statement IN ('SELECT 4242::int AS n', 'SELECT 4343::int AS n')`,
+    );
+    expect(held).toEqual([]);
   });
 
   it('is unavailable once the data source has ended the pool', async () => {

@@ -53,13 +53,7 @@ export class Sql {
    * name is refused (42P05): from then on statements go unnamed.
    */
   prepared<T extends object>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    const name = this.named ? this.nameOf(sql) : undefined;
-    if (!name) return this.run<T>(undefined, sql, params);
-    return this.run<T>(undefined, sql, params, name).catch((e: unknown) => {
-      if (pgError(e)?.code !== PgCode.DuplicatePreparedStatement) throw e;
-      this.named = false;
-      return this.run<T>(undefined, sql, params);
-    });
+    return this.run<T>(undefined, sql, params, this.named ? this.nameOf(sql) : undefined);
   }
 
   private nameOf(sql: string): string | undefined {
@@ -114,7 +108,8 @@ export class Sql {
     params: readonly unknown[],
     name?: string,
   ): Promise<T[]> {
-    const values = [...params];
+    // pg reads the values without changing them.
+    const values = params as unknown[];
     let pending: Promise<QueryResult>;
     try {
       pending = (on ?? this.pg.pool).query({ text: sql, values, ...(name && { name }) });
@@ -124,6 +119,11 @@ export class Sql {
     return pending.then(
       (result) => result.rows as T[],
       (err: unknown) => {
+        // A name another connection of the one shared session prepared (see `prepared`): unnamed from now on.
+        if (name && (err as { code?: unknown }).code === PgCode.DuplicatePreparedStatement) {
+          this.named = false;
+          return this.run<T>(on, sql, params);
+        }
         this.logger.logQueryError(err as Error, sql, values);
         throw new QueryFailedError(sql, values, err as Error);
       },
