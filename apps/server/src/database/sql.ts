@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PoolClient, QueryResult } from 'pg';
+import { type Pool, type PoolClient, Query as PgQuery, type QueryResult } from 'pg';
 import { QueryFailedError, type Logger as QueryLogger } from 'typeorm';
 import { TypeOrmLogger } from '../observability/typeorm-logger';
 import { PgPool } from './pg-pool';
@@ -112,7 +112,11 @@ export class Sql {
     const values = params as unknown[];
     let pending: Promise<QueryResult>;
     try {
-      pending = (on ?? this.pg.pool).query({ text: sql, values, ...(name && { name }) });
+      pending = on
+        ? on.query(sql, values)
+        : name
+          ? namedQuery(this.pg.pool, sql, values, name)
+          : this.pg.pool.query(sql, values);
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
@@ -129,6 +133,18 @@ export class Sql {
       },
     );
   }
+}
+
+/**
+ * A named statement on the pool. pg copies a query config object (`{text,
+ * values, name}`) property by property on every call, and the only other way
+ * to name a statement is a `Query`: one made from the text (which pg does
+ * not copy), named, then run by the pool, which answers a promise of its
+ * result as for a text.
+ */
+function namedQuery(pool: Pool, text: string, values: unknown[], name: string): Promise<QueryResult> {
+  const query = Object.assign(new PgQuery(text, values), { name });
+  return pool.query(query) as unknown as Promise<QueryResult>;
 }
 
 /** The SQLSTATE and constraint of a failed statement; undefined for any other error. */
