@@ -69,6 +69,23 @@ describe('sendChatRun', () => {
     return { res, seen };
   };
 
+  /** A request over a raw socket whose client reads nothing until `readAll`, once the server has it. */
+  const postNotReading = async () => {
+    const seen = new Promise<void>((r) => (arrived = r));
+    const socket = connect(port, '127.0.0.1', () => socket.write('POST /chat HTTP/1.1\r\nHost: x\r\n\r\n'));
+    socket.pause();
+    socket.on('error', () => undefined);
+    const closed = new Promise((r) => socket.once('close', r));
+    await seen;
+    return {
+      /** Reads what the server left, until it closes the connection. */
+      readAll: () => {
+        socket.resume();
+        return closed;
+      },
+    };
+  };
+
   beforeAll(async () => {
     const app = express();
     app.post('/chat', (req, res) => {
@@ -138,12 +155,7 @@ describe('sendChatRun', () => {
   it('a non-stream answer the client does not read holds the run until the stall timeout closes it', async () => {
     // Far more than the socket buffers take for a client that reads nothing.
     current = fakeRun({ type: 'completion', completion: () => Promise.resolve(completion('x'.repeat(16 << 20))) });
-    const seen = new Promise<void>((r) => (arrived = r));
-    const socket = connect(port, '127.0.0.1', () => socket.write('POST /chat HTTP/1.1\r\nHost: x\r\n\r\n'));
-    socket.pause();
-    socket.on('error', () => undefined);
-    const closed = new Promise((r) => socket.once('close', r));
-    await seen;
+    const client = await postNotReading();
     const started = Date.now();
     let done = false;
     void settled.then(() => (done = true));
@@ -153,25 +165,18 @@ describe('sendChatRun', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(CONFIG.sseStallTimeoutMs - 10);
     // The answer was produced: nothing is aborted, the run just ends.
     expect(current.calls).toEqual({ ends: 1, ended: 1, aborts: [] });
-    socket.resume();
-    await closed;
+    await client.readAll();
   });
 
   it('a stream whose last bytes the client does not take holds the run until the stall timeout closes it', async () => {
     // The stream's frames are all produced; far more than the socket buffers take waits for a client that reads nothing.
     current = fakeRun(stream(of(`data: ${'x'.repeat(16 << 20)}\n\n`, DONE_FRAME)));
-    const seen = new Promise<void>((r) => (arrived = r));
-    const socket = connect(port, '127.0.0.1', () => socket.write('POST /chat HTTP/1.1\r\nHost: x\r\n\r\n'));
-    socket.pause();
-    socket.on('error', () => undefined);
-    const closed = new Promise((r) => socket.once('close', r));
-    await seen;
+    const client = await postNotReading();
     const started = Date.now();
     expect(await settled).toEqual({ ended: 1 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(CONFIG.sseStallTimeoutMs - 10);
     expect(current.calls.ended).toBe(1);
-    socket.resume();
-    await closed;
+    await client.readAll();
   });
 
   it('a background run without a stream: 202 with its state', async () => {
