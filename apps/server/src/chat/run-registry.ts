@@ -1,12 +1,9 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { valueWithin } from '../common/deadline';
 import { APP_CONFIG, AppConfig } from '../config/config';
 
 /** After the grace period, how long cancelled runs get to record their end before shutdown goes on. */
 const ABORT_WAIT_MS = 5000;
-
-/** True when `p` settled within `ms`. */
-const within = (p: Promise<unknown>, ms: number): Promise<boolean> =>
-  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
 interface ActiveRun {
   controller: AbortController;
@@ -91,10 +88,10 @@ export class RunRegistry implements BeforeApplicationShutdown {
    */
   async drain(graceMs: number): Promise<number> {
     const pending = () => [...this.runs.values()];
-    if (pending().length) await within(Promise.all(pending().map((r) => r.done)), graceMs);
+    if (pending().length) await valueWithin(Promise.all(pending().map((r) => r.done)), graceMs);
     const left = pending();
     for (const run of left) run.controller.abort('The server stopped before this run ended.');
-    if (left.length && !(await within(Promise.all(left.map((r) => r.done)), ABORT_WAIT_MS)))
+    if (left.length && !(await valueWithin(Promise.all(left.map((r) => r.done)), ABORT_WAIT_MS)))
       this.logger.warn(`${this.runs.size} run(s) did not end within ${ABORT_WAIT_MS} ms of being cancelled`);
     return left.length;
   }

@@ -9,3 +9,15 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, late: () => Err
   });
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * `promise`'s value, or `undefined` when it has not settled within `ms` (its
+ * rejection when it fails in time). The work itself goes on.
+ */
+export function valueWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}

@@ -3,6 +3,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import { ErrorCode as McpErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { AppResource, ToolCallOutcome, ToolSpec, ToolsPort } from '@ensemble/agents';
 import { ApiError } from '../common/api-error';
+import { valueWithin } from '../common/deadline';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { MetricsService } from '../observability/metrics.service';
 import { describeError, McpConnection, type McpTool } from './mcp-connection';
@@ -12,17 +13,6 @@ import type { ToolServerView } from './tools.types';
 
 /** How long the admin listing waits for a server's tools. */
 const LISTING_WAIT_MS = 5000;
-
-/** `promise`'s value, or undefined when it takes longer than `ms`. */
-async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** What an app detail brings to validation: its resources, as the request has them. */
 interface DetailResources {
@@ -63,7 +53,7 @@ export class ToolsService implements OnApplicationShutdown {
       [...this.connections.values()].map(async (connection): Promise<ToolServerView> => {
         // A server slow to answer is shown as it is (`connecting`) rather than holding the listing up.
         const listed = connection.listTools().catch(() => undefined);
-        const tools = (await withinMs(listed, LISTING_WAIT_MS)) ?? connection.cachedTools() ?? [];
+        const tools = (await valueWithin(listed, LISTING_WAIT_MS)) ?? connection.cachedTools() ?? [];
         const { name, transport, timeoutMs } = connection.config;
         return {
           name,
