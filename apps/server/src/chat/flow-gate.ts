@@ -1,4 +1,5 @@
 import { batchedStream, collectStream, LlmPort, LlmRequest, PartBatch, partBatches } from '@ensemble/llm';
+import { endIterator } from './iterators';
 
 /**
  * Open while the client takes the stream's bytes, closed while its socket
@@ -63,7 +64,7 @@ function gated(batches: AsyncIterable<PartBatch>, gate: FlowGate, signal: AbortS
           const wait = gate.passed(signal);
           return wait ? wait.then(() => it.next()) : it.next();
         },
-        return: (value?: unknown) => it.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined }),
+        return: (value?: unknown) => endIterator(it, value),
       };
     },
   };

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { batchedStream, collectStream, LlmError, LlmPort, LlmRequest, PartBatch, partBatches } from '@ensemble/llm';
 import type { LlmCallTimer, RunTimer } from '../observability/metrics.service';
+import { endIterator } from './iterators';
 
 /**
  * The LLM port of one run, timing every call for the metrics: latency, time
@@ -38,7 +39,7 @@ function meter(batches: AsyncIterable<PartBatch>, timer: RunTimer, model: string
         next: () => it.next().then(seen, failed),
         return: (value?: unknown) => {
           call.end('cancelled');
-          return it.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined });
+          return endIterator(it, value);
         },
       };
     },
