@@ -3,11 +3,7 @@
  * within `ms`. The work itself goes on: whoever started it cleans up.
  */
 export function withDeadline<T>(promise: Promise<T>, ms: number, late: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(late()), ms);
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+  return raceTimer(promise, ms, (_, reject) => reject(late()));
 }
 
 /**
@@ -15,9 +11,18 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, late: () => Err
  * rejection when it fails in time). The work itself goes on.
  */
 export function valueWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return raceTimer<T | undefined>(promise, ms, (resolve) => resolve(undefined));
+}
+
+/** `promise` raced against a timer of `ms` that settles with `onLate`; the timer is cleared either way. */
+function raceTimer<T>(
+  promise: Promise<T>,
+  ms: number,
+  onLate: (resolve: (value: T) => void, reject: (reason: Error) => void) => void,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
+  const late = new Promise<T>((resolve, reject) => {
+    timer = setTimeout(() => onLate(resolve, reject), ms);
   });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
