@@ -34,7 +34,7 @@ const { join } = require('node:path');
 const procs = require('./lib/procs');
 const { createDatabase } = require('./lib/db');
 const { API_KEY } = require('./lib/stack');
-const { buildLabel, eachBuild, streamRunner } = require('./lib/per-request');
+const { buildLabel, eachBuild, replyLabel, streamRunner } = require('./lib/per-request');
 const { appendSection, table } = require('./lib/report');
 
 const WARM = Number(process.env.WARM || 5000);
@@ -208,8 +208,8 @@ async function main() {
   console.log(body);
   appendSection('Instructions per request (callgrind)', {
     method:
-      `Method: each build under valgrind's callgrind, ${WARM} chat_normal 1-token streams ` +
-      `(instant upstream) to warm up with instrumentation off, then the instructions of the next ${N} counted ` +
+      `Method: each build under valgrind's callgrind, ${WARM} chat_normal ${replyLabel()} ` +
+      `to warm up with instrumentation off, then the instructions of the next ${N} counted ` +
       `(every thread), ${C} at a time, the server with --single-threaded; "the rest" leaves out the garbage collector and V8's optimising compiler. ` +
       `Functions named through the server's --perf-basic-prof map.`,
     body,

@@ -18,7 +18,7 @@ const { join } = require('node:path');
 const procs = require('./lib/procs');
 const { createDatabase } = require('./lib/db');
 const { API_KEY } = require('./lib/stack');
-const { buildLabel, eachBuild, streamRunner } = require('./lib/per-request');
+const { buildLabel, eachBuild, replyLabel, streamRunner } = require('./lib/per-request');
 const { appendSection, table } = require('./lib/report');
 
 const WARM = Number(process.env.WARM || 1000);
@@ -94,7 +94,7 @@ async function main() {
   console.log(body);
   appendSection('Promises per request', {
     method:
-      `Method: each build serves ${WARM} chat_normal 1-token streams (instant upstream) to warm up, then the ` +
+      `Method: each build serves ${WARM} chat_normal ${replyLabel()} to warm up, then the ` +
       `promises created while the next ${N} are served one at a time are counted by an async_hooks init hook ` +
       `preloaded into the server (bench/lib/count-promises.js), each by the first frame of JavaScript code (not Node's internals or a builtin such as Promise.then).`,
     body,

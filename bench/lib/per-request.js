@@ -3,7 +3,9 @@
  * The frame of the per-request benchmarks (`instructions.js`, `promises.js`):
  * this build and every `main.js` given on the command line, each measured in
  * turn against one fake upstream that answers 1-token replies at once, with
- * chat_normal streams sent a given number at a time.
+ * chat_normal streams sent a given number at a time. TOKENS and
+ * TOKEN_DELAY_MS (ms between tokens) set another reply: e.g. 20 and 1 for
+ * one upstream read per token, as in the latency benchmark.
  */
 const { relative } = require('node:path');
 const procs = require('./procs');
@@ -17,6 +19,16 @@ const buildLabel = (main) => (relative(procs.ROOT, main).startsWith('..') ? main
  * Builds this tree when needed, starts the instant 1-token fake, and returns
  * `measure(main, fake)` for this build then each build named in argv.
  */
+/** The reply every build gets, as the methods of the tables name it. */
+const REPLY = {
+  tokens: Number(process.env.TOKENS || 1),
+  tokenDelayMs: Number(process.env.TOKEN_DELAY_MS || 0),
+};
+const replyLabel = () =>
+  REPLY.tokenDelayMs
+    ? `${REPLY.tokens}-token streams (upstream tokens ${REPLY.tokenDelayMs} ms apart)`
+    : `${REPLY.tokens}-token streams (instant upstream)`;
+
 async function eachBuild(measure, log) {
   procs.ensureBuild(log);
   const builds = [procs.MAIN, ...process.argv.slice(2)];
@@ -24,10 +36,10 @@ async function eachBuild(measure, log) {
   const rows = [];
   try {
     await procs.httpJson(fake.port, 'POST', '/_config', {
-      tokens: 1,
+      tokens: REPLY.tokens,
       tokenText: 'tok ',
       firstTokenDelayMs: 0,
-      tokenDelayMs: 0,
+      tokenDelayMs: REPLY.tokenDelayMs,
       hold: false,
     });
     for (const build of builds) rows.push(await measure(build, fake));
@@ -56,4 +68,4 @@ function streamRunner({ fake, server, label, concurrency, maxMs }) {
   };
 }
 
-module.exports = { buildLabel, eachBuild, streamRunner };
+module.exports = { buildLabel, eachBuild, replyLabel, streamRunner };
