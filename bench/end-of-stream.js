@@ -35,8 +35,6 @@ const REPLAYS = Number(process.env.REPLAYS || 200);
 const IDLE_MS = Number(process.env.IDLE_MS || 25);
 const TAP_OUT = join(procs.TMP, `end-tap-${process.pid}.json`);
 
-const ms = (start, end) => end - start;
-
 async function timed(client, query) {
   const t0 = process.hrtime.bigint();
   await client.query(query);
@@ -83,22 +81,19 @@ async function main() {
     await pg.end();
 
     const row = (label, values) => [label, percentile(values, 50), percentile(values, 90)];
+    // Spans on the server's clock, each from one timestamp of the tap to another.
+    const spans = [
+      ['server: upstream `[DONE]` arrived → final statement handed to pg', 'upstreamDone', 'sent'],
+      ['server: final statement round trip (commit included)', 'sent', 'done'],
+      ['server: result back → our `[DONE]` written', 'done', 'doneWritten'],
+      ['server: upstream `[DONE]` arrived → our `[DONE]` written', 'upstreamDone', 'doneWritten'],
+    ];
     const rows = [
-      row(
-        'server: upstream `[DONE]` arrived → final statement handed to pg',
-        ends.map((e) => ms(e.upstreamDone, e.sent)),
-      ),
-      row(
-        'server: final statement round trip (commit included)',
-        ends.map((e) => ms(e.sent, e.done)),
-      ),
-      row(
-        'server: result back → our `[DONE]` written',
-        ends.map((e) => ms(e.done, e.doneWritten)),
-      ),
-      row(
-        'server: upstream `[DONE]` arrived → our `[DONE]` written',
-        ends.map((e) => ms(e.upstreamDone, e.doneWritten)),
+      ...spans.map(([label, from, to]) =>
+        row(
+          label,
+          ends.map((e) => e[to] - e[from]),
+        ),
       ),
       row(`bare client: the captured final statement replayed, after ${IDLE_MS} ms idle`, replay),
       row(`bare client: one-row INSERT commit, after ${IDLE_MS} ms idle`, insert),
