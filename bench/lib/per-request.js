@@ -15,10 +15,6 @@ const { makeAgent, stream, runConcurrent, summary } = require('./client');
 /** A build's name in the tables: its path from the repository, or as given when outside it. */
 const buildLabel = (main) => (relative(procs.ROOT, main).startsWith('..') ? main : relative(procs.ROOT, main));
 
-/**
- * Builds this tree when needed, starts the instant 1-token fake, and returns
- * `measure(main, fake)` for this build then each build named in argv.
- */
 /** The reply every build gets, as the methods of the tables name it. */
 const REPLY = {
   tokens: Number(process.env.TOKENS || 1),
@@ -29,6 +25,10 @@ const replyLabel = () =>
     ? `${REPLY.tokens}-token streams (upstream tokens ${REPLY.tokenDelayMs} ms apart)`
     : `${REPLY.tokens}-token streams (instant upstream)`;
 
+/**
+ * Builds this tree when needed, starts the fake with that reply, and returns
+ * `measure(main, fake)` for this build then each build named in argv.
+ */
 async function eachBuild(measure, log) {
   procs.ensureBuild(log);
   const builds = [procs.MAIN, ...process.argv.slice(2)];
