@@ -201,11 +201,15 @@ function compileChecks(cls: new () => object): ((object: object) => boolean) | n
   const properties = [...byProperty.values()];
   const targetName = cls.name;
   return (object) => {
+    // One arguments object per pass, set for each check: the checks are synchronous and read it only while they run.
+    const args: ValidationArguments = { targetName, property: '', object, value: undefined, constraints: [] };
     for (const p of properties) {
       const value = (object as Record<string, unknown>)[p.property];
-      if (!p.conditions.every((condition) => condition(object, value))) continue;
+      if (!conditionsHold(p.conditions, object, value)) continue;
+      args.property = p.property;
+      args.value = value;
       for (const c of p.constraints) {
-        const args: ValidationArguments = { targetName, property: p.property, object, value, constraints: c.args };
+        args.constraints = c.args;
         const valid = c.validate(value, args);
         if (!valid || typeof (valid as { then?: unknown }).then === 'function') return false;
       }
@@ -213,6 +217,12 @@ function compileChecks(cls: new () => object): ((object: object) => boolean) | n
     }
     return true;
   };
+}
+
+/** Whether every `@ValidateIf` of a property lets its checks run (no closure per property and pass). */
+function conditionsHold(conditions: PropertyChecks['conditions'], object: object, value: unknown): boolean {
+  for (const condition of conditions) if (!condition(object, value)) return false;
+  return true;
 }
 
 /**
