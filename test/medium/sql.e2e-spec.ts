@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { dataSourceOptions } from '../../apps/server/src/database/data-source';
 import { isDatabaseUnavailable } from '../../apps/server/src/database/db-errors';
 import { PgPool } from '../../apps/server/src/database/pg-pool';
-import { MAX_NAMED_STATEMENTS, PgCode, pgError, Sql } from '../../apps/server/src/database/sql';
+import { MAX_NAMED_STATEMENTS, PgCode, pgError, Sql, statementName } from '../../apps/server/src/database/sql';
 import { createTestDatabase, TestDatabase } from '../support/database';
 
 /** Sql on the pool TypeORM makes through PgPool's driver, on a real Postgres database. */
@@ -85,8 +84,7 @@ describe('Sql on the shared pg pool (real Postgres)', () => {
     // One session shared by connections (the embedded database) holds names other connections prepared.
     const fresh = new Sql(pg);
     const text = 'SELECT 4242::int AS n';
-    const name = `ens_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
-    await sql.query(`PREPARE ${name} AS SELECT 0::int AS n`);
+    await sql.query(`PREPARE ${statementName(text)} AS SELECT 0::int AS n`);
     expect(await fresh.prepared<{ n: number }>(text)).toEqual([{ n: 4242 }]);
     expect(await fresh.prepared<{ n: number }>('SELECT 4343::int AS n')).toEqual([{ n: 4343 }]);
     const held = await sql.query<{ statement: string }>(

@@ -61,7 +61,7 @@ export class Sql {
     const known = sameLength?.find((entry) => entry.sql === sql);
     if (known) return known.name;
     if (this.namedTexts >= MAX_NAMED_STATEMENTS) return undefined;
-    const name = `ens_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
+    const name = statementName(sql);
     if (sameLength) sameLength.push({ sql, name });
     else this.names.set(sql.length, [{ sql, name }]);
     this.namedTexts++;
@@ -133,6 +133,11 @@ export class Sql {
       },
     );
   }
+}
+
+/** The name `Sql.prepared` gives the statement of a text: the same text has the same name in every process. */
+export function statementName(text: string): string {
+  return `ens_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
 }
 
 /**
