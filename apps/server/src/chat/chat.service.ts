@@ -23,6 +23,7 @@ import { KnowledgeService } from '../knowledge/knowledge.service';
 import { DataChat, DataChatRun, isDataChatMode } from './data-chat';
 import { RunRegistry } from './run-registry';
 import { FlowGate, gatedLlm } from './flow-gate';
+import { endIterator } from './iterators';
 import { RunStreamsService } from '../run-streams/run-streams.service';
 
 /**
@@ -605,7 +606,7 @@ export class ChatService {
       })();
       return () => {
         stopped = true;
-        void batches.return?.(undefined)?.catch(() => undefined);
+        void endIterator(batches).catch(() => undefined);
       };
     });
   }
