@@ -16,7 +16,7 @@
  *   TOKENS=20 TOKEN_DELAY_MS=1 CONCURRENCY=64 BENCH_BASELINE_MAIN=… node bench/fixed-cost.js   # one upstream read per token
  */
 const { startStack, streamTargets } = require('./lib/stack');
-const { makeAgent, stream, runConcurrent, summary } = require('./lib/client');
+const { makeAgent, stream, runConcurrent, summary, median } = require('./lib/client');
 const { cpuMs } = require('./lib/procs');
 
 const TOKENS = Number(process.env.TOKENS || 1);
@@ -67,10 +67,9 @@ async function main() {
     if (stack.baseline) {
       // Both builds run in every round: the ratio within a round moves less with the machine's drift than the means.
       const ratios = perRequest.ensemble.map((v, i) => v / perRequest.baseline[i]).sort((a, b) => a - b);
-      const median = ratios[Math.floor(ratios.length / 2)];
       console.log(
         `ensemble / baseline: ${(mean(perRequest.ensemble) / mean(perRequest.baseline)).toFixed(3)} of the means, ` +
-          `${median.toFixed(3)} the median of the rounds' ratios (${ratios.map((r) => r.toFixed(2)).join(' ')})`,
+          `${median(ratios).toFixed(3)} the median of the rounds' ratios (${ratios.map((r) => r.toFixed(2)).join(' ')})`,
       );
     }
   } finally {
