@@ -34,6 +34,9 @@ export class AppModule {
         LimitsModule,
         DatabaseModule.forRoot(config),
         LlmModule.forRoot({ modelsFile: config.modelsFile, isGlobal: true }),
+        // First of the route modules: the router tries routes in registration order, so the chat
+        // endpoint (every request of the hot path) is matched without testing the admin routes' patterns.
+        ChatModule,
         KeysModule,
         AuditModule,
         HealthModule,
@@ -41,7 +44,6 @@ export class AppModule {
         KnowledgeModule,
         DatasourcesModule,
         ConversationsModule,
-        ChatModule,
         ToolsModule,
       ],
       providers: [
