@@ -75,6 +75,24 @@ describe('start-up output of the compiled server', () => {
     ]);
     expect(lines.filter((l) => WIRING.includes(l.context ?? ''))).toEqual([]);
     expect(running.output()).not.toContain('startup-key-1');
+    // Both keys are 13 characters: one warning about them, which names neither.
+    expect(lines.filter((l) => l.context === 'Auth').map((l) => [l.level, l.msg])).toEqual([
+      ['warn', expect.stringMatching(/^2 of the 2 API_KEYS are shorter than 16 characters: use long random keys/)],
+    ]);
+  }, 90_000);
+
+  it('warns of no key when every key is long', async () => {
+    running = await startCompiledServer(build.main, {
+      API_KEYS: `startup-key-long-enough-1,${'x'.repeat(64)}`,
+      DATABASE_URL: db.url,
+      LOG_LEVEL: 'info',
+    });
+    await summaryWritten(running);
+    const lines = parseLines(running.output());
+    expect(lines.find((l) => l.msg.startsWith('API keys:'))?.msg).toBe(
+      'API keys: 2 configured (send Authorization: Bearer <key>)',
+    );
+    expect(lines.filter((l) => l.context === 'Auth')).toEqual([]);
   }, 90_000);
 
   it('logs the wiring at debug', async () => {

@@ -12,7 +12,7 @@ import { MetricsService } from './observability/metrics.service';
 import { PinoNestLogger } from './observability/nest-logger';
 import { ACCESS_LOG, ROOT_LOGGER } from './observability/observability.module';
 import { requestObserver } from './observability/request-observer';
-import { quietWiring } from './observability/startup';
+import { quietWiring, shortKeysWarning } from './observability/startup';
 
 export const API_PREFIX = 'api';
 
@@ -69,6 +69,8 @@ export async function createServer(
       'ENSEMBLE_INSECURE_NO_AUTH is set and API_KEYS is empty: every route is open. Development only.',
     );
   }
+  const shortKeys = shortKeysWarning(config.apiKeys);
+  if (shortKeys) new Logger('Auth').warn(shortKeys);
   return app;
 }
 

@@ -59,6 +59,24 @@ export function describeDatabaseUrl(url: string): string {
   }
 }
 
+/** Bootstrap keys shorter than this draw a warning at start-up. */
+export const SHORT_KEY_LENGTH = 16;
+
+/**
+ * The warning for bootstrap keys shorter than SHORT_KEY_LENGTH, without the
+ * keys: such a key is easy to guess, and as every key is scrubbed from the
+ * logs wherever its text appears, a short one also blanks ordinary words.
+ */
+export function shortKeysWarning(apiKeys: readonly string[]): string | undefined {
+  const short = apiKeys.filter((k) => k.length < SHORT_KEY_LENGTH).length;
+  if (short === 0) return undefined;
+  return (
+    `${short} of the ${apiKeys.length} API_KEYS ${short === 1 ? 'is' : 'are'} shorter than ${SHORT_KEY_LENGTH} characters: ` +
+    'use long random keys (e.g. `openssl rand -hex 32`). A short key is easy to guess, and because every key is ' +
+    'scrubbed from the logs wherever its text appears, a short one also blanks ordinary words in them.'
+  );
+}
+
 /** The few lines a person starting the server needs: where to go, what it runs on, how it is secured. */
 export function startupSummary(facts: StartupFacts): string[] {
   const origin = localOrigin(facts.host, facts.port);
